@@ -1,0 +1,43 @@
+# Guichet CLACT — every command installs what it needs first, and can be run again.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+PG_TEST_URL ?= postgres://root@127.0.0.1:5432/guichet
+
+
+.PHONY: install demo serve test test-sqlite test-postgres lint bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
+	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+# The whole suite, on SQLite then on PostgreSQL (DATABASE_URL for the second run: PG_TEST_URL).
+test: install lint
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgres
+
+test-sqlite: install
+	DATABASE_URL= $(VENV)/bin/pytest -q
+
+test-postgres: install
+	DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest -q
+
+bench: install
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) var

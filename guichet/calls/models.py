@@ -1,0 +1,130 @@
+"""Calls for applications (*appels à projets*, a *démarche* on the platform the seeds name).
+
+A call belongs to one ARS region and carries its dates (Europe/Paris), rules and a versioned
+form schema (see ``guichet.formschema``). Templates are calls with ``is_template`` set: the
+seed procedures, with their own dates, that an administrator copies into a new call.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+
+class CallKind(models.TextChoices):
+    APPLICATION = "application", "Dépôt des candidatures"
+    PROOFS = "proofs", "Justificatifs de réalisation"
+
+
+class EligibleKind(models.TextChoices):
+    SANITAIRE_PUBLIC = "sanitaire_public", "Sanitaire public"
+    SANITAIRE_PRIVE = "sanitaire_prive", "Sanitaire privé"
+    SANITAIRE_ESPIC = "sanitaire_espic", "Sanitaire privé d'intérêt collectif (ESPIC)"
+    MEDICO_SOCIAL = "medico_social", "Médico-social"
+
+
+class CallQuerySet(models.QuerySet):
+    def calls(self):
+        return self.filter(is_template=False)
+
+    def templates(self):
+        return self.filter(is_template=True)
+
+    def open_at(self, when=None):
+        when = when or timezone.now()
+        return self.calls().filter(published=True, opens_at__lte=when, closes_at__gt=when)
+
+    def administered_by(self, user):
+        """Calls an ARS administrator may manage: those of their region (all for a superuser)."""
+        if user.is_superuser:
+            return self
+        if user.is_authenticated and user.is_ars_admin:
+            return self.filter(region_id=user.region_id)
+        return self.none()
+
+    def instructed_by(self, user):
+        if user.is_superuser:
+            return self.calls()
+        if user.is_authenticated and user.is_ars_staff:
+            return self.calls().filter(region_id=user.region_id)
+        return self.none()
+
+
+class Call(models.Model):
+    region = models.ForeignKey("establishments.Region", verbose_name="région", on_delete=models.PROTECT)
+    year = models.PositiveIntegerField("année")
+    kind = models.CharField("nature", max_length=20, choices=CallKind.choices, default=CallKind.APPLICATION)
+    title = models.CharField("titre", max_length=255)
+    slug = models.SlugField("identifiant d'adresse", max_length=120, unique=True)
+    notice = models.TextField("notice", blank=True)
+    opens_at = models.DateTimeField("ouverture")
+    closes_at = models.DateTimeField("clôture", help_text="Heure de Paris. Aucun dépôt n'est accepté après.")
+    eligible_kinds = models.JSONField("établissements éligibles", default=list, blank=True)
+    envelope = models.DecimalField("enveloppe (€)", max_digits=14, decimal_places=2, null=True, blank=True)
+    cofinancing_rate = models.DecimalField(
+        "taux de cofinancement (%)", max_digits=5, decimal_places=2, default=Decimal("50.00"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    required_documents = models.JSONField("pièces demandées", default=list, blank=True)
+    is_template = models.BooleanField("modèle", default=False)
+    published = models.BooleanField("publié", default=True)
+    contact_email = models.EmailField("contact", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CallQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "appel à projets"
+        verbose_name_plural = "appels à projets"
+        ordering = ["-year", "title"]
+
+    def __str__(self):
+        return self.title
+
+    def is_open(self, when=None) -> bool:
+        when = when or timezone.now()
+        return self.published and not self.is_template and self.opens_at <= when < self.closes_at
+
+    @property
+    def current_form(self):
+        return self.form_versions.order_by("-number").first()
+
+    def eligible_kind_labels(self):
+        labels = dict(EligibleKind.choices)
+        return [labels.get(k, k) for k in self.eligible_kinds]
+
+    def accepts(self, establishment) -> bool:
+        if not self.eligible_kinds:
+            return True
+        if establishment.region_id and establishment.region_id != self.region_id:
+            return False
+        return establishment.eligibility_kind in self.eligible_kinds
+
+
+class FormVersion(models.Model):
+    """One saved version of a call's form schema; a filed dossier keeps its version."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="form_versions")
+    number = models.PositiveIntegerField("version")
+    schema = models.JSONField("schéma")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        verbose_name = "version du formulaire"
+        verbose_name_plural = "versions du formulaire"
+        constraints = [models.UniqueConstraint(fields=["call", "number"], name="unique_form_version")]
+        ordering = ["call", "-number"]
+
+    def __str__(self):
+        return f"{self.call} — v{self.number}"
+
+    def parsed(self):
+        from guichet.formschema.schema import parse_schema
+
+        cached = getattr(self, "_parsed", None)
+        if cached is None:
+            cached = self._parsed = parse_schema(self.schema)
+        return cached

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FormschemaConfig(AppConfig):
+    name = "guichet.formschema"
+    label = "formschema"

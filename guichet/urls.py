@@ -1,0 +1,16 @@
+"""URL map of Guichet CLACT."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from guichet.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("admin/", admin.site.urls),
+    path("comptes/", include("allauth.urls")),
+    path("etablissements/", include("guichet.establishments.urls")),
+    path("appels/", include("guichet.calls.urls")),
+    path("dossiers/", include("guichet.dossiers.urls")),
+    path("api/v1/", include("guichet.api.urls")),
+]
