@@ -1,0 +1,1 @@
+"""The REST API for the ARS' own tools (see ``guichet.api.api``)."""

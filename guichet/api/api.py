@@ -1,0 +1,115 @@
+"""The REST API for the ARS' own tools: ``/api/v1/`` (OpenAPI at ``openapi.json``, docs at ``docs``).
+
+Read-only for now. Every endpoint authenticates with a bearer token (see ``guichet.api.auth``)
+and reaches calls and dossiers only through the same scopes as the web pages:
+``Call.objects.instructed_by(user)`` and ``Dossier.objects.visible_to(user)``. Anything outside
+the token's region answers 404, exactly like something that does not exist.
+"""
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from ninja import NinjaAPI, Query
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from guichet.api.auth import TokenAuth
+from guichet.api.schemas import CallOut, DossierOut, DossierPage, ErrorOut, ValidationErrorOut
+from guichet.calls.models import Call
+from guichet.dossiers.models import Dossier, State
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+NOT_FOUND = "Ressource introuvable."
+BAD_CURSOR = "Curseur de pagination invalide."
+
+api = NinjaAPI(
+    title="API Guichet CLACT",
+    version="1",
+    description=(
+        "API de lecture des appels à projets CLACT-QVCT et des dossiers déposés, pour les outils des ARS. "
+        "Authentification : `Authorization: Bearer <jeton>` (jeton délivré par `manage.py create_api_token`). "
+        "Un jeton ne voit que la région de son titulaire. Les montants sont des chaînes décimales, "
+        "les dates-heures sont au format ISO 8601 avec décalage (heure de Paris)."
+    ),
+    auth=TokenAuth(),
+    urls_namespace="api",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    response = api.create_response(request, {"detail": exc.message}, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return api.create_response(request, {"detail": NOT_FOUND}, status=404)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc):
+    return api.create_response(request, {"detail": exc.message}, status=exc.status_code)
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc):
+    return api.create_response(
+        request, {"detail": "Paramètres de la requête invalides.", "errors": exc.errors}, status=422
+    )
+
+
+def scoped_calls(user):
+    return Call.objects.instructed_by(user).select_related("region")
+
+
+def scoped_dossiers(user):
+    """Dossiers through the one permission scope; drafts never leave the applicant's hands."""
+    return (
+        Dossier.objects.visible_to(user)
+        .exclude(state=State.BROUILLON)
+        .select_related("call", "establishment", "form_version")
+        .prefetch_related("partners")
+        .defer("pending")
+    )
+
+
+@api.get("/calls", response={200: list[CallOut], 401: ErrorOut, 422: ValidationErrorOut}, tags=["appels"],
+         summary="Appels à projets de la région du jeton")
+def list_calls(request, year: int | None = None):
+    calls = scoped_calls(request.auth).order_by("-year", "title", "id")
+    if year is not None:
+        calls = calls.filter(year=year)
+    return list(calls)
+
+
+@api.get("/calls/{slug}/dossiers", response={200: DossierPage, **ERRORS}, tags=["dossiers"],
+         summary="Dossiers déposés sur un appel (pagination par curseur)")
+def list_call_dossiers(
+    request,
+    slug: str,
+    state: State | None = None,
+    cursor: str | None = None,
+    limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+):
+    call = get_object_or_404(scoped_calls(request.auth), slug=slug)
+    dossiers = scoped_dossiers(request.auth).filter(call=call).defer("answers").order_by("id")
+    if state is not None:
+        dossiers = dossiers.filter(state=state)
+    if cursor:
+        if not cursor.isdigit() or len(cursor) > 19:
+            raise HttpError(400, BAD_CURSOR)
+        dossiers = dossiers.filter(id__gt=int(cursor))
+    items = list(dossiers[: limit + 1])
+    next_cursor = str(items[limit - 1].id) if len(items) > limit else None
+    return {"items": items[:limit], "next_cursor": next_cursor}
+
+
+@api.get("/dossiers/{number}", response={200: DossierOut, 401: ErrorOut, 404: ErrorOut}, tags=["dossiers"],
+         summary="Un dossier, par son numéro")
+def get_dossier(request, number: str):
+    return get_object_or_404(scoped_dossiers(request.auth), number=number)
