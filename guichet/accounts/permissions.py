@@ -1,0 +1,61 @@
+"""Small permission checks on users and regions, shared by views, the admin, the API and commands.
+
+A user is an applicant (*déposant*) unless given an ARS role; ARS staff are attached to one region
+and act only there; a platform superuser acts everywhere.
+"""
+
+from __future__ import annotations
+
+from guichet.accounts.models import Role
+
+
+def _region_id(region) -> int | None:
+    if region is None:
+        return None
+    return region if isinstance(region, int) else region.pk
+
+
+def is_applicant(user) -> bool:
+    """True for an authenticated applicant (an establishment's *déposant*), not ARS staff."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and not user.is_superuser
+        and user.role == Role.APPLICANT
+    )
+
+
+def is_ars_staff(user) -> bool:
+    """True for an active instructor or ARS administrator of a region, or a superuser."""
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_ars_staff)
+
+
+def can_manage_region(user, region) -> bool:
+    """True when ``user`` administers ``region`` (a Region or its primary key).
+
+    ARS administrators administer their own region only; superusers administer every region.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    region_id = _region_id(region)
+    return user.role == Role.ADMIN and user.region_id is not None and user.region_id == region_id
+
+
+def can_manage_user(manager, target) -> bool:
+    """True when ``manager`` may see and edit the account ``target`` in the admin site.
+
+    An ARS administrator manages the ARS staff (instructors and administrators) of their own
+    region, never a superuser nor an applicant; a superuser manages everyone.
+    """
+    if manager is None or not manager.is_authenticated or not manager.is_active:
+        return False
+    if manager.is_superuser:
+        return True
+    return (
+        not target.is_superuser
+        and target.role in (Role.INSTRUCTOR, Role.ADMIN)
+        and can_manage_region(manager, target.region_id)
+    )
