@@ -130,7 +130,7 @@ def test_command_output_and_exit_status(tmp_path):
 
 
 def test_command_fails_on_unreadable_file(tmp_path):
-    with pytest.raises(CommandError, match="Impossible de lire"):
+    with pytest.raises(CommandError, match="Impossible de lire.*introuvable"):
         call_command("import_establishments", str(tmp_path / "absent.csv"), stdout=io.StringIO())
     other = tmp_path / "other.csv"
     other.write_text("a;b\n1;2\n")

@@ -131,8 +131,12 @@ def _read_text(source) -> tuple[str, str]:
     if isinstance(source, str | Path):
         try:
             data = Path(source).read_bytes()
+        except FileNotFoundError as exc:
+            raise ImportFileError(f"Impossible de lire le fichier « {source} » : fichier introuvable.") from exc
+        except PermissionError as exc:
+            raise ImportFileError(f"Impossible de lire le fichier « {source} » : accès refusé.") from exc
         except OSError as exc:
-            raise ImportFileError(f"Impossible de lire le fichier « {source} » : {exc.strerror or exc}.") from exc
+            raise ImportFileError(f"Impossible de lire le fichier « {source} » : erreur de lecture ({exc}).") from exc
     else:
         data = source.read()
     if isinstance(data, str):
