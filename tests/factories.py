@@ -99,6 +99,7 @@ def minimal_schema():
 class CallFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Call
+        skip_postgeneration_save = True
 
     region = factory.LazyFunction(lambda: region("32"))
     year = 2024

@@ -1,14 +1,268 @@
-"""Applicant pages for dossiers."""
+"""Applicant pages for dossiers: start, fill part by part (with autosave), file, read.
 
+Views are thin: they fetch through ``Dossier.objects.visible_to`` and call ``services``.
+"""
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from guichet.calls.models import Call
+from guichet.formschema import engine
+from guichet.formschema.forms import build_section_form
+from guichet.formschema.values import format_for_display
+
+from . import notifications, services
+from .forms import InvitationForm, PartnersForm, StartForm
+from .models import Attachment, Dossier, Invitation, State
+
+STASH_KEY = "dossier-stash:{pk}:{section}"
+
+
+def _dossier(request, pk) -> Dossier:
+    return get_object_or_404(
+        Dossier.objects.visible_to(request.user).select_related("call__region", "establishment", "form_version"),
+        pk=pk)
 
 
 @login_required
 def my_dossiers(request):
-    return render(request, "dossiers/mine.html", {"dossiers": [], "nav": "dossiers"})
+    dossiers = (Dossier.objects.visible_to(request.user).filter(members=request.user)
+                .select_related("call__region", "establishment").order_by("-updated_at"))
+    return render(request, "dossiers/mine.html", {"dossiers": dossiers, "nav": "dossiers",
+                                                  "page_title": "Mes dossiers"})
 
 
 @login_required
 def start(request, slug):
-    raise NotImplementedError
+    call = get_object_or_404(Call.objects.calls().filter(published=True), slug=slug)
+    establishments = request.user.establishments.order_by("name")
+    form = StartForm(request.POST or None, establishments=establishments, call=call)
+    if not call.is_open():
+        messages.error(request, "Cet appel à projets n'est pas ouvert au dépôt.")
+        return redirect("calls:detail", slug=call.slug)
+    if request.method == "POST" and form.is_valid():
+        try:
+            dossier = services.start_dossier(call, form.cleaned_data["establishment"], request.user,
+                                             partners=form.cleaned_data.get("partners") or ())
+        except ValidationError as exc:
+            form.add_error("establishment", exc)
+        else:
+            first = dossier.form_version.parsed().sections[0].key
+            return redirect("dossiers:section", pk=dossier.pk, section=first)
+    return render(request, "dossiers/start.html", {"call": call, "form": form, "nav": "dossiers",
+                                                   "has_establishments": establishments.exists(),
+                                                   "page_title": f"Nouveau dossier — {call.title}"})
+
+
+def section(request, pk, section):
+    if not request.user.is_authenticated:
+        return _stash_and_login(request, pk, section)
+    dossier = _dossier(request, pk)
+    if not dossier.members.filter(pk=request.user.pk).exists():
+        raise PermissionDenied
+    schema = services.working_version(dossier).parsed()
+    current = schema.section(section)
+    if current is None:
+        raise Http404
+    editable = dossier.is_editable
+    stash = request.session.pop(STASH_KEY.format(pk=pk, section=section), None)
+    if stash and editable and request.method == "GET":
+        from django.utils.datastructures import MultiValueDict
+
+        services.save_section(dossier, section, MultiValueDict(stash), None, request.user)
+        messages.success(request, "Votre session avait expiré : ce que vous aviez saisi a été enregistré.")
+        return redirect(request.path)
+    if request.method == "POST":
+        if not editable:
+            raise PermissionDenied("Ce dossier ne peut plus être modifié.")
+        data = request.POST.copy()
+        action = data.get("_action", "")
+        if action.startswith("add:"):
+            block = action.split(":", 1)[1]
+            try:
+                data[f"{block}__rows"] = str(int(data.get(f"{block}__rows", "0")) + 1)
+            except ValueError:
+                pass
+        result = services.save_section(dossier, section, data, request.FILES, request.user)
+        if action.startswith("remove:"):
+            _, block, index = action.split(":")
+            services.remove_row(dossier, block, int(index), request.user)
+        dossier.refresh_from_db()
+        if request.htmx:
+            return _autosave_response(request, dossier, schema, current, result.form)
+        if result.form.errors:
+            messages.warning(request, "Certaines valeurs sont à corriger : elles sont conservées et signalées "
+                                      "ci-dessous.")
+        else:
+            messages.success(request, "Vos réponses ont été enregistrées.")
+        if action == "next":
+            following = _next_section(schema, current)
+            if following:
+                return redirect("dossiers:section", pk=pk, section=following.key)
+            return redirect("dossiers:file", pk=pk)
+        anchor = ""
+        if action.startswith("add:"):
+            anchor = "#bloc-" + action.split(":", 1)[1]
+        return redirect(reverse("dossiers:section", args=[pk, section]) + anchor)
+    form = build_section_form(schema, current, dossier.answers, dossier.pending, services.form_context(dossier))
+    form.is_valid()
+    missing = engine.missing_items(schema, dossier.answers, dossier.pending)
+    return render(request, "dossiers/section.html", {
+        "dossier": dossier, "schema": schema, "section": current, "form": form, "entries": form.layout(),
+        "editable": editable, "missing_by_section": _count_by_section(missing),
+        "next_section": _next_section(schema, current), "nav": "dossiers",
+        "page_title": f"{current.title} — {dossier.call.title}",
+    })
+
+
+def _stash_and_login(request, pk, section):
+    """The session expired while typing: keep what was sent, ask to log in, restore it after."""
+    if request.method == "POST":
+        stash = {k: v for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"}
+        request.session[STASH_KEY.format(pk=pk, section=section)] = stash
+        if request.htmx:
+            response = HttpResponse(
+                '<p class="fr-error-text">Votre session a expiré : reconnectez-vous, votre saisie est conservée.</p>',
+                status=401)
+            response["HX-Redirect"] = f"{reverse('account_login')}?next={request.path}"
+            return response
+    return redirect_to_login(reverse("dossiers:section", args=[pk, section]))
+
+
+def _next_section(schema, current):
+    keys = [s.key for s in schema.sections]
+    index = keys.index(current.key)
+    return schema.sections[index + 1] if index + 1 < len(keys) else None
+
+
+def _count_by_section(missing):
+    counts = {}
+    for item in missing:
+        counts[item.section_key] = counts.get(item.section_key, 0) + 1
+    return counts
+
+
+def _autosave_response(request, dossier, schema, current, form):
+    form.answers = dossier.answers  # the layout shows stored values (computed fields, files) after saving
+    return render(request, "dossiers/_autosave.html", {
+        "dossier": dossier, "entries": form.layout(), "form": form, "saved_at": timezone.localtime(),
+        "errors": bool(form.errors),
+    })
+
+
+@login_required
+def summary(request, pk):
+    dossier = _dossier(request, pk)
+    schema = dossier.form_version.parsed() if dossier.state != State.BROUILLON else services.working_version(
+        dossier).parsed()
+    sections = []
+    for sec in schema.sections:
+        rows = []
+        for f in sec.fields:
+            if f.type in ("heading", "explanation") or not engine.is_visible(schema, f, dossier.answers):
+                continue
+            if f.type == "repeat":
+                block_rows = []
+                for row in dossier.answers.get(f.key) or []:
+                    block_rows.append([(c, format_for_display(c, row.get(c.key)), row.get(c.key))
+                                       for c in f.children if c.holds_value and engine.is_visible(
+                                           schema, c, dossier.answers, row)])
+                rows.append({"field": f, "rows": block_rows})
+            else:
+                value = dossier.answers.get(f.key)
+                rows.append({"field": f, "display": format_for_display(f, value), "value": value})
+        sections.append({"section": sec, "rows": rows})
+    is_member = dossier.members.filter(pk=request.user.pk).exists()
+    return render(request, "dossiers/summary.html", {
+        "dossier": dossier, "sections": sections, "is_member": is_member,
+        "events": dossier.events.select_related("actor"), "nav": "dossiers",
+        "invitation_form": InvitationForm(), "members": dossier.members.all(),
+        "page_title": f"Dossier {dossier}",
+    })
+
+
+@login_required
+def file(request, pk):
+    dossier = _dossier(request, pk)
+    if not dossier.members.filter(pk=request.user.pk).exists():
+        raise PermissionDenied
+    missing = services.missing_items(dossier)
+    if request.method == "POST":
+        try:
+            services.file_dossier(dossier, request.user)
+        except services.FilingError as exc:
+            messages.error(request, exc.messages[0])
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        else:
+            dossier.refresh_from_db()
+            messages.success(request, f"Votre dossier n° {dossier.number} a été déposé. Un accusé de réception "
+                                      "vous a été envoyé par courriel.")
+            return redirect("dossiers:summary", pk=pk)
+    return render(request, "dossiers/file.html", {
+        "dossier": dossier, "missing": missing, "now": timezone.now(), "nav": "dossiers",
+        "is_open": dossier.call.is_open(), "page_title": f"Déposer le dossier — {dossier.call.title}",
+    })
+
+
+@login_required
+def partners(request, pk):
+    dossier = _dossier(request, pk)
+    form = PartnersForm(request.POST or None, dossier=dossier, user=request.user)
+    if request.method == "POST":
+        services.ensure_editable(dossier, request.user)
+        if form.is_valid():
+            services.set_partners(dossier, form.cleaned_data["partners"], request.user)
+            messages.success(request, "Les établissements parties prenantes ont été enregistrés.")
+            return redirect("dossiers:summary", pk=pk)
+    return render(request, "dossiers/partners.html", {"dossier": dossier, "form": form, "nav": "dossiers",
+                                                      "page_title": "Établissements parties prenantes"})
+
+
+@login_required
+@require_POST
+def invite(request, pk):
+    dossier = _dossier(request, pk)
+    services.ensure_editable(dossier, request.user)
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        email = form.cleaned_data["email"].lower()
+        if dossier.members.filter(email=email).exists():
+            messages.info(request, f"{email} travaille déjà sur ce dossier.")
+        else:
+            invitation, _ = Invitation.objects.get_or_create(dossier=dossier, email=email, accepted_at=None,
+                                                             defaults={"invited_by": request.user})
+            transaction.on_commit(lambda: notifications.invitation(invitation.pk))
+            messages.success(request, f"Une invitation a été envoyée à {email}.")
+    else:
+        messages.error(request, "Adresse électronique invalide : " + " ".join(form.errors.get("email", [])))
+    return redirect("dossiers:summary", pk=pk)
+
+
+@login_required
+def accept_invitation(request, token):
+    invitation = get_object_or_404(Invitation, token=token, accepted_at__isnull=True)
+    if invitation.email.lower() != request.user.email.lower():
+        messages.error(request, f"Cette invitation est adressée à {invitation.email} : connectez-vous avec cette "
+                                "adresse pour l'accepter.")
+        return redirect("dossiers:mine")
+    services.accept_invitation(invitation, request.user)
+    messages.success(request, "Vous pouvez maintenant compléter ce dossier.")
+    return redirect("dossiers:summary", pk=invitation.dossier_id)
+
+
+@login_required
+def attachment(request, pk, attachment_id):
+    dossier = _dossier(request, pk)
+    item = get_object_or_404(Attachment, pk=attachment_id, dossier=dossier)
+    return FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name,
+                        content_type=item.content_type or "application/octet-stream")
+

@@ -1,0 +1,32 @@
+"""E-mails about dossiers, sent after the transaction commits."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+
+def _absolute(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+def dossier_filed(dossier_id: int) -> None:
+    """Acknowledgement of receipt to every member of the dossier."""
+    from .models import Dossier
+
+    dossier = Dossier.objects.select_related("call__region", "establishment").get(pk=dossier_id)
+    context = {"dossier": dossier, "url": _absolute(reverse("dossiers:summary", args=[dossier.pk]))}
+    subject = f"Dossier n° {dossier.number} déposé — {dossier.call.title}"
+    body = render_to_string("dossiers/emails/filed.txt", context)
+    recipients = list(dossier.members.values_list("email", flat=True))
+    send_mail(subject, body, None, recipients)
+
+
+def invitation(invitation_id: int) -> None:
+    from .models import Invitation
+
+    inv = Invitation.objects.select_related("dossier__call", "dossier__establishment", "invited_by").get(
+        pk=invitation_id)
+    context = {"invitation": inv, "url": _absolute(reverse("dossiers:accept_invitation", args=[inv.token]))}
+    subject = f"Invitation à compléter un dossier — {inv.dossier.call.title}"
+    send_mail(subject, render_to_string("dossiers/emails/invitation.txt", context), None, [inv.email])

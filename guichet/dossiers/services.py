@@ -1,0 +1,283 @@
+"""The dossier domain: starting, saving, filing — one way in for each rule.
+
+Views, the API, the admin and commands call these functions; they never change a dossier's
+answers or state themselves. Side effects (e-mails) run after the transaction commits.
+"""
+
+import hashlib
+import os
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+
+from guichet.formschema import engine
+from guichet.formschema.forms import FormContext, build_section_form, merge_section
+
+from . import notifications
+from .models import Attachment, Dossier, DossierEvent, EventKind, State
+
+
+class FilingError(ValidationError):
+    """A dossier cannot be filed; the message says why, in French."""
+
+
+def form_context(dossier: Dossier) -> FormContext:
+    from django.urls import reverse
+
+    return FormContext(
+        establishments=[(e.finess, f"{e.name} ({e.finess})") for e in dossier.establishments],
+        rate=dossier.call.cofinancing_rate,
+        attachment_url=lambda value: reverse("dossiers:attachment", args=[dossier.pk, value["attachment"]]),
+    )
+
+
+def working_version(dossier: Dossier):
+    """The form version a dossier is shown with: a draft follows the call's latest version;
+    a filed dossier keeps the version it was filed on."""
+    if dossier.state == State.BROUILLON:
+        latest = dossier.call.current_form
+        if latest and latest.pk != dossier.form_version_id:
+            dossier.form_version = latest
+    return dossier.form_version
+
+
+@transaction.atomic
+def start_dossier(call, establishment, user, partners=()) -> Dossier:
+    if not call.is_open():
+        raise ValidationError("Cet appel à projets n'est pas ouvert : il n'est pas possible d'y déposer un dossier.")
+    if not user.establishments.filter(pk=establishment.pk).exists():
+        raise PermissionDenied("Vous n'êtes pas rattaché à cet établissement.")
+    if not call.accepts(establishment):
+        raise ValidationError(
+            f"L'établissement {establishment.name} n'est pas éligible à cet appel à projets "
+            f"(établissements éligibles : {', '.join(call.eligible_kind_labels())}).")
+    dossier = Dossier.objects.create(call=call, form_version=call.current_form, establishment=establishment,
+                                     created_by=user)
+    dossier.members.add(user)
+    if partners:
+        dossier.partners.set([p for p in partners if p.pk != establishment.pk])
+    DossierEvent.objects.create(dossier=dossier, kind=EventKind.CREATED, actor=user, to_state=State.BROUILLON)
+    return dossier
+
+
+def ensure_editable(dossier: Dossier, user) -> None:
+    """The server-side guard for every applicant write."""
+    if not dossier.members.filter(pk=user.pk).exists():
+        raise PermissionDenied("Vous n'êtes pas membre de ce dossier.")
+    if not dossier.is_editable:
+        raise PermissionDenied(
+            f"Ce dossier est « {dossier.get_state_display()} » : il ne peut plus être modifié. "
+            "Utilisez la messagerie pour échanger avec l'ARS.")
+
+
+@dataclass
+class SaveResult:
+    form: object
+    changed: dict = field(default_factory=dict)  # path -> (old, new), for the history
+    stored_files: list = field(default_factory=list)
+
+
+def save_section(dossier: Dossier, section_key: str, data, files, user) -> SaveResult:
+    """Save what was typed in one section: valid values into the answers, invalid raw input into
+    ``pending`` (never lost), uploaded files into private storage; then recompute.
+
+    Files are written before the transaction commits; if it fails, they are deleted again so
+    that no orphan file is left behind."""
+    stored: list[Attachment] = []
+    try:
+        return _save_section(dossier, section_key, data, files, user, stored)
+    except BaseException:
+        for attachment in stored:
+            attachment.file.storage.delete(attachment.file.name)
+        raise
+
+
+@transaction.atomic
+def _save_section(dossier, section_key, data, files, user, stored) -> SaveResult:
+    dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
+    ensure_editable(dossier, user)
+    version = working_version(dossier)
+    schema = version.parsed()
+    section = schema.section(section_key)
+    if section is None:
+        raise ValidationError("Cette partie du formulaire n'existe pas.")
+    form = build_section_form(schema, section, dossier.answers, dossier.pending, form_context(dossier),
+                              data=data, files=files)
+    form.is_valid()
+    values, new_pending, uploads = form.extract()
+    answers, pending = merge_section(section, dossier.answers, dossier.pending, values, new_pending,
+                                     form.row_counts)
+    result = SaveResult(form=form)
+    for path, upload in uploads.items():
+        attachment = store_attachment(dossier, path, upload, user)
+        stored.append(attachment)
+        result.stored_files.append(attachment)
+        _set_path(answers, path, {"attachment": attachment.pk, "name": attachment.original_name,
+                                  "size": attachment.size})
+    for path in _cleared_files(section, data):
+        _set_path(answers, path, None)
+    answers = engine.compute(schema, answers, dossier.call.cofinancing_rate)
+    result.changed = _diff(dossier.answers, answers)
+    dossier.answers, dossier.pending = answers, pending
+    dossier.save(update_fields=["answers", "pending", "form_version", "updated_at"])
+    if dossier.state != State.BROUILLON and result.changed:
+        DossierEvent.objects.create(dossier=dossier, kind=EventKind.EDITED, actor=user,
+                                    details={"section": section_key, "changes": result.changed})
+    return result
+
+
+def _cleared_files(section, data) -> list[str]:
+    if data is None or not hasattr(data, "getlist"):
+        return []
+    return [name.removesuffix("__clear").replace("__", ".") for name in data
+            if name.endswith("__clear") and data.get(name)]
+
+
+def _set_path(answers: dict, path: str, value) -> None:
+    parts = path.split(".")
+    if len(parts) == 1:
+        answers[path] = value
+        return
+    block, index, key = parts[0], int(parts[1]), parts[2]
+    rows = answers.setdefault(block, [])
+    while len(rows) <= index:
+        rows.append({})
+    rows[index] = {**rows[index], key: value}
+
+
+def _flatten(answers: dict) -> dict:
+    flat = {}
+    for key, value in answers.items():
+        if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+            for index, row in enumerate(value):
+                for child, child_value in row.items():
+                    flat[f"{key}.{index}.{child}"] = child_value
+            flat[f"{key}.#"] = len(value)
+        else:
+            flat[key] = value
+    return flat
+
+
+def _diff(old: dict, new: dict) -> dict:
+    a, b = _flatten(old), _flatten(new)
+    return {path: [a.get(path), b.get(path)] for path in sorted(set(a) | set(b)) if a.get(path) != b.get(path)}
+
+
+def clean_filename(name: str) -> str:
+    """Keep a readable original name (accents kept) without any path or control character."""
+    name = unicodedata.normalize("NFC", os.path.basename(name.replace("\\", "/")))
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '/\\:*?"<>|').strip(" .")
+    return name[:200] or "fichier"
+
+
+def store_attachment(dossier: Dossier, path: str, upload, user) -> Attachment:
+    """Stream an uploaded file into private storage, computing its SHA-256 on the way."""
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    original = clean_filename(upload.name)
+    attachment = Attachment(dossier=dossier, field_path=path, original_name=original, size=upload.size,
+                            content_type=getattr(upload, "content_type", "") or "", sha256=digest.hexdigest(),
+                            uploaded_by=user)
+    extension = os.path.splitext(original)[1].lower()
+    attachment.file.save(f"{dossier.pk}-{digest.hexdigest()[:16]}{extension}", File(upload), save=False)
+    attachment.save()
+    return attachment
+
+
+def missing_items(dossier: Dossier):
+    schema = working_version(dossier).parsed()
+    return engine.missing_items(schema, dossier.answers, dossier.pending)
+
+
+@transaction.atomic
+def file_dossier(dossier: Dossier, user, now=None) -> Dossier:
+    """« Déposer le dossier »: brouillon → en construction, if complete and before the deadline."""
+    now = now or timezone.now()
+    dossier = Dossier.objects.select_for_update().select_related("call__region").get(pk=dossier.pk)
+    ensure_editable(dossier, user)
+    if dossier.state != State.BROUILLON:
+        raise FilingError("Ce dossier a déjà été déposé.")
+    call = dossier.call
+    if now >= call.closes_at:
+        closes = timezone.localtime(call.closes_at)
+        raise FilingError(
+            f"La date limite de dépôt est dépassée : l'appel à projets a fermé le "
+            f"{closes.strftime('%d/%m/%Y à %H:%M:%S')} (heure de Paris). Le dossier n'a pas été déposé.")
+    if now < call.opens_at:
+        raise FilingError("L'appel à projets n'est pas encore ouvert.")
+    version = working_version(dossier)
+    schema = version.parsed()
+    missing = engine.missing_items(schema, dossier.answers, dossier.pending)
+    if missing:
+        raise FilingError(f"Le dossier est incomplet : {len(missing)} élément(s) à compléter.")
+    answers = engine.compute(schema, engine.strip_hidden(schema, dossier.answers), call.cofinancing_rate)
+    dossier.answers = answers
+    dossier.form_version = version
+    dossier.state = State.EN_CONSTRUCTION
+    dossier.first_filed_at = dossier.first_filed_at or now
+    dossier.last_filed_at = now
+    dossier.number = f"{call.year}-{call.region.code}-{dossier.pk:06d}"
+    dossier.save()
+    DossierEvent.objects.create(dossier=dossier, kind=EventKind.FILED, actor=user,
+                                from_state=State.BROUILLON, to_state=State.EN_CONSTRUCTION)
+    transaction.on_commit(lambda: notifications.dossier_filed(dossier.pk))
+    return dossier
+
+
+@transaction.atomic
+def remove_row(dossier: Dossier, block: str, index: int, user) -> None:
+    """Delete one row of a repeatable block (and the pending input of that row)."""
+    dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
+    ensure_editable(dossier, user)
+    schema = working_version(dossier).parsed()
+    f = schema.field(block)
+    rows = list(dossier.answers.get(block) or [])
+    if f is None or f.type != "repeat" or not 0 <= index < len(rows):
+        return
+    if len(rows) <= f.opt("min_rows", 0):
+        raise ValidationError(f"« {f.label} » doit garder au moins {f.opt('min_rows')} ligne(s).")
+    old = dossier.answers
+    del rows[index]
+    pending = {}
+    for path, raw in dossier.pending.items():
+        parts = path.split(".")
+        if parts[0] == block and len(parts) == 3:
+            row = int(parts[1])
+            if row == index:
+                continue
+            if row > index:
+                path = f"{block}.{row - 1}.{parts[2]}"
+        pending[path] = raw
+    answers = engine.compute(schema, {**dossier.answers, block: rows}, dossier.call.cofinancing_rate)
+    dossier.answers, dossier.pending = answers, pending
+    dossier.save(update_fields=["answers", "pending", "updated_at"])
+    if dossier.state != State.BROUILLON:
+        DossierEvent.objects.create(dossier=dossier, kind=EventKind.EDITED, actor=user,
+                                    details={"removed_row": f"{block}.{index}", "changes": _diff(old, answers)})
+
+
+@transaction.atomic
+def set_partners(dossier: Dossier, establishments, user) -> None:
+    """The parties prenantes of a multi-establishment dossier (among the user's establishments)."""
+    ensure_editable(dossier, user)
+    allowed = set(user.establishments.values_list("pk", flat=True))
+    chosen = [e for e in establishments if e.pk in allowed and e.pk != dossier.establishment_id]
+    dossier.partners.set(chosen)
+    if dossier.state != State.BROUILLON:
+        DossierEvent.objects.create(dossier=dossier, kind=EventKind.EDITED, actor=user,
+                                    details={"partners": [e.finess for e in chosen]})
+
+
+@transaction.atomic
+def accept_invitation(invitation, user) -> None:
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    invitation.dossier.members.add(user)
+    DossierEvent.objects.create(dossier=invitation.dossier, kind=EventKind.MEMBER_ADDED, actor=user,
+                                details={"email": user.email, "invited_by": invitation.invited_by.email})
