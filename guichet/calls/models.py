@@ -68,6 +68,8 @@ class Call(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     required_documents = models.JSONField("pièces demandées", default=list, blank=True)
+    # Proofs calls: [{label, received_from, received_until, paid_by}] — when proofs received are paid.
+    payment_windows = models.JSONField("fenêtres de versement", default=list, blank=True)
     is_template = models.BooleanField("modèle", default=False)
     published = models.BooleanField("publié", default=True)
     contact_email = models.EmailField("contact", blank=True)
