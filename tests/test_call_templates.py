@@ -16,7 +16,6 @@ from guichet.calls.templates_loader import (
     load_seed_templates,
     shift_template_for_demo,
     shifted_dates,
-    template_metadata,
 )
 from guichet.formschema.schema import SchemaError, parse_schema
 
@@ -281,7 +280,7 @@ def test_load_creates_templates_with_the_seeds_dates():
     for call in (hdf, ge, proofs):
         assert call.current_form.number == 1
         call.current_form.parsed()
-    assert template_metadata("modele-hdf-2024-justificatifs")["payment_windows"][0]["paid_by"] == "2024-06-30"
+    assert proofs.payment_windows[0]["paid_by"] == "2024-06-30"
 
 
 @pytest.mark.django_db
