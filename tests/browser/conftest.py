@@ -1,0 +1,75 @@
+"""Browser tests: headless Debian Chromium driven by Playwright against pytest-django's live server.
+
+The fixtures of pytest-playwright (``page``, ``context``, ``browser``…) are configured here:
+
+- ``browser_type_launch_args``: Debian's ``/usr/bin/chromium`` (never ``playwright install``),
+  headless unless ``--headed``, without background networking;
+- ``base_url``: the live server (``live_server.url``), so ``page.goto("/comptes/signup/")`` works;
+- ``browser_context_args``: French locale, Paris time zone, a desktop viewport.
+
+A browser test therefore only asks for ``page`` (and ``live_server`` when it needs its URL), is
+marked ``@pytest.mark.browser``, and checks accessibility with
+``tests.browser.accessibility.assert_accessible(page)``. ``failed_requests`` lists the requests of
+the page that failed or answered ≥ 400 (a missing stylesheet, a broken script…).
+Run only these tests with ``pytest -m browser``, skip them with ``pytest -m "not browser"``.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items):
+    """Every test of this folder is a browser test, and is skipped when Chromium is absent."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+            if not Path(CHROMIUM).exists():
+                item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server):
+    return live_server.url
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {
+        **browser_context_args,
+        "locale": "fr-FR",
+        "timezone_id": "Europe/Paris",
+        "viewport": {"width": 1280, "height": 900},
+    }
+
+
+@pytest.fixture
+def failed_requests(page):
+    """Requests of ``page`` that failed or answered with an HTTP error, as "STATUS URL" strings."""
+    failures = []
+    page.on("requestfailed", lambda request: failures.append(f"failed {request.url}"))
+
+    def on_response(response):
+        if response.status >= 400:
+            failures.append(f"{response.status} {response.url}")
+
+    page.on("response", on_response)
+    return failures
