@@ -291,3 +291,16 @@ def test_closed_call_refuses_new_dossiers(client, call, applicant):
     response = client.post(reverse("dossiers:start", args=[call.slug]),
                            {"establishment": applicant.establishments.get().pk})
     assert response.status_code == 302 and not Dossier.objects.exists()
+
+
+def test_a_new_dossier_starts_with_what_the_directory_knows(applicant):
+    schema = {"sections": [{"key": "id", "title": "Identification", "fields": [
+        {"key": "raison_sociale", "type": "text", "label": "Raison sociale", "prefill": "establishment.name"},
+        {"key": "finess_ej", "type": "finess", "label": "FINESS juridique", "prefill": "legal_entity.finess"},
+        {"key": "statut", "type": "choice", "label": "Statut", "options": ["Public", "Privé"],
+         "prefill": "establishment.legal_status"},
+        {"key": "courriel", "type": "email", "label": "Courriel", "prefill": "user.email"},
+    ]}]}
+    dossier = services.start_dossier(CallFactory(schema=schema), applicant.establishments.get(), applicant)
+    assert dossier.answers == {"raison_sociale": "CENTRE HOSPITALIER DE LISIEUX", "finess_ej": "140000035",
+                               "statut": "Public", "courriel": applicant.email}

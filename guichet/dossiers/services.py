@@ -55,13 +55,36 @@ def start_dossier(call, establishment, user, partners=()) -> Dossier:
         raise ValidationError(
             f"L'établissement {establishment.name} n'est pas éligible à cet appel à projets "
             f"(établissements éligibles : {', '.join(call.eligible_kind_labels())}).")
-    dossier = Dossier.objects.create(call=call, form_version=call.current_form, establishment=establishment,
-                                     created_by=user)
+    version = call.current_form
+    dossier = Dossier.objects.create(call=call, form_version=version, establishment=establishment,
+                                     created_by=user, answers=prefilled_answers(version.parsed(), establishment, user))
     dossier.members.add(user)
     if partners:
         dossier.partners.set([p for p in partners if p.pk != establishment.pk])
     DossierEvent.objects.create(dossier=dossier, kind=EventKind.CREATED, actor=user, to_state=State.BROUILLON)
     return dossier
+
+
+def prefilled_answers(schema, establishment, user) -> dict:
+    """First answers of a new dossier, from what the platform already knows (``prefill`` option)."""
+    ej = establishment.legal_entity
+    sources = {
+        "establishment.name": establishment.name, "establishment.finess": establishment.finess,
+        "establishment.siret": establishment.siret, "establishment.city": establishment.city,
+        "establishment.legal_status": establishment.get_legal_status_display() if establishment.legal_status else "",
+        "establishment.department": establishment.department,
+        "legal_entity.finess": ej.finess if ej else "", "legal_entity.siren": ej.siren if ej else "",
+        "legal_entity.name": ej.name if ej else "", "user.email": user.email,
+    }
+    answers = {}
+    for f in schema.top_fields():
+        value = sources.get(f.prefill) if f.prefill else None
+        if not value:
+            continue
+        if f.type == "choice" and value not in f.opt("options", []):
+            continue
+        answers[f.key] = value
+    return answers
 
 
 def ensure_editable(dossier: Dossier, user) -> None:

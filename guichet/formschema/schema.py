@@ -62,6 +62,7 @@ class Field:
     required: bool = False
     options: dict = field(default_factory=dict)
     show_if: Condition | None = None
+    prefill: str = ""
     expression: Expression | None = None
     children: list["Field"] = field(default_factory=list)
     parent: "Field | None" = None
@@ -116,7 +117,13 @@ class Schema:
             yield from section.fields
 
 
-_COMMON_KEYS = {"key", "type", "label", "help", "required", "show_if"}
+_COMMON_KEYS = {"key", "type", "label", "help", "required", "show_if", "prefill"}
+# Where a field may take its first value from when a dossier starts (filled in by the dossier layer).
+PREFILL_SOURCES = {
+    "establishment.name", "establishment.finess", "establishment.siret", "establishment.legal_status",
+    "establishment.city", "establishment.department", "legal_entity.finess", "legal_entity.siren",
+    "legal_entity.name", "user.email",
+}
 _TYPE_OPTIONS = {
     "text": {"max_length", "accept_non_concerne", "placeholder"},
     "textarea": {"max_length", "rows"},
@@ -209,6 +216,12 @@ class _Parser:
         if f.required and ftype in LAYOUT_TYPES | {"computed"}:
             self.error(where, f"un champ de type {TYPE_LABELS[ftype]} ne peut pas être obligatoire")
         self.check_options(f, where)
+        if "prefill" in raw:
+            if raw["prefill"] not in PREFILL_SOURCES or ftype not in INPUT_TYPES - {"file"} or parent is not None:
+                self.error(where, f"« prefill » vaut l'une de : {', '.join(sorted(PREFILL_SOURCES))} "
+                                  "(champs de saisie hors bloc répétable)")
+            else:
+                f.prefill = raw["prefill"]
         if "show_if" in raw:
             f.show_if = self.parse_condition(raw["show_if"], f, where, siblings)
         if ftype == "computed":

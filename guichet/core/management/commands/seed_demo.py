@@ -1,0 +1,90 @@
+"""Load the demo data: directory slice, seed templates and open demo calls, one account per role.
+
+Idempotent: running it again updates everything in place and resets the demo passwords.
+"""
+
+from pathlib import Path
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from guichet.accounts.models import Role, User
+from guichet.accounts.services import create_or_update_ars_user
+from guichet.calls.templates_loader import load_seed_templates, shift_template_for_demo
+from guichet.establishments.directory import import_sae
+from guichet.establishments.models import Establishment, EstablishmentAccess, LegalEntity, Region, Source
+
+DIRECTORY_SLICE = Path(__file__).resolve().parents[3] / "establishments" / "data" / "sae_id_2023_extrait.csv"
+DEMO_PASSWORD = "demo-clact-2026"
+DOMAIN = "guichet-clact.localhost"
+
+# The directory extract covers Île-de-France, Normandie, overseas and Corsica; the seed calls are in
+# Hauts-de-France and Grand Est, so the demo applicant gets demonstration establishments there.
+# Their FINESS numbers are valid (Luhn key) but fictitious, and their names say so.
+DEMO_ESTABLISHMENTS = [
+    # finess ET, finess EJ, name, sector, legal status, department, region code
+    ("590000006", "590000014", "Centre hospitalier de démonstration (Lille)", "sanitaire", "public", "59", "32"),
+    ("670000009", "670000017", "Clinique de démonstration (Strasbourg)", "sanitaire", "espic", "67", "44"),
+    ("680000007", "680000015", "EHPAD de démonstration (Colmar)", "medico_social", "public", "68", "44"),
+]
+
+
+class Command(BaseCommand):
+    help = "Charge les données de démonstration (annuaire, appels, comptes) et affiche les comptes."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            report = import_sae(str(DIRECTORY_SLICE))
+            establishments = self._demo_establishments()
+            templates = load_seed_templates()
+            now = timezone.now()
+            demo_calls = [shift_template_for_demo(t, now) for t in templates]
+            accounts = self._accounts(establishments)
+        self.stdout.write(f"Annuaire : {report.imported} établissements importés, {report.updated} mis à jour.")
+        self.stdout.write("Appels à projets de démonstration (ouverts aujourd'hui) :")
+        for call in demo_calls:
+            closes = timezone.localtime(call.closes_at).strftime("%d/%m/%Y %H:%M")
+            self.stdout.write(f"  - {call.title} — jusqu'au {closes} — /appels/{call.slug}/")
+        self.stdout.write(self.style.SUCCESS(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :"))
+        for label, email in accounts:
+            self.stdout.write(f"  - {label:<38} {email}")
+        if not settings.DEBUG:
+            self.stdout.write(self.style.WARNING("Attention : ces comptes ont un mot de passe connu de tous."))
+
+    def _demo_establishments(self):
+        result = []
+        for finess, ej_finess, name, sector, status, department, region_code in DEMO_ESTABLISHMENTS:
+            region = Region.objects.get(code=region_code)
+            ej, _ = LegalEntity.objects.update_or_create(
+                finess=ej_finess, defaults={"name": name, "legal_status": status, "source": Source.MANUAL})
+            establishment, _ = Establishment.objects.update_or_create(
+                finess=finess, defaults={"name": name, "legal_entity": ej, "sector": sector, "legal_status": status,
+                                         "department": department, "region": region, "source": Source.MANUAL})
+            result.append(establishment)
+        return result
+
+    def _accounts(self, establishments):
+        accounts = []
+        applicant = self._user(f"deposant@{DOMAIN}", role=Role.APPLICANT)
+        for establishment in establishments:
+            EstablishmentAccess.objects.get_or_create(user=applicant, establishment=establishment)
+        accounts.append(("Déposant (établissements de démonstration)", applicant.email))
+        for role, label in ((Role.INSTRUCTOR, "Gestionnaire instructeur"), (Role.ADMIN, "Administrateur ARS")):
+            for code, slug in (("32", "hdf"), ("44", "grand-est")):
+                region = Region.objects.get(code=code)
+                email = f"{'instructeur' if role == Role.INSTRUCTOR else 'admin'}.{slug}@{DOMAIN}"
+                create_or_update_ars_user(email, role, region, password=DEMO_PASSWORD)
+                accounts.append((f"{label} — {region.name}", email))
+        superuser = self._user(f"superadmin@{DOMAIN}", role=Role.APPLICANT, is_superuser=True, is_staff=True)
+        accounts.append(("Superutilisateur de la plateforme", superuser.email))
+        return accounts
+
+    def _user(self, email, **fields):
+        user, _ = User.objects.update_or_create(email=email, defaults=fields)
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+        return user
