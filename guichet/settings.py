@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "widget_tweaks",
     "dsfr",
     "django_htmx",
+    "ninja",
     "allauth",
     "allauth.account",
     "django_tasks",
