@@ -44,9 +44,22 @@
   }
 
   form.addEventListener("change", refresh);
+  // Remember which files each autosave request carries, so that only those are cleared once
+  // uploaded (a file chosen while a request is in flight goes with the next one).
+  var sentFiles = [];
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt !== form) return;
+    sentFiles = [];
+    form.querySelectorAll('input[type="file"]').forEach(function (input) {
+      if (input.files && input.files.length) sentFiles.push([input, input.files[0]]);
+    });
+  });
   document.body.addEventListener("htmx:afterRequest", function (event) {
     if (event.detail.elt !== form || !event.detail.successful) return;
-    form.querySelectorAll('input[type="file"]').forEach(function (input) { input.value = ""; });
+    sentFiles.forEach(function (pair) {
+      if (pair[0].files && pair[0].files[0] === pair[1]) pair[0].value = "";
+    });
+    sentFiles = [];
     form.querySelectorAll(".fr-messages-group").forEach(function (group) {
       var wrapper = group.parentElement;
       var hasError = group.querySelector(".fr-message--error") !== null;
