@@ -19,7 +19,8 @@ from guichet.establishments.identifiers import (
     validate_siret,
 )
 
-SAE_FILE = Path("/work/shared/data/sae_id_2023_idf_normandie_outremer_corse.csv")
+# The real SAE extract lives in shared/, beside the clone (see DEVELOPERS.md).
+SAE_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "sae_id_2023_idf_normandie_outremer_corse.csv"
 
 eight_digits = st.text(alphabet="0123456789", min_size=8, max_size=8)
 separators = st.sampled_from([" ", ".", "-", "\u00a0", "\u202f"])

@@ -13,7 +13,8 @@ from guichet.establishments.models import Establishment, EstablishmentAccess, Le
 
 pytestmark = pytest.mark.django_db
 
-SAE_FILE = Path("/work/shared/data/sae_id_2023_idf_normandie_outremer_corse.csv")
+# The real SAE extract lives in shared/, beside the clone (see DEVELOPERS.md).
+SAE_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "sae_id_2023_idf_normandie_outremer_corse.csv"
 needs_sae = pytest.mark.skipif(not SAE_FILE.exists(), reason="SAE extract not available")
 
 HEADER = "bor;an;fi;rs;fi_ej;stj;stjr;cat;catr;espic;sir;reg;dep;NOMCOM;LIBCOM;SIRTET;RSTET;DADS_C1"
