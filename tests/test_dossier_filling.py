@@ -304,3 +304,22 @@ def test_a_new_dossier_starts_with_what_the_directory_knows(applicant):
     dossier = services.start_dossier(CallFactory(schema=schema), applicant.establishments.get(), applicant)
     assert dossier.answers == {"raison_sociale": "CENTRE HOSPITALIER DE LISIEUX", "finess_ej": "140000035",
                                "statut": "Public", "courriel": applicant.email}
+
+
+def test_every_missing_item_links_to_an_element_of_its_part(client, dossier, applicant):
+    dossier.answers = {"membre_ght": True, "actions": [{"intitule": ""}]}
+    dossier.pending = {"absenteisme": "beaucoup"}
+    dossier.save()
+    client.force_login(applicant)
+    page = client.get(reverse("dossiers:file", args=[dossier.pk])).content.decode()
+    missing = services.missing_items(dossier)
+    assert {m.path for m in missing} == {"raison_sociale", "ght", "absenteisme", "actions.0.intitule",
+                                         "actions.0.cout"}
+    for item in missing:
+        link = f'{section_url(dossier, item.section_key)}#{item.anchor}'
+        assert link in page
+        assert f'id="{item.anchor}"' in client.get(section_url(dossier, item.section_key)).content.decode()
+    empty = services.start_dossier(dossier.call, applicant.establishments.get(), applicant)
+    Dossier.objects.filter(pk=empty.pk).update(answers={"actions": []})
+    block = next(m for m in services.missing_items(Dossier.objects.get(pk=empty.pk)) if m.path == "actions")
+    assert f'id="{block.anchor}"' in client.get(section_url(empty, "actions")).content.decode()

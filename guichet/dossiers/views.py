@@ -110,7 +110,7 @@ def section(request, pk, section):
             return redirect("dossiers:file", pk=pk)
         anchor = ""
         if action.startswith("add:"):
-            anchor = "#bloc-" + action.split(":", 1)[1]
+            anchor = "#champ-" + action.split(":", 1)[1]
         return redirect(reverse("dossiers:section", args=[pk, section]) + anchor)
     form = build_section_form(schema, current, dossier.answers, dossier.pending, services.form_context(dossier))
     form.is_valid()
