@@ -31,7 +31,7 @@ test: install lint
 	$(MAKE) test-postgres
 
 test-sqlite: install
-	DATABASE_URL= $(VENV)/bin/pytest -q
+	env -u DATABASE_URL $(VENV)/bin/pytest -q
 
 test-postgres: install
 	DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest -q
