@@ -6,7 +6,7 @@ field path (``key`` or ``block.index.child``), so completeness can point at it.
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from .expressions import evaluate
 from .schema import Field, Schema
@@ -51,18 +51,24 @@ def compute(schema: Schema, answers: dict, rate: Decimal | None = None) -> dict:
     for f in schema.computed_order:
         places = FORMAT_PLACES[f.opt("format", "decimal")]
         if f.parent is None:
-            result = _evaluate(f, answers, None, rate_value)
-            answers[f.key] = None if result is None else format_decimal(result, places)
+            answers[f.key] = _format(_evaluate(f, answers, None, rate_value), places)
         else:
             rows = answers.get(f.parent.key) or []
             new_rows = []
             for row in rows:
                 row = dict(row)
-                result = _evaluate(f, answers, row, rate_value)
-                row[f.key] = None if result is None else format_decimal(result, places)
+                row[f.key] = _format(_evaluate(f, answers, row, rate_value), places)
                 new_rows.append(row)
             answers[f.parent.key] = new_rows
     return answers
+
+
+def _format(result: Decimal | None, places: int) -> str | None:
+    """The stored string of a result; empty when undefined, infinite or too large to keep to the cent."""
+    try:
+        return None if result is None else format_decimal(result, places)
+    except InvalidOperation:
+        return None
 
 
 def _evaluate(f: Field, answers: dict, row: dict | None, rate: Decimal):

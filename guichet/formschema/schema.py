@@ -8,6 +8,7 @@ works on a parsed ``Schema`` and may trust it.
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .expressions import Expression, ExpressionError, compile_expression
@@ -141,6 +142,13 @@ _TYPE_OPTIONS = {
 }
 
 
+def _finite_number(value) -> bool:
+    try:
+        return Decimal(str(value)).is_finite()
+    except InvalidOperation:
+        return False
+
+
 class _Parser:
     def __init__(self, data):
         self.data = data
@@ -258,7 +266,8 @@ class _Parser:
         if f.type in ("decimal", "percentage"):
             positive_int("decimal_places", 0, 6)
         for bound in ("min", "max"):
-            if bound in o and (isinstance(o[bound], bool) or not isinstance(o[bound], int | float | str)):
+            if bound in o and (isinstance(o[bound], bool) or not isinstance(o[bound], int | float | str)
+                               or not _finite_number(o[bound])):
                 self.error(where, f"« {bound} » doit être un nombre")
         if f.type in ("choice", "multichoice"):
             choices = o.get("options")

@@ -15,6 +15,7 @@ from .expressions import round_half_up
 NUMBER_NOISE = re.compile(r"[\s\u00a0\u202f€%]")
 PHONE_RE = re.compile(r"^(?:(?:\+|00)33|0)([1-9]\d{8})$")
 INTL_PHONE_RE = re.compile(r"^(?:\+|00)([1-9]\d{6,14})$")
+MAX_INTEGER_DIGITS = 15  # beyond, Decimal arithmetic (28 digits) could not keep cents exact
 
 
 def parse_decimal(raw) -> Decimal | None:
@@ -30,6 +31,9 @@ def parse_decimal(raw) -> Decimal | None:
         return None
     if text.count(".") > 1 or not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
         raise ValidationError("Saisissez un nombre, par exemple 1 250,50.", code="invalid")
+    if len(text.lstrip("+-").partition(".")[0].lstrip("0")) > MAX_INTEGER_DIGITS:
+        raise ValidationError(f"Saisissez un nombre, de {MAX_INTEGER_DIGITS} chiffres au plus avant la virgule.",
+                              code="too_large")
     try:
         return Decimal(text)
     except InvalidOperation:
