@@ -20,3 +20,11 @@ REGIONS = [
     ("93", "Provence-Alpes-Côte d'Azur", "provence-alpes-cote-d-azur"),
     ("94", "Corse", "corse"),
 ]
+
+
+def ensure_regions(region_model=None) -> None:
+    """Create or update the 18 regions (used by the data migration, and by tests that flush the database)."""
+    if region_model is None:
+        from .models import Region as region_model
+    for code, name, slug in REGIONS:
+        region_model.objects.update_or_create(code=code, defaults={"name": name, "slug": slug})

@@ -2,11 +2,9 @@ from django.db import migrations
 
 
 def load_regions(apps, schema_editor):
-    from guichet.establishments.regions import REGIONS
+    from guichet.establishments.regions import ensure_regions
 
-    Region = apps.get_model("establishments", "Region")
-    for code, name, slug in REGIONS:
-        Region.objects.update_or_create(code=code, defaults={"name": name, "slug": slug})
+    ensure_regions(apps.get_model("establishments", "Region"))
 
 
 class Migration(migrations.Migration):
