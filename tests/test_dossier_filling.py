@@ -323,3 +323,27 @@ def test_every_missing_item_links_to_an_element_of_its_part(client, dossier, app
     Dossier.objects.filter(pk=empty.pk).update(answers={"actions": []})
     block = next(m for m in services.missing_items(Dossier.objects.get(pk=empty.pk)) if m.path == "actions")
     assert f'id="{block.anchor}"' in client.get(section_url(empty, "actions")).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_acknowledgement_goes_through_the_task_queue_when_a_worker_is_configured(settings, applicant):
+    from django.core.management import call_command
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "emails"]}}
+    dossier = services.start_dossier(CallFactory(schema=SCHEMA), applicant.establishments.get(), applicant)
+    fill_completely(dossier)
+    services.file_dossier(dossier, applicant)
+    assert mail.outbox == []  # queued, not sent inside the request
+    call_command("db_worker", batch=True, queue_name="*", startup_delay=False, verbosity=0)
+    assert len(mail.outbox) == 1 and dossier.pk and "déposé" in mail.outbox[0].subject
+
+
+def test_autosave_answer_only_carries_what_changed(client, dossier, applicant):
+    client.force_login(applicant)
+    url = section_url(dossier, "identification")
+    body = client.post(url, {"raison_sociale": "CH", "absenteisme": "abc"}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="champ-absenteisme-messages"' in body and "Saisissez un nombre" in body
+    assert 'id="champ-raison_sociale-messages"' not in body
+    # Corrected: the message block of the field is sent again, now empty, to clear the error.
+    body = client.post(url, {"raison_sociale": "CH", "absenteisme": "4"}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="champ-absenteisme-messages"' in body and "Saisissez un nombre" not in body

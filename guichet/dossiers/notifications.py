@@ -1,15 +1,21 @@
-"""E-mails about dossiers, sent after the transaction commits."""
+"""E-mails about dossiers, sent as background tasks once the transaction has committed.
+
+Callers use ``transaction.on_commit(lambda: notifications.dossier_filed.enqueue(pk))``: a request
+never waits for the mail server, and nothing is sent for a change that was rolled back.
+"""
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django_tasks import task
 
 
 def _absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
+@task(queue_name="emails")
 def dossier_filed(dossier_id: int) -> None:
     """Acknowledgement of receipt to every member of the dossier."""
     from .models import Dossier
@@ -22,6 +28,7 @@ def dossier_filed(dossier_id: int) -> None:
     send_mail(subject, body, None, recipients)
 
 
+@task(queue_name="emails")
 def invitation(invitation_id: int) -> None:
     from .models import Invitation
 

@@ -102,6 +102,7 @@ class SaveResult:
     form: object
     changed: dict = field(default_factory=dict)  # path -> (old, new), for the history
     stored_files: list = field(default_factory=list)
+    cleared_files: list = field(default_factory=list)
 
 
 def save_section(dossier: Dossier, section_key: str, data, files, user) -> SaveResult:
@@ -143,6 +144,7 @@ def _save_section(dossier, section_key, data, files, user, stored) -> SaveResult
                                   "size": attachment.size})
     for path in _cleared_files(section, data):
         _set_path(answers, path, None)
+        result.cleared_files.append(path)
     answers = engine.compute(schema, answers, dossier.call.cofinancing_rate)
     result.changed = _diff(dossier.answers, answers)
     dossier.answers, dossier.pending = answers, pending
@@ -249,7 +251,7 @@ def file_dossier(dossier: Dossier, user, now=None) -> Dossier:
     dossier.save()
     DossierEvent.objects.create(dossier=dossier, kind=EventKind.FILED, actor=user,
                                 from_state=State.BROUILLON, to_state=State.EN_CONSTRUCTION)
-    transaction.on_commit(lambda: notifications.dossier_filed(dossier.pk))
+    transaction.on_commit(lambda: notifications.dossier_filed.enqueue(dossier.pk))
     return dossier
 
 

@@ -91,13 +91,14 @@ def section(request, pk, section):
                 data[f"{block}__rows"] = str(int(data.get(f"{block}__rows", "0")) + 1)
             except ValueError:
                 pass
+        pending_before = set(dossier.pending)
         result = services.save_section(dossier, section, data, request.FILES, request.user)
         if action.startswith("remove:"):
             _, block, index = action.split(":")
             services.remove_row(dossier, block, int(index), request.user)
         dossier.refresh_from_db()
         if request.htmx:
-            return _autosave_response(request, dossier, schema, current, result.form)
+            return _autosave_response(request, dossier, result, pending_before)
         if result.form.errors:
             messages.warning(request, "Certaines valeurs sont à corriger : elles sont conservées et signalées "
                                       "ci-dessous.")
@@ -150,11 +151,16 @@ def _count_by_section(missing):
     return counts
 
 
-def _autosave_response(request, dossier, schema, current, form):
+def _autosave_response(request, dossier, result, pending_before):
+    """Out-of-band updates only where something changed: messages of fields that are or were in
+    error, computed values, files just stored. A 50-row section answers in a few kilobytes."""
+    form = result.form
     form.answers = dossier.answers  # the layout shows stored values (computed fields, files) after saving
+    error_paths = {form.paths[name][1] for name in form.errors if name in form.paths}
     return render(request, "dossiers/_autosave.html", {
         "dossier": dossier, "entries": form.layout(), "form": form, "saved_at": timezone.localtime(),
-        "errors": bool(form.errors),
+        "errors": bool(form.errors), "message_paths": error_paths | pending_before,
+        "file_paths": {a.field_path for a in result.stored_files} | set(result.cleared_files),
     })
 
 
@@ -240,7 +246,7 @@ def invite(request, pk):
         else:
             invitation, _ = Invitation.objects.get_or_create(dossier=dossier, email=email, accepted_at=None,
                                                              defaults={"invited_by": request.user})
-            transaction.on_commit(lambda: notifications.invitation(invitation.pk))
+            transaction.on_commit(lambda: notifications.invitation.enqueue(invitation.pk))
             messages.success(request, f"Une invitation a été envoyée à {email}.")
     else:
         messages.error(request, "Adresse électronique invalide : " + " ".join(form.errors.get("email", [])))

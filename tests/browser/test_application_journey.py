@@ -15,6 +15,9 @@ from guichet.dossiers.models import Dossier, State
 from guichet.establishments.models import Establishment, LegalEntity, Region
 from tests.browser.accessibility import assert_accessible
 
+# A loaded CI machine (2 cores) can be slow to answer an autosave: wait longer than the default 5 s.
+expect.set_options(timeout=15_000)
+
 EMAIL = "directrice.rh@ch-demo.fr"
 PASSWORD = "Conditions-de-travail-2024"
 FINESS = "590000006"  # valid key, fictitious establishment in the Nord (Hauts-de-France)
