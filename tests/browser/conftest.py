@@ -31,14 +31,42 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _django_order(item) -> int:
+    """pytest-django's order: plain database tests (0), then transactional ones (1), then the rest (2)."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    if (marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))) or (
+        "transactional_db" in fixtures or "live_server" in fixtures
+    ):
+        return 1
+    if marker or "db" in fixtures:
+        return 0
+    return 2
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """Every test of this folder is a browser test, and is skipped when Chromium is absent."""
+    """Mark the browser tests, and keep Django's test order over the whole session.
+
+    Every test of this folder is a browser test, skipped when Chromium is absent. The live
+    server needs committed data, so these tests run in transactional mode, which empties the
+    tables after each test; ``serialized_rollback`` puts back the rows written by the migrations
+    (the 18 regions…) before each of them. A test that sets its own ``django_db`` marker keeps it.
+
+    pytest-playwright parametrizes every test that uses its fixtures (``page``…) with the
+    session-scoped ``browser_name``, and pytest then regroups those tests *after* pytest-django
+    has put transactional tests last: plain database tests could then run after a flush and
+    miss the migrations' data. Sorting again (stable) restores Django's order.
+    """
     here = Path(__file__).parent
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
+            if item.get_closest_marker("django_db") is None:
+                item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
             if not Path(CHROMIUM).exists():
                 item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
+    items.sort(key=_django_order)
 
 
 @pytest.fixture(scope="session")
