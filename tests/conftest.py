@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from tests.smtp import smtp_email_backend, smtp_server  # noqa: F401  (fixtures: a real SMTP server on loopback)
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
@@ -22,7 +24,9 @@ def _private_files(settings, tmp_path):
 def _regions_after_flush(request):
     """Transactional tests (live server, browser) flush the database, data migrations included:
     put the 18 regions back for them."""
-    if "live_server" in request.fixturenames or "transactional_db" in request.fixturenames:
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    if transactional or "live_server" in request.fixturenames or "transactional_db" in request.fixturenames:
         from guichet.establishments.regions import ensure_regions
 
         request.getfixturevalue("transactional_db")

@@ -67,8 +67,8 @@ MATRIX = {
     ("anonymous", "draft"):            (LOGIN,     LOGIN,     LOGIN,       LOGIN,     LOGIN,     LOGIN,     LOGIN),
     ("anonymous", "filed"):            (LOGIN,     LOGIN,     LOGIN,       LOGIN,     LOGIN,     LOGIN,     LOGIN),
 }
-CASES = [pytest.param(role, state, page, code, id=f"{role}-{state}-{page}")
-         for (role, state), codes in MATRIX.items() for page, code in zip(PAGES, codes, strict=True)]
+CASES = [pytest.param(role, state, view, code, id=f"{role}-{state}-{view}")
+         for (role, state), codes in MATRIX.items() for view, code in zip(PAGES, codes, strict=True)]
 
 
 @pytest.fixture
@@ -115,53 +115,53 @@ def put_in_state(dossier: Dossier, state: str) -> None:
     dossier.save()
 
 
-def request(client, page: str, dossier: Dossier, attachment: Attachment):
+def request(client, view: str, dossier: Dossier, attachment: Attachment):
     pk = dossier.pk
-    if page == "summary":
+    if view == "summary":
         return [client.get(reverse("dossiers:summary", args=[pk]))]
-    if page == "section":
+    if view == "section":
         return [client.get(reverse("dossiers:section", args=[pk, s["key"]])) for s in SCHEMA["sections"]]
-    if page == "section_post":
+    if view == "section_post":
         return [client.post(reverse("dossiers:section", args=[pk, s["key"]]), POSTED) for s in SCHEMA["sections"]]
-    if page == "file":
+    if view == "file":
         return [client.get(reverse("dossiers:file", args=[pk]))]
-    if page == "attachment":
+    if view == "attachment":
         return [client.get(reverse("dossiers:attachment", args=[pk, attachment.pk]))]
-    if page == "partners":
+    if view == "partners":
         return [client.get(reverse("dossiers:partners", args=[pk]))]
-    if page == "invite_post":
+    if view == "invite_post":
         return [client.post(reverse("dossiers:invite", args=[pk]), {"email": "intrus@exemple.fr"})]
-    raise AssertionError(page)
+    raise AssertionError(view)
 
 
-@pytest.mark.parametrize("role, state, page, expected", CASES)
-def test_permission_matrix(client, world, role, state, page, expected):
+@pytest.mark.parametrize("role, state, view, expected", CASES)
+def test_permission_matrix(client, world, role, state, view, expected):
     dossier, user = world["dossier"], world["users"][role]
     put_in_state(dossier, state)
     before = Dossier.objects.get(pk=dossier.pk)
     if user is not None:
         client.force_login(user)
-    for response in request(client, page, dossier, world["attachment"]):
+    for response in request(client, view, dossier, world["attachment"]):
         if expected == LOGIN:
             assert response.status_code == 302
             assert response["Location"].startswith(reverse("account_login") + "?next=")
         else:
             assert response.status_code == expected, response
-        if expected == OK and page == "attachment":
+        if expected == OK and view == "attachment":
             assert b"".join(response.streaming_content) == b"%PDF-1.4 avis"
-        if expected == OK and page == "summary":
+        if expected == OK and view == "summary":
             assert "Projet du CH de Lisieux" in response.content.decode()
-        if expected in (NOT_FOUND, FORBIDDEN, LOGIN) and page != "attachment":
+        if expected in (NOT_FOUND, FORBIDDEN, LOGIN) and view != "attachment":
             # nothing of the dossier leaks into a refusal
             assert "Projet du CH de Lisieux" not in response.content.decode()
     after = Dossier.objects.get(pk=dossier.pk)
-    if page == "section_post" and expected == SAVED:
+    if view == "section_post" and expected == SAVED:
         assert after.answers["nom_projet"] == POSTED["nom_projet"] and after.answers["cout"] == "999999.00"
     else:  # every refused or read-only request leaves the dossier exactly as it was
         assert (after.answers, after.pending, after.state, after.updated_at) == (
             before.answers, before.pending, before.state, before.updated_at)
     invited = Invitation.objects.filter(dossier=dossier, email="intrus@exemple.fr").exists()
-    assert invited is (page == "invite_post" and expected == SAVED)
+    assert invited is (view == "invite_post" and expected == SAVED)
 
 
 @pytest.mark.parametrize("role", ["instructor_32", "admin_32", "superuser", "other_applicant", "instructor_44"])
