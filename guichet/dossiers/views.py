@@ -222,6 +222,8 @@ def file(request, pk):
 @login_required
 def partners(request, pk):
     dossier = _dossier(request, pk)
+    if not dossier.members.filter(pk=request.user.pk).exists():
+        raise PermissionDenied
     form = PartnersForm(request.POST or None, dossier=dossier, user=request.user)
     if request.method == "POST":
         services.ensure_editable(dossier, request.user)
