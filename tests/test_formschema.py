@@ -690,3 +690,24 @@ def test_huge_number_typed_in_a_section_is_kept_as_pending_not_a_server_error(cl
     assert client.post(url, {"cout": "999 999 999 999 999,99"}).status_code == 302
     dossier.refresh_from_db()
     assert dossier.answers["moitie"] == "500000000000000.00" and dossier.pending == {}
+
+
+def test_equals_compares_numbers_as_numbers():
+    schema = parse_schema({"sections": [{"key": "s", "title": "S", "fields": [
+        {"key": "autre", "type": "amount", "label": "Autre financement"},
+        {"key": "pourquoi", "type": "text", "label": "Pourquoi aucun ?", "show_if": {"field": "autre", "op": "equals",
+                                                                                   "value": 0}},
+    ]}]})
+    field = schema.field("pourquoi")
+    assert is_visible(schema, field, {"autre": "0.00"})
+    assert not is_visible(schema, field, {"autre": "10.00"})
+    assert not is_visible(schema, field, {})
+
+
+def test_a_yes_no_condition_needs_a_boolean_value():
+    with pytest.raises(SchemaError) as error:
+        parse_schema({"sections": [{"key": "s", "title": "S", "fields": [
+            {"key": "ght", "type": "yesno", "label": "GHT ?"},
+            {"key": "nom", "type": "text", "label": "Nom", "show_if": {"field": "ght", "op": "equals", "value": "oui"}},
+        ]}]})
+    assert any("true ou false" in m and "« nom »" in m for m in error.value.messages)

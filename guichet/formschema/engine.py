@@ -8,9 +8,11 @@ field path (``key`` or ``block.index.child``), so completeness can point at it.
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
+
 from .expressions import evaluate
 from .schema import Field, Schema
-from .values import format_decimal, is_empty, to_decimal
+from .values import format_decimal, is_empty, parse_decimal, to_decimal
 
 FORMAT_PLACES = {"amount": 2, "percentage": 2, "decimal": 2, "integer": 0}
 
@@ -22,10 +24,22 @@ def condition_holds(cond, value) -> bool:
         if isinstance(value, list):
             return cond.value in value
         return isinstance(value, str) and str(cond.value).lower() in value.lower()
-    equal = value == cond.value or (not is_empty(value) and str(value) == str(cond.value))
+    equal = _same_value(value, cond.value)
     if cond.op == "equals":
         return equal
     return not equal  # differs
+
+
+def _same_value(value, expected) -> bool:
+    """Equality as a person means it: "0.00" equals 0, "oui"-style booleans are compared as booleans."""
+    if value == expected:
+        return True
+    if is_empty(value) or isinstance(value, bool) or isinstance(expected, bool):
+        return False
+    try:
+        return parse_decimal(value) == parse_decimal(expected)
+    except ValidationError:
+        return str(value) == str(expected)
 
 
 def is_visible(schema: Schema, f: Field, answers: dict, row: dict | None = None) -> bool:

@@ -319,6 +319,9 @@ class _Parser:
             self.error(where, f"« checked » ne s'applique qu'à un champ oui / non ou case à cocher, pas à « {ref} »")
         if op != "checked" and "value" not in raw:
             self.error(where, f"la condition « {op} » demande une valeur (« value »)")
+        if target.type in ("yesno", "checkbox") and op in ("equals", "differs") and not isinstance(
+                raw.get("value"), bool):
+            self.error(where, f"la condition sur « {ref} » (oui / non) attend la valeur true ou false")
         if target.type in ("choice", "multichoice") and op != "checked" and raw.get("value") not in target.opt(
                 "options", []):
             self.error(where, f"la valeur « {raw.get('value')} » n'est pas une option de « {ref} »")

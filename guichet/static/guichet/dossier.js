@@ -32,7 +32,12 @@
       if (Array.isArray(value)) return value.indexOf(cond.value) !== -1;
       return typeof value === "string" && value.toLowerCase().indexOf(String(cond.value).toLowerCase()) !== -1;
     }
-    var equal = value === cond.value || (value !== null && value !== "" && String(value) === String(cond.value));
+    var equal = value === cond.value;
+    if (!equal && value !== null && value !== "" && typeof value !== "boolean" && typeof cond.value !== "boolean") {
+      var a = parseFloat(String(value).replace(/[\s\u00a0\u202f€%]/g, "").replace(",", "."));
+      var b = parseFloat(String(cond.value).replace(",", "."));
+      equal = (!isNaN(a) && !isNaN(b)) ? a === b : String(value) === String(cond.value);
+    }
     return cond.op === "equals" ? equal : !equal;
   }
 
