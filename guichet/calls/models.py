@@ -124,9 +124,19 @@ class FormVersion(models.Model):
         return f"{self.call} — v{self.number}"
 
     def parsed(self):
+        """The parsed schema. A saved version never changes, so it is parsed once per process."""
         from guichet.formschema.schema import parse_schema
 
-        cached = getattr(self, "_parsed", None)
+        if self.pk is None:
+            return parse_schema(self.schema)
+        key = (self.pk, self.call_id, self.number, self.created_at)  # ids alone may be reused after a rollback
+        cached = _PARSED.get(key)
         if cached is None:
-            cached = self._parsed = parse_schema(self.schema)
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.pop(next(iter(_PARSED)))
+            cached = _PARSED[key] = parse_schema(self.schema)
         return cached
+
+
+_PARSED: dict = {}
+_PARSED_MAX = 256

@@ -39,9 +39,12 @@ def working_version(dossier: Dossier):
     """The form version a dossier is shown with: a draft follows the call's latest version;
     a filed dossier keeps the version it was filed on."""
     if dossier.state == State.BROUILLON:
-        latest = dossier.call.current_form
-        if latest and latest.pk != dossier.form_version_id:
-            dossier.form_version = latest
+        from guichet.calls.models import FormVersion
+
+        latest_id = (FormVersion.objects.filter(call_id=dossier.call_id).order_by("-number")
+                     .values_list("pk", flat=True).first())
+        if latest_id and latest_id != dossier.form_version_id:
+            dossier.form_version = FormVersion.objects.get(pk=latest_id)
     return dossier.form_version
 
 
@@ -87,6 +90,12 @@ def prefilled_answers(schema, establishment, user) -> dict:
     return answers
 
 
+def _locked(dossier: Dossier) -> Dossier:
+    """The dossier re-read under a row lock (its own row only), with what saving needs."""
+    return (Dossier.objects.select_for_update(of=("self",))
+            .select_related("call__region", "form_version", "establishment").get(pk=dossier.pk))
+
+
 def ensure_editable(dossier: Dossier, user) -> None:
     """The server-side guard for every applicant write."""
     if not dossier.members.filter(pk=user.pk).exists():
@@ -122,7 +131,7 @@ def save_section(dossier: Dossier, section_key: str, data, files, user) -> SaveR
 
 @transaction.atomic
 def _save_section(dossier, section_key, data, files, user, stored) -> SaveResult:
-    dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
+    dossier = _locked(dossier)
     ensure_editable(dossier, user)
     version = working_version(dossier)
     schema = version.parsed()
@@ -224,7 +233,7 @@ def missing_items(dossier: Dossier):
 def file_dossier(dossier: Dossier, user, now=None) -> Dossier:
     """« Déposer le dossier »: brouillon → en construction, if complete and before the deadline."""
     now = now or timezone.now()
-    dossier = Dossier.objects.select_for_update().select_related("call__region").get(pk=dossier.pk)
+    dossier = _locked(dossier)
     ensure_editable(dossier, user)
     if dossier.state != State.BROUILLON:
         raise FilingError("Ce dossier a déjà été déposé.")
