@@ -97,6 +97,13 @@ def schema_text(schema) -> str:
     return dump_yaml(schema) if schema else ""
 
 
+def check_dates_order(form, cleaned: dict) -> None:
+    """A call closes after it opens; the message goes to the closing date."""
+    opens_at, closes_at = cleaned.get("opens_at"), cleaned.get("closes_at")
+    if opens_at and closes_at and closes_at <= opens_at:
+        form.add_error("closes_at", DATES_ORDER_MESSAGE)
+
+
 class SchemaTextField(forms.CharField):
     """A form schema typed as JSON or YAML; cleaned to the schema (a dict) validated by ``parse_schema``."""
 
@@ -297,9 +304,7 @@ class CallAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        opens_at, closes_at = cleaned.get("opens_at"), cleaned.get("closes_at")
-        if opens_at and closes_at and closes_at <= opens_at:
-            self.add_error("closes_at", DATES_ORDER_MESSAGE)
+        check_dates_order(self, cleaned)
         return cleaned
 
 
@@ -342,7 +347,5 @@ class CopyCallForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        opens_at, closes_at = cleaned.get("opens_at"), cleaned.get("closes_at")
-        if opens_at and closes_at and closes_at <= opens_at:
-            self.add_error("closes_at", DATES_ORDER_MESSAGE)
+        check_dates_order(self, cleaned)
         return cleaned
