@@ -222,4 +222,10 @@ LOGGING = {
 }
 
 # --- API ------------------------------------------------------------------------------------
+# --- Antivirus (ClamAV clamd) ----------------------------------------------------------------
+CLAMAV_SOCKET = os.environ.get("CLAMAV_SOCKET", "")
+CLAMAV_HOST = os.environ.get("CLAMAV_HOST", "")
+CLAMAV_PORT = int(os.environ.get("CLAMAV_PORT", "3310"))
+CLAMAV_TIMEOUT = int(os.environ.get("CLAMAV_TIMEOUT", "120"))
+
 API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "365"))

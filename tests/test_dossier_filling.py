@@ -347,3 +347,17 @@ def test_autosave_answer_only_carries_what_changed(client, dossier, applicant):
     # Corrected: the message block of the field is sent again, now empty, to clear the error.
     body = client.post(url, {"raison_sociale": "CH", "absenteisme": "4"}, HTTP_HX_REQUEST="true").content.decode()
     assert 'id="champ-absenteisme-messages"' in body and "Saisissez un nombre" not in body
+
+
+@pytest.mark.parametrize("status, served", [("safe", True), ("not_scanned", True), ("pending", False),
+                                            ("infected", False), ("error", False)])
+def test_only_safe_or_honestly_unscanned_files_are_served(client, dossier, applicant, status, served):
+    client.force_login(applicant)
+    pdf = SimpleUploadedFile("bilan.pdf", b"%PDF-1.4 bilan", content_type="application/pdf")
+    client.post(section_url(dossier, "actions"), {"actions__rows": "1", "actions__0__devis": pdf})
+    attachment = Attachment.objects.get()
+    Attachment.objects.filter(pk=attachment.pk).update(scan_status=status)
+    response = client.get(reverse("dossiers:attachment", args=[dossier.pk, attachment.pk]))
+    assert response.status_code == (200 if served else 403)
+    if not served:
+        assert "ne peut pas être téléchargé" in response.content.decode()

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from guichet.core.models import StoredFile
+
 
 class State(models.TextChoices):
     BROUILLON = "brouillon", "Brouillon"
@@ -89,21 +91,14 @@ class Dossier(models.Model):
         return [self.establishment, *self.partners.all()]
 
 
-class Attachment(models.Model):
+class Attachment(StoredFile):
     """A file uploaded into a dossier field; served only through a permission-checked view."""
 
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="attachments")
     field_path = models.CharField(max_length=255)
-    file = models.FileField(upload_to="dossiers/%Y/%m/", max_length=500)
-    original_name = models.CharField("nom du fichier", max_length=255)
-    size = models.BigIntegerField("taille")
-    content_type = models.CharField(max_length=255, blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    def __str__(self):
-        return self.original_name
+    class Meta:
+        indexes = [models.Index(fields=["dossier", "field_path"])]
 
 
 class EventKind(models.TextChoices):

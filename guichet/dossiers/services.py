@@ -14,6 +14,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
+from guichet.core import antivirus
 from guichet.formschema import engine
 from guichet.formschema.forms import FormContext, build_section_form, merge_section
 
@@ -217,10 +218,12 @@ def store_attachment(dossier: Dossier, path: str, upload, user) -> Attachment:
     original = clean_filename(upload.name)
     attachment = Attachment(dossier=dossier, field_path=path, original_name=original, size=upload.size,
                             content_type=getattr(upload, "content_type", "") or "", sha256=digest.hexdigest(),
-                            uploaded_by=user)
+                            uploaded_by=user, scan_status=antivirus.initial_status())
     extension = os.path.splitext(original)[1].lower()
-    attachment.file.save(f"{dossier.pk}-{digest.hexdigest()[:16]}{extension}", File(upload), save=False)
+    stored_name = f"dossiers/{timezone.now():%Y/%m}/{dossier.pk}-{digest.hexdigest()[:16]}{extension}"
+    attachment.file.save(stored_name, File(upload), save=False)
     attachment.save()
+    antivirus.scan_later(attachment)
     return attachment
 
 

@@ -271,6 +271,8 @@ def accept_invitation(request, token):
 def attachment(request, pk, attachment_id):
     dossier = _dossier(request, pk)
     item = get_object_or_404(Attachment, pk=attachment_id, dossier=dossier)
+    if not item.is_servable:
+        return render(request, "dossiers/file_unavailable.html", {"item": item, "dossier": dossier}, status=403)
     return FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name,
                         content_type=item.content_type or "application/octet-stream")
 

@@ -1,0 +1,15 @@
+"""Background tasks of the core: the antivirus scan of a stored file."""
+
+from django.apps import apps
+from django_tasks import task
+
+
+@task()
+def scan_stored_file(model_label: str, pk: int) -> str:
+    """Scan one stored file with clamd and record the result on it (filled in by the antivirus module)."""
+    from .antivirus import scan_instance
+
+    instance = apps.get_model(model_label).objects.filter(pk=pk).first()
+    if instance is None:
+        return "missing"
+    return scan_instance(instance)
