@@ -158,12 +158,40 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Files --------------------------------------------------------------------------------
 # Uploaded files live in a private directory: they are never served as public media, only
 # through permission-checked views.
+# GUICHET_STORAGE=local (default): a private directory on disk. GUICHET_STORAGE=s3: a private bucket
+# of an S3-compatible object storage (django-storages); downloads then stream through the view or,
+# with GUICHET_S3_PRESIGNED_SECONDS > 0, redirect to a URL signed for that long after the permission check.
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("GUICHET_FILES_DIR", VAR_DIR / "files"))
-STORAGES = {
-    "default": {
+GUICHET_STORAGE = os.environ.get("GUICHET_STORAGE", "local").strip().lower() or "local"
+GUICHET_S3_PRESIGNED_SECONDS = int(os.environ.get("GUICHET_S3_PRESIGNED_SECONDS", "60"))
+if GUICHET_STORAGE == "local":
+    _FILES_STORAGE = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT), "base_url": "/interdit/"},
-    },
+    }
+elif GUICHET_STORAGE == "s3":
+    if not os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+        raise RuntimeError("GUICHET_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    _FILES_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["AWS_STORAGE_BUCKET_NAME"],
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "access_key": os.environ.get("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
+            "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE") or None,
+            "signature_version": "s3v4",
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": max(GUICHET_S3_PRESIGNED_SECONDS, 1),
+            "file_overwrite": False,
+        },
+    }
+else:
+    raise RuntimeError(f"GUICHET_STORAGE must be 'local' or 's3', not {GUICHET_STORAGE!r}.")
+STORAGES = {
+    "default": _FILES_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -173,8 +201,9 @@ STORAGES = {
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "static"))
 STATICFILES_DIRS = [BASE_DIR / "guichet" / "static"]
-# Uploads above this size go to a temporary file, never held whole in memory.
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Every upload streams to a temporary file (never held in memory), hashed and size-limited on the way.
+FILE_UPLOAD_HANDLERS = ["guichet.core.uploads.LimitedHashingUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = os.environ.get("GUICHET_UPLOAD_TEMP_DIR") or None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 GUICHET_MAX_UPLOAD_MB = int(os.environ.get("GUICHET_MAX_UPLOAD_MB", "200"))

@@ -83,7 +83,7 @@ def world(db):
     dossier = DossierFactory(call=call, establishment=mine, created_by=applicant, answers=dict(ANSWERS))
     attachment = Attachment.objects.create(
         dossier=dossier, field_path="avis_cse", file=ContentFile(b"%PDF-1.4 avis", name="avis.pdf"),
-        original_name="Avis CSE.pdf", size=13, content_type="application/pdf")
+        original_name="Avis CSE.pdf", size=13, content_type="application/pdf", scan_status="safe")
     dossier.answers["avis_cse"] = {"attachment": attachment.pk, "name": "Avis CSE.pdf", "size": 13}
     dossier.save()
     pending_colleague = UserFactory(email="collegue.attente@ch-lisieux.fr")
@@ -220,7 +220,7 @@ def test_attachment_of_x_under_y_url_is_404(client, world, second_dossier, role,
     client.force_login(user)
     assert client.get(reverse("dossiers:attachment", args=[y.pk, attachment.pk])).status_code == NOT_FOUND
     own = Attachment.objects.create(dossier=y, field_path="avis_cse", file=ContentFile(b"y", name="y.pdf"),
-                                    original_name="y.pdf", size=1)
+                                    original_name="y.pdf", size=1, scan_status="safe")
     y_visible = role in ("other_applicant", "member_of_both", "superuser") or state == "filed"
     assert client.get(reverse("dossiers:attachment", args=[y.pk, own.pk])).status_code == (
         OK if y_visible else NOT_FOUND)

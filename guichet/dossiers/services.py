@@ -115,7 +115,7 @@ class SaveResult:
     cleared_files: list = field(default_factory=list)
 
 
-def save_section(dossier: Dossier, section_key: str, data, files, user) -> SaveResult:
+def save_section(dossier: Dossier, section_key: str, data, files, user, upload_errors=None) -> SaveResult:
     """Save what was typed in one section: valid values into the answers, invalid raw input into
     ``pending`` (never lost), uploaded files into private storage; then recompute.
 
@@ -123,7 +123,7 @@ def save_section(dossier: Dossier, section_key: str, data, files, user) -> SaveR
     that no orphan file is left behind."""
     stored: list[Attachment] = []
     try:
-        return _save_section(dossier, section_key, data, files, user, stored)
+        return _save_section(dossier, section_key, data, files, user, stored, upload_errors or {})
     except BaseException:
         for attachment in stored:
             attachment.file.storage.delete(attachment.file.name)
@@ -131,7 +131,7 @@ def save_section(dossier: Dossier, section_key: str, data, files, user) -> SaveR
 
 
 @transaction.atomic
-def _save_section(dossier, section_key, data, files, user, stored) -> SaveResult:
+def _save_section(dossier, section_key, data, files, user, stored, upload_errors) -> SaveResult:
     dossier = _locked(dossier)
     ensure_editable(dossier, user)
     version = working_version(dossier)
@@ -142,6 +142,9 @@ def _save_section(dossier, section_key, data, files, user, stored) -> SaveResult
     form = build_section_form(schema, section, dossier.answers, dossier.pending, form_context(dossier),
                               data=data, files=files)
     form.is_valid()
+    for name, message in upload_errors.items():  # files refused while they streamed in
+        if name in form.fields:
+            form.add_error(name, message)
     values, new_pending, uploads = form.extract()
     answers, pending = merge_section(section, dossier.answers, dossier.pending, values, new_pending,
                                      form.row_counts)
@@ -211,25 +214,53 @@ def clean_filename(name: str) -> str:
 
 def store_attachment(dossier: Dossier, path: str, upload, user) -> Attachment:
     """Stream an uploaded file into private storage, computing its SHA-256 on the way."""
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
+    checksum = getattr(upload, "sha256", None)  # computed while the upload streamed in
+    if checksum is None:
+        digest = hashlib.sha256()
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        upload.seek(0)
+        checksum = digest.hexdigest()
     original = clean_filename(upload.name)
     attachment = Attachment(dossier=dossier, field_path=path, original_name=original, size=upload.size,
-                            content_type=getattr(upload, "content_type", "") or "", sha256=digest.hexdigest(),
+                            content_type=getattr(upload, "content_type", "") or "", sha256=checksum,
                             uploaded_by=user, scan_status=antivirus.initial_status())
     extension = os.path.splitext(original)[1].lower()
-    stored_name = f"dossiers/{timezone.now():%Y/%m}/{dossier.pk}-{digest.hexdigest()[:16]}{extension}"
+    stored_name = f"dossiers/{timezone.now():%Y/%m}/{dossier.pk}-{checksum[:16]}{extension}"
     attachment.file.save(stored_name, File(upload), save=False)
     attachment.save()
     antivirus.scan_later(attachment)
     return attachment
 
 
-def missing_items(dossier: Dossier):
-    schema = working_version(dossier).parsed()
-    return engine.missing_items(schema, dossier.answers, dossier.pending)
+def missing_items(dossier: Dossier, schema=None):
+    """What stops the dossier from being filed: the form's missing or invalid answers, and every
+    visible file the antivirus refused (it must be replaced), with the field's part and anchor."""
+    from guichet.core.models import ScanStatus
+
+    schema = schema or working_version(dossier).parsed()
+    items = engine.missing_items(schema, dossier.answers, dossier.pending)
+    files = []  # (section, path, label, attachment id) of every visible file answer
+    for section in schema.sections:
+        for f in section.fields:
+            if not f.holds_value or not engine.is_visible(schema, f, dossier.answers):
+                continue
+            if f.type == "file" and isinstance(dossier.answers.get(f.key), dict):
+                files.append((section, f.key, f.label, dossier.answers[f.key].get("attachment")))
+            elif f.type == "repeat":
+                for index, row in enumerate(dossier.answers.get(f.key) or []):
+                    for child in f.children:
+                        if (child.type == "file" and isinstance(row.get(child.key), dict)
+                                and engine.is_visible(schema, child, dossier.answers, row)):
+                            files.append((section, f"{f.key}.{index}.{child.key}",
+                                          f"{f.label} n° {index + 1} — {child.label}", row[child.key].get("attachment")))
+    if files:
+        infected = set(Attachment.objects.filter(dossier=dossier, pk__in=[a for *_, a in files],
+                                                 scan_status=ScanStatus.INFECTED).values_list("pk", flat=True))
+        items += [engine.Missing(section.key, section.title, path, label,
+                                 "fichier refusé par l'antivirus : à remplacer")
+                  for section, path, label, pk in files if pk in infected]
+    return items
 
 
 @transaction.atomic
@@ -250,7 +281,7 @@ def file_dossier(dossier: Dossier, user, now=None) -> Dossier:
         raise FilingError("L'appel à projets n'est pas encore ouvert.")
     version = working_version(dossier)
     schema = version.parsed()
-    missing = engine.missing_items(schema, dossier.answers, dossier.pending)
+    missing = missing_items(dossier, schema)
     if missing:
         raise FilingError(f"Le dossier est incomplet : {len(missing)} élément(s) à compléter.")
     answers = engine.compute(schema, engine.strip_hidden(schema, dossier.answers), call.cofinancing_rate)

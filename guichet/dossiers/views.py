@@ -92,7 +92,8 @@ def section(request, pk, section):
             except ValueError:
                 pass
         pending_before = set(dossier.pending)
-        result = services.save_section(dossier, section, data, request.FILES, request.user)
+        result = services.save_section(dossier, section, data, request.FILES, request.user,
+                                       upload_errors=getattr(request, "upload_errors", None))
         if action.startswith("remove:"):
             _, block, index = action.split(":")
             services.remove_row(dossier, block, int(index), request.user)

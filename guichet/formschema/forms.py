@@ -17,6 +17,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.datastructures import MultiValueDict
 
+from guichet.core import filetypes
+
 from . import qvct
 from .engine import is_visible
 from .schema import DEFAULT_ALLOWED_TYPES, MAX_UPLOAD_MB, Field, Schema, Section
@@ -89,6 +91,13 @@ class SchemaFileField(forms.FileField):
                 f"la taille maximale est de {self.max_size_mb} Mo.", code="file_size")
         if upload.size == 0:
             raise ValidationError(f"Le fichier « {upload.name} » est vide.", code="empty")
+        detected = filetypes.sniff(upload)
+        if not filetypes.content_matches(extension, detected):
+            raise ValidationError(
+                f"Le contenu du fichier « {upload.name} » ne correspond pas à son extension .{extension} "
+                f"(contenu détecté : {filetypes.describe(detected)}). Vérifiez le fichier ou exportez-le "
+                f"dans un des formats acceptés.", code="file_content")
+        upload.content_type = detected  # what the content is, not what the browser claimed
         return upload
 
 
