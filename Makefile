@@ -38,6 +38,7 @@ test-postgres: install
 
 bench: install
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/files.py
 
 clean:
 	rm -rf $(VENV) var
