@@ -76,6 +76,10 @@ class SchemaFileField(forms.FileField):
         self.allowed_types = [t.lower().lstrip(".") for t in (allowed_types or DEFAULT_ALLOWED_TYPES)]
         super().__init__(**kwargs)
 
+    @property
+    def max_bytes(self) -> int:
+        return self.max_size_mb * 1024 * 1024
+
     def clean(self, data, initial=None):
         upload = super().clean(data, initial)
         if not upload or upload is initial:
@@ -85,7 +89,7 @@ class SchemaFileField(forms.FileField):
             raise ValidationError(
                 f"Le fichier « {upload.name} » n'est pas d'un type accepté. "
                 f"Types acceptés : {', '.join(self.allowed_types)}.", code="file_type")
-        if upload.size > self.max_size_mb * 1024 * 1024:
+        if upload.size > self.max_bytes:
             raise ValidationError(
                 f"Le fichier « {upload.name} » pèse {upload.size / 1024 / 1024:.1f} Mo : "
                 f"la taille maximale est de {self.max_size_mb} Mo.", code="file_size")

@@ -73,11 +73,50 @@
       });
     });
   });
-  document.body.addEventListener("htmx:responseError", function (event) {
-    var status = document.getElementById("save-status");
-    if (status && event.detail.xhr.status !== 401) {
-      status.innerHTML = '<p class="fr-message fr-message--error">L\'enregistrement automatique a échoué. Utilisez le bouton « Enregistrer » : rien de ce que vous avez saisi n\'est perdu.</p>';
+  var status = document.getElementById("save-status");
+
+  // A file larger than its field allows is refused here, before a single byte is sent.
+  form.addEventListener("change", function (event) {
+    var input = event.target;
+    if (input.type !== "file" || !input.files || !input.files.length) return;
+    var max = parseInt(input.getAttribute("data-max-bytes") || "0", 10);
+    var file = input.files[0];
+    if (max && file.size > max) {
+      event.stopPropagation();  // htmx listens on the form: it never sees this change
+      var messages = document.getElementById(input.id + "-messages");
+      if (messages) {
+        messages.innerHTML = '<p class="fr-message fr-message--error"></p>';
+        messages.firstChild.textContent = "Le fichier « " + file.name + " » pèse " +
+          (file.size / 1048576).toFixed(1).replace(".", ",") + " Mo : la taille maximale est de " +
+          Math.round(max / 1048576) + " Mo. Il n'a pas été envoyé.";
+      }
+      input.value = "";
     }
+  }, true);
+
+  // Progress of an upload, and a retry that sends the same files again if it fails.
+  document.body.addEventListener("htmx:xhr:progress", function (event) {
+    if (event.detail.elt !== form || !sentFiles.length || !event.detail.total) return;
+    var percent = Math.floor(100 * event.detail.loaded / event.detail.total);
+    var bar = document.getElementById("upload-progress");
+    if (!bar) {
+      status.innerHTML = '<label class="fr-label" for="upload-progress">Envoi du fichier en cours…</label>' +
+        '<progress id="upload-progress" max="100" value="0"></progress> <span id="upload-percent"></span>';
+      bar = document.getElementById("upload-progress");
+    }
+    bar.value = percent;
+    document.getElementById("upload-percent").textContent = percent + " %";
   });
+  function failed(event) {
+    if (event.detail.elt !== form || (event.detail.xhr && event.detail.xhr.status === 401)) return;
+    status.innerHTML = '<p class="fr-message fr-message--error">L\'enregistrement a échoué (connexion interrompue ?). ' +
+      'Rien de ce que vous avez saisi n\'est perdu.</p>' +
+      '<button type="button" class="fr-btn fr-btn--secondary fr-btn--sm" id="retry-save">Réessayer</button>';
+    document.getElementById("retry-save").addEventListener("click", function () {
+      htmx.trigger(form, "change");
+    });
+  }
+  document.body.addEventListener("htmx:responseError", failed);
+  document.body.addEventListener("htmx:sendError", failed);
   refresh();
 })();
