@@ -253,7 +253,8 @@ def missing_items(dossier: Dossier, schema=None):
                         if (child.type == "file" and isinstance(row.get(child.key), dict)
                                 and engine.is_visible(schema, child, dossier.answers, row)):
                             files.append((section, f"{f.key}.{index}.{child.key}",
-                                          f"{f.label} n° {index + 1} — {child.label}", row[child.key].get("attachment")))
+                                          f"{f.label} n° {index + 1} — {child.label}",
+                                          row[child.key].get("attachment")))
     if files:
         infected = set(Attachment.objects.filter(dossier=dossier, pk__in=[a for *_, a in files],
                                                  scan_status=ScanStatus.INFECTED).values_list("pk", flat=True))
