@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/etablissements/", views.partners, name="partners"),
     path("<int:pk>/inviter/", views.invite, name="invite"),
     path("<int:pk>/fichiers/<int:attachment_id>/", views.attachment, name="attachment"),
+    path("<int:pk>/fichiers.zip", views.zip_files, name="zip"),
 ]

@@ -8,18 +8,19 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from guichet.calls.models import Call
+from guichet.core import downloads
 from guichet.formschema import engine
 from guichet.formschema.forms import build_section_form
 from guichet.formschema.values import format_for_display
 
-from . import notifications, services
+from . import archive, notifications, services
 from .forms import InvitationForm, PartnersForm, StartForm
 from .models import Attachment, Dossier, Invitation, State
 
@@ -274,6 +275,12 @@ def attachment(request, pk, attachment_id):
     item = get_object_or_404(Attachment, pk=attachment_id, dossier=dossier)
     if not item.is_servable:
         return render(request, "dossiers/file_unavailable.html", {"item": item, "dossier": dossier}, status=403)
-    return FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name,
-                        content_type=item.content_type or "application/octet-stream")
+    return downloads.serve(request, item)
+
+
+@login_required
+def zip_files(request, pk):
+    """All the dossier's files in one ZIP, streamed; for whoever may see the dossier's summary."""
+    dossier = _dossier(request, pk)
+    return archive.zip_response(dossier)
 
