@@ -117,7 +117,7 @@ def section(request, pk, section):
         return redirect(reverse("dossiers:section", args=[pk, section]) + anchor)
     form = build_section_form(schema, current, dossier.answers, dossier.pending, services.form_context(dossier))
     form.is_valid()
-    missing = engine.missing_items(schema, dossier.answers, dossier.pending)
+    missing = services.missing_items(dossier, schema)
     return render(request, "dossiers/section.html", {
         "dossier": dossier, "schema": schema, "section": current, "form": form, "entries": form.layout(),
         "editable": editable, "missing_by_section": _count_by_section(missing),
@@ -161,7 +161,7 @@ def _autosave_response(request, dossier, result, pending_before):
     error_paths = {form.paths[name][1] for name in form.errors if name in form.paths}
     return render(request, "dossiers/_autosave.html", {
         "dossier": dossier, "entries": form.layout(), "form": form, "saved_at": timezone.localtime(),
-        "errors": bool(form.errors), "message_paths": error_paths | pending_before,
+        "errors": bool(form.errors), "message_paths": error_paths | pending_before, "editable": True,
         "file_paths": {a.field_path for a in result.stored_files} | set(result.cleared_files),
     })
 
