@@ -107,3 +107,14 @@ def test_an_upload_refused_by_type_keeps_the_other_answers(client, dossier, appl
     post(client, dossier, {"intitule": "Projet", "bilan": SimpleUploadedFile("bilan.pdf", b"MZ\x90\x00 not a pdf")})
     dossier.refresh_from_db()
     assert dossier.answers["intitule"] == "Projet" and "bilan" not in dossier.pending
+
+
+def test_a_download_carries_the_checksum_taken_at_upload(client, dossier, applicant):
+    client.force_login(applicant)
+    content = b"%PDF-1.4\nbilan social 2024"
+    post(client, dossier, {"bilan": SimpleUploadedFile("bilan.pdf", content)})
+    attachment = Attachment.objects.get()
+    response = client.get(reverse("dossiers:attachment", args=[dossier.pk, attachment.pk]))
+    expected = base64.b64encode(hashlib.sha256(content).digest()).decode()
+    assert response["Repr-Digest"] == f"sha-256=:{expected}:"
+    assert b"".join(response.streaming_content) == content

@@ -6,6 +6,7 @@ either streamed through the view or, when ``GUICHET_S3_PRESIGNED_SECONDS`` > 0, 
 redirect to a URL signed for that many seconds, which makes S3 send the original name.
 """
 
+import base64
 import logging
 
 from django.conf import settings
@@ -22,8 +23,12 @@ def _content_type(stored_file) -> str:
     return stored_file.content_type or "application/octet-stream"
 
 
-def _protect(response):
-    """Headers for a private, user-supplied file: never cached by a proxy, never sniffed or rendered."""
+def _protect(response, stored_file):
+    """Headers for a private, user-supplied file: never cached by a proxy, never sniffed or rendered;
+    its SHA-256 recorded at upload (RFC 9530 ``Repr-Digest``) lets the receiver verify it."""
+    if stored_file.sha256:
+        digest = base64.b64encode(bytes.fromhex(stored_file.sha256)).decode()
+        response["Repr-Digest"] = f"sha-256=:{digest}:"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -60,7 +65,7 @@ def serve(request, stored_file):
                                          content_type=_content_type(stored_file))
         response["Content-Length"] = str(length)
         response["Content-Disposition"] = disposition
-        return _protect(response)
+        return _protect(response, stored_file)
     try:
         handle = storage.open(name, "rb")
     except FileNotFoundError:
@@ -68,7 +73,7 @@ def serve(request, stored_file):
     response = FileResponse(handle, as_attachment=True, filename=stored_file.original_name,
                             content_type=_content_type(stored_file))
     response.block_size = DOWNLOAD_CHUNK_SIZE
-    return _protect(response)
+    return _protect(response, stored_file)
 
 
 def verify_checksum(stored_file) -> bool:
