@@ -239,7 +239,7 @@ def zip_bench(args, w, jar, server, source, work) -> dict | None:
     from guichet.dossiers.models import Dossier
 
     dossier = Dossier.objects.get(pk=w["dossier"].pk)
-    count = max(1, round(args.zip_gb * 1024 / args.size_mb))
+    count = max(1, round(args.zip_gb * 1024 / args.size_mb) - 1)  # the first upload is in the dossier already
     rows = []
     for index in range(count):
         with open(source, "rb") as handle:
@@ -250,7 +250,7 @@ def zip_bench(args, w, jar, server, source, work) -> dict | None:
                                "size": attachment.size}})
     dossier.answers = {**dossier.answers, "annexes": rows}
     dossier.save()
-    total_mb = count * args.size_mb
+    total_mb = sum(a.size for a in dossier.attachments.all()) / MB  # the annexes and the first upload
     server.restart_worker()
     out = work / "dossier.zip"
     seconds, result = timed(["curl", "-s", "-o", str(out), "-w", "%{http_code}", "-b", str(jar), w["zip_url"]])
@@ -262,9 +262,9 @@ def zip_bench(args, w, jar, server, source, work) -> dict | None:
     listing = subprocess.run(["unzip", "-l", str(out)], capture_output=True, text=True).stdout if shutil.which(
         "unzip") else ""
     out.unlink()
-    print(f"ZIP of {total_mb} MB ({count + 1} files): {seconds:.2f} s ({size_mb / seconds:.0f} MB/s), "
+    print(f"ZIP of {total_mb:.0f} MB ({count + 1} files): {seconds:.2f} s ({size_mb / seconds:.0f} MB/s), "
           f"worker peak {peak:.0f} MB")
-    return {"files": count, "total_mb": total_mb, "zip_mb": size_mb, "seconds": seconds, "peak_rss_mb": peak,
+    return {"files": count + 1, "total_mb": total_mb, "zip_mb": size_mb, "seconds": seconds, "peak_rss_mb": peak,
             "listed": listing.count(".pdf")}
 
 
@@ -297,8 +297,12 @@ def markdown(r: dict) -> str:
                      f"{z['seconds']:.2f} s | {z['zip_mb'] / z['seconds']:.0f} MB/s | {z['peak_rss_mb']:.0f} MB |")
     else:
         lines.append("| ZIP of a dossier | not measured (no ZIP view answered) | | |")
-    lines += ["", "The upload streams to a temporary file in chunks, hashed on the way, then is moved into "
-              "storage: the worker's memory does not grow with the file's size."]
+    lines += ["", "The upload streams to a temporary file in 1 MiB chunks, hashed on the way, then is moved into "
+              "storage (a rename on the same disk): the worker's memory does not grow with the file's size. `cp` "
+              "copies through the page cache without syncing, so it shows the disk's ceiling rather than a "
+              "like-for-like cost; the upload's own ceiling is Django's multipart parser and the SHA-256, in "
+              "Python, on one core. The ZIP is streamed from storage (stored, not deflated): memory stays flat "
+              "whatever the dossier's size."]
     return "\n".join(lines)
 
 
