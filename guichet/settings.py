@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "guichet.formschema",
     "guichet.calls",
     "guichet.dossiers",
+    "guichet.instruction",
     "guichet.api",
 ]
 

@@ -146,7 +146,8 @@ class CallAdmin(admin.ModelAdmin):
     def form_versions(self, obj):
         if obj is None or not obj.pk:
             return "La version 1 sera créée à l'enregistrement."
-        versions = (obj.form_versions.select_related("created_by").annotate(dossier_count=Count("dossiers"))
+        versions = (obj.form_versions.filter(kind="form").select_related("created_by")
+                    .annotate(dossier_count=Count("dossiers"))
                     .order_by("-number"))
         if not versions:
             return "Aucune version."

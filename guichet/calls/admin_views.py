@@ -75,7 +75,8 @@ def preview(modeladmin, request, object_id):
             errors = list(exc.messages)
     else:
         number = request.GET.get("version", "")
-        version = call.form_versions.filter(number=number).first() if number.isdigit() else call.current_form
+        version = (call.form_versions.filter(kind="form", number=number).first() if number.isdigit()
+                   else call.current_form)
         if version is None:
             raise Http404("Ce formulaire n'existe pas.")
         try:

@@ -91,7 +91,7 @@ class Call(models.Model):
 
     @property
     def current_form(self):
-        return self.form_versions.order_by("-number").first()
+        return self.form_versions.filter(kind=FormKind.FORM).order_by("-number").first()
 
     def eligible_kind_labels(self):
         labels = dict(EligibleKind.choices)
@@ -105,10 +105,17 @@ class Call(models.Model):
         return establishment.eligibility_kind in self.eligible_kinds
 
 
+class FormKind(models.TextChoices):
+    FORM = "form", "Formulaire du déposant"
+    ANNOTATIONS = "annotations", "Annotations privées de l'ARS"
+
+
 class FormVersion(models.Model):
-    """One saved version of a call's form schema; a filed dossier keeps its version."""
+    """One saved version of a call's form schema (the applicant's form, or the ARS' private
+    annotations); a filed dossier keeps its version."""
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="form_versions")
+    kind = models.CharField("nature", max_length=20, choices=FormKind.choices, default=FormKind.FORM)
     number = models.PositiveIntegerField("version")
     schema = models.JSONField("schéma")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -117,7 +124,7 @@ class FormVersion(models.Model):
     class Meta:
         verbose_name = "version du formulaire"
         verbose_name_plural = "versions du formulaire"
-        constraints = [models.UniqueConstraint(fields=["call", "number"], name="unique_form_version")]
+        constraints = [models.UniqueConstraint(fields=["call", "kind", "number"], name="unique_form_version")]
         ordering = ["call", "-number"]
 
     def __str__(self):

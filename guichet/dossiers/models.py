@@ -71,6 +71,15 @@ class Dossier(models.Model):
     updated_at = models.DateTimeField("modifié le", auto_now=True)
     first_filed_at = models.DateTimeField("déposé le", null=True, blank=True)
     last_filed_at = models.DateTimeField("dernier dépôt le", null=True, blank=True)
+    # Instruction (ARS side)
+    instruction_started_at = models.DateTimeField("passé en instruction le", null=True, blank=True)
+    decided_at = models.DateTimeField("décidé le", null=True, blank=True)
+    motivation = models.TextField("motivation de la décision", blank=True)
+    correction_requested = models.BooleanField("correction demandée", default=False)
+    archived = models.BooleanField("archivé", default=False, db_index=True)
+    followers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="followed_dossiers", blank=True,
+                                       verbose_name="instructeurs qui suivent le dossier")
+    annotations = models.JSONField("annotations privées", default=dict, blank=True)
 
     objects = DossierQuerySet.as_manager()
 
@@ -106,10 +115,14 @@ class EventKind(models.TextChoices):
     FILED = "filed", "Dépôt"
     EDITED = "edited", "Modification après dépôt"
     MEMBER_ADDED = "member_added", "Ajout d'un collaborateur"
+    TRANSITION = "transition", "Changement d'état"
+    ARCHIVED = "archived", "Archivage"
+    UNARCHIVED = "unarchived", "Désarchivage"
 
 
 class DossierEvent(models.Model):
-    """Append-only history of a dossier: filing, changes after filing, collaborators."""
+    """Append-only history of a dossier: filing, changes after filing, collaborators, every change
+    of state with who made it, when, and the motivation."""
 
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=EventKind.choices)
@@ -118,6 +131,8 @@ class DossierEvent(models.Model):
     from_state = models.CharField(max_length=20, blank=True)
     to_state = models.CharField(max_length=20, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    motivation = models.TextField(blank=True)
+    event = models.CharField("action", max_length=40, blank=True)  # the workflow event, for transitions
 
     class Meta:
         ordering = ["at", "pk"]

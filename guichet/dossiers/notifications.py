@@ -37,3 +37,27 @@ def invitation(invitation_id: int) -> None:
     context = {"invitation": inv, "url": _absolute(reverse("dossiers:accept_invitation", args=[inv.token]))}
     subject = f"Invitation à compléter un dossier — {inv.dossier.call.title}"
     send_mail(subject, render_to_string("dossiers/emails/invitation.txt", context), None, [inv.email])
+
+
+@task(queue_name="emails")
+def transition(event_id: int) -> None:
+    """After a change of state: the applicant's members are told what the ARS did (with its message);
+    the instructors who follow the dossier are told when the applicant files corrections."""
+    from .models import DossierEvent
+
+    event = DossierEvent.objects.select_related("dossier__call__region", "dossier__establishment", "actor").get(
+        pk=event_id)
+    dossier = event.dossier
+    context = {"event": event, "dossier": dossier, "done": event.details.get("done", ""),
+               "url": _absolute(reverse("dossiers:summary", args=[dossier.pk]))}
+    subject = f"Dossier n° {dossier.number} — {event.details.get('done', '').rstrip('.')}"
+    if event.event == "deposer_corrections":
+        recipients = list(dossier.followers.values_list("email", flat=True))
+        template = "dossiers/emails/corrections_filed.txt"
+    elif event.event in ("archiver", "desarchiver"):
+        return
+    else:
+        recipients = list(dossier.members.values_list("email", flat=True))
+        template = "dossiers/emails/transition.txt"
+    if recipients:
+        send_mail(subject, render_to_string(template, context), None, recipients)

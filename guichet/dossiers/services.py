@@ -42,7 +42,7 @@ def working_version(dossier: Dossier):
     if dossier.state == State.BROUILLON:
         from guichet.calls.models import FormVersion
 
-        latest_id = (FormVersion.objects.filter(call_id=dossier.call_id).order_by("-number")
+        latest_id = (FormVersion.objects.filter(call_id=dossier.call_id, kind="form").order_by("-number")
                      .values_list("pk", flat=True).first())
         if latest_id and latest_id != dossier.form_version_id:
             dossier.form_version = FormVersion.objects.get(pk=latest_id)

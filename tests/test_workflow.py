@@ -1,0 +1,130 @@
+"""The dossier state machine: every event, who may take it, and what it refuses."""
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied
+
+from guichet.calls.models import FormKind, FormVersion
+from guichet.dossiers import workflow
+from guichet.dossiers.models import Dossier, DossierEvent, State
+from tests.factories import ArsAdminFactory, DossierFactory, InstructorFactory, UserFactory, region
+
+ALL = [s.value for s in State]
+ALLOWED = {
+    # event: (source states, target state, motivation required)
+    "passer_en_instruction": (["en_construction"], "en_instruction", False),
+    "demander_correction": (["en_instruction"], "en_construction", True),
+    "accepter": (["en_instruction"], "accepte", False),
+    "refuser": (["en_instruction"], "refuse", True),
+    "classer_sans_suite": (["en_instruction"], "sans_suite", True),
+    "repasser_en_instruction": (["accepte", "refuse", "sans_suite"], "en_instruction", False),
+}
+
+
+@pytest.fixture
+def instructor(db):
+    return InstructorFactory()
+
+
+def make(state, **extra) -> Dossier:
+    dossier = DossierFactory()
+    Dossier.objects.filter(pk=dossier.pk).update(state=state, number=f"2024-32-{dossier.pk:06d}", **extra)
+    return Dossier.objects.get(pk=dossier.pk)
+
+
+@pytest.mark.parametrize("event", ALLOWED)
+@pytest.mark.parametrize("state", ALL)
+def test_each_event_from_each_state(instructor, event, state, django_capture_on_commit_callbacks):
+    sources, target, needs_motivation = ALLOWED[event]
+    dossier = make(state)
+    if state in sources:
+        with django_capture_on_commit_callbacks(execute=True):
+            result = workflow.apply(dossier, event, instructor, motivation="Pièce manquante : avis du CSE.")
+        assert result.state == target
+        history = DossierEvent.objects.get(dossier=dossier, event=event)
+        assert (history.from_state, history.to_state, history.actor) == (state, target, instructor)
+        assert history.motivation == "Pièce manquante : avis du CSE."
+        assert len(mail.outbox) == 1 and mail.outbox[0].to == [dossier.created_by.email]
+        assert "Pièce manquante" in mail.outbox[0].body
+    else:
+        with pytest.raises(workflow.TransitionError, match="n'est pas possible sur un dossier"):
+            workflow.apply(dossier, event, instructor, motivation="x")
+        assert Dossier.objects.get(pk=dossier.pk).state == state
+        assert not DossierEvent.objects.filter(dossier=dossier).exists()
+
+
+@pytest.mark.parametrize("event", [e for e, (_, _, needs) in ALLOWED.items() if needs])
+def test_motivation_is_mandatory_to_refuse_close_or_ask_a_correction(instructor, event):
+    dossier = make(ALLOWED[event][0][0])
+    with pytest.raises(workflow.TransitionError, match="demande un message ou une motivation"):
+        workflow.apply(dossier, event, instructor, motivation="   ")
+    assert Dossier.objects.get(pk=dossier.pk).state == ALLOWED[event][0][0]
+
+
+@pytest.mark.parametrize("who", ["applicant", "other_region", "admin_other_region"])
+def test_only_the_regions_ars_instructs(db, who):
+    dossier = make("en_construction")
+    user = {"applicant": lambda: dossier.created_by,
+            "other_region": lambda: InstructorFactory(region=region("44")),
+            "admin_other_region": lambda: ArsAdminFactory(region=region("44"))}[who]()
+    with pytest.raises(PermissionDenied):
+        workflow.apply(dossier, "passer_en_instruction", user)
+    assert Dossier.objects.get(pk=dossier.pk).state == "en_construction"
+
+
+def test_admin_of_the_region_and_superuser_instruct(db):
+    for user in (ArsAdminFactory(), UserFactory(is_superuser=True, is_staff=True)):
+        dossier = make("en_construction")
+        assert workflow.apply(dossier, "passer_en_instruction", user).state == "en_instruction"
+
+
+def test_correction_round_trip_keeps_the_first_filing_date(instructor):
+    dossier = make("en_instruction")
+    first = dossier.first_filed_at
+    workflow.apply(dossier, "demander_correction", instructor, motivation="Joindre le DUERP.")
+    dossier.refresh_from_db()
+    assert dossier.correction_requested and dossier.is_editable
+    with pytest.raises(workflow.TransitionError):
+        workflow.apply(dossier, "deposer_corrections", UserFactory())  # not a member
+    workflow.apply(dossier, "deposer_corrections", dossier.created_by)
+    dossier.refresh_from_db()
+    assert not dossier.correction_requested and dossier.first_filed_at == first
+    assert dossier.last_filed_at is not None
+    with pytest.raises(workflow.TransitionError, match="Aucune correction"):
+        workflow.apply(dossier, "deposer_corrections", dossier.created_by)
+
+
+def test_decision_and_reopening(instructor):
+    dossier = workflow.apply(make("en_instruction"), "refuser", instructor, motivation="Hors du champ de l'appel.")
+    assert dossier.decided_at and dossier.motivation == "Hors du champ de l'appel."
+    dossier = workflow.apply(dossier, "repasser_en_instruction", instructor)
+    assert dossier.state == "en_instruction" and dossier.decided_at is None
+
+
+def test_archive_only_decided_and_archived_dossiers_are_frozen(instructor):
+    with pytest.raises(workflow.TransitionError):
+        workflow.apply(make("en_instruction"), "archiver", instructor)
+    dossier = workflow.apply(make("accepte"), "archiver", instructor)
+    assert dossier.archived and dossier.state == "accepte"
+    with pytest.raises(workflow.TransitionError, match="archivé"):
+        workflow.apply(dossier, "repasser_en_instruction", instructor)
+    dossier = workflow.apply(dossier, "desarchiver", instructor)
+    assert not dossier.archived
+
+
+def test_mandatory_annotations_block_the_decision(instructor):
+    dossier = make("en_instruction")
+    FormVersion.objects.create(call=dossier.call, kind=FormKind.ANNOTATIONS, number=1, schema={"sections": [
+        {"key": "avis", "title": "Avis de l'instructeur", "fields": [
+            {"key": "avis_instructeur", "type": "textarea", "label": "Avis motivé", "required": True}]}]})
+    with pytest.raises(workflow.TransitionError, match="Avis motivé"):
+        workflow.apply(dossier, "accepter", instructor)
+    Dossier.objects.filter(pk=dossier.pk).update(annotations={"avis_instructeur": "Projet solide."})
+    assert workflow.apply(dossier, "accepter", instructor).state == "accepte"
+
+
+def test_available_lists_the_buttons_of_the_moment(instructor):
+    dossier = make("en_instruction")
+    events = [t.event for t in workflow.available(dossier, instructor)]
+    assert events == ["demander_correction", "accepter", "refuser", "classer_sans_suite"]
+    assert workflow.available(dossier, dossier.created_by) == []
