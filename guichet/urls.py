@@ -12,5 +12,6 @@ urlpatterns = [
     path("etablissements/", include("guichet.establishments.urls")),
     path("appels/", include("guichet.calls.urls")),
     path("dossiers/", include("guichet.dossiers.urls")),
+    path("instruction/", include("guichet.instruction.urls")),
     path("api/v1/", include("guichet.api.urls")),
 ]

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .models import Dossier, DossierEvent, EventKind, State
 
 DECIDED = (State.ACCEPTE, State.REFUSE, State.SANS_SUITE)
+transitioned = Signal()  # sent inside the transaction with dossier=, event= (DossierEvent), transition=
 INSTRUCTOR, APPLICANT = "instructor", "applicant"
 
 
@@ -161,7 +163,13 @@ def apply(dossier: Dossier, event: str, user, motivation: str = "", now=None) ->
         history = DossierEvent.objects.create(dossier=dossier, kind=kind, event=t.event, actor=user,
                                               from_state=before, to_state=dossier.state, motivation=motivation,
                                               details={"label": t.label, "done": t.done})
+        from guichet.core import audit
+
         from . import notifications
 
+        audit.record(user, f"transition:{t.event}", dossier=dossier, from_state=before, to_state=dossier.state,
+                     motivation=motivation)
+        # Listeners (the messagerie posts the ARS' message in the dossier's thread) run in the same transaction.
+        transitioned.send(sender=Dossier, dossier=dossier, event=history, transition=t)
         transaction.on_commit(lambda: notifications.transition.enqueue(history.pk))
     return dossier

@@ -1,0 +1,3 @@
+"""URL patterns, included by guichet/instruction/urls.py."""
+
+urlpatterns: list = []
