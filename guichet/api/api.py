@@ -113,3 +113,8 @@ def list_call_dossiers(
          summary="Un dossier, par son numéro")
 def get_dossier(request, number: str):
     return get_object_or_404(scoped_dossiers(request.auth), number=number)
+
+
+from guichet.api.instruction import router as instruction_router  # noqa: E402  (uses scoped_dossiers above)
+
+api.add_router("", instruction_router)

@@ -1,0 +1,61 @@
+"""The API takes instruction events through the same state machine as the web page."""
+
+import pytest
+from django.core import mail
+
+from guichet.api.models import issue_token
+from guichet.dossiers.models import Dossier, DossierEvent
+from tests.factories import DossierFactory, InstructorFactory, region
+
+
+@pytest.fixture
+def instructor(db):
+    return InstructorFactory()
+
+
+@pytest.fixture
+def dossier(db):
+    d = DossierFactory()
+    Dossier.objects.filter(pk=d.pk).update(state="en_construction", number=f"2024-32-{d.pk:06d}")
+    return Dossier.objects.get(pk=d.pk)
+
+
+def call(client, token, method, url, **kwargs):
+    return getattr(client, method)(f"/api/v1{url}", HTTP_AUTHORIZATION=f"Bearer {token}",
+                                   content_type="application/json", **kwargs)
+
+
+def test_transition_through_the_api(client, instructor, dossier, django_capture_on_commit_callbacks):
+    _, token = issue_token(instructor, "outil", write=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = call(client, token, "post", f"/dossiers/{dossier.number}/transitions",
+                        data={"event": "passer_en_instruction"})
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == "en_instruction"
+    assert "accepter" in response.json()["available_events"]
+    assert DossierEvent.objects.get(dossier=dossier, event="passer_en_instruction").actor == instructor
+    assert mail.outbox and mail.outbox[0].to == [dossier.created_by.email]
+    history = call(client, token, "get", f"/dossiers/{dossier.number}/history").json()
+    assert history[-1]["event"] == "passer_en_instruction" and history[-1]["actor"] == instructor.email
+
+
+def test_refused_transitions_say_why(client, instructor, dossier):
+    _, token = issue_token(instructor, "outil", write=True)
+    response = call(client, token, "post", f"/dossiers/{dossier.number}/transitions", data={"event": "accepter"})
+    assert response.status_code == 409 and "n'est pas possible" in response.json()["detail"]
+    Dossier.objects.filter(pk=dossier.pk).update(state="en_instruction")
+    response = call(client, token, "post", f"/dossiers/{dossier.number}/transitions", data={"event": "refuser"})
+    assert response.status_code == 409 and "motivation" in response.json()["detail"]
+    assert Dossier.objects.get(pk=dossier.pk).state == "en_instruction"
+
+
+def test_read_only_tokens_and_other_regions_cannot_act(client, instructor, dossier):
+    _, read_only = issue_token(instructor, "lecture")
+    response = call(client, read_only, "post", f"/dossiers/{dossier.number}/transitions",
+                    data={"event": "passer_en_instruction"})
+    assert response.status_code == 403
+    _, other = issue_token(InstructorFactory(region=region("44")), "autre", write=True)
+    response = call(client, other, "post", f"/dossiers/{dossier.number}/transitions",
+                    data={"event": "passer_en_instruction"})
+    assert response.status_code == 404
+    assert Dossier.objects.get(pk=dossier.pk).state == "en_construction"
