@@ -4,17 +4,13 @@ Views, the API, the admin and commands call these functions; they never change a
 answers or state themselves. Side effects (e-mails) run after the transaction commits.
 """
 
-import hashlib
-import os
-import unicodedata
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
-from guichet.core import antivirus
+from guichet.core.files import clean_filename, store_upload  # noqa: F401  (clean_filename: used by others)
 from guichet.formschema import engine
 from guichet.formschema.forms import FormContext, build_section_form, merge_section
 
@@ -205,32 +201,10 @@ def _diff(old: dict, new: dict) -> dict:
     return {path: [a.get(path), b.get(path)] for path in sorted(set(a) | set(b)) if a.get(path) != b.get(path)}
 
 
-def clean_filename(name: str) -> str:
-    """Keep a readable original name (accents kept) without any path or control character."""
-    name = unicodedata.normalize("NFC", os.path.basename(name.replace("\\", "/")))
-    name = "".join(ch for ch in name if ch.isprintable() and ch not in '/\\:*?"<>|').strip(" .")
-    return name[:200] or "fichier"
-
-
 def store_attachment(dossier: Dossier, path: str, upload, user) -> Attachment:
-    """Stream an uploaded file into private storage, computing its SHA-256 on the way."""
-    checksum = getattr(upload, "sha256", None)  # computed while the upload streamed in
-    if checksum is None:
-        digest = hashlib.sha256()
-        for chunk in upload.chunks():
-            digest.update(chunk)
-        upload.seek(0)
-        checksum = digest.hexdigest()
-    original = clean_filename(upload.name)
-    attachment = Attachment(dossier=dossier, field_path=path, original_name=original, size=upload.size,
-                            content_type=getattr(upload, "content_type", "") or "", sha256=checksum,
-                            uploaded_by=user, scan_status=antivirus.initial_status())
-    extension = os.path.splitext(original)[1].lower()
-    stored_name = f"dossiers/{timezone.now():%Y/%m}/{dossier.pk}-{checksum[:16]}{extension}"
-    attachment.file.save(stored_name, File(upload), save=False)
-    attachment.save()
-    antivirus.scan_later(attachment)
-    return attachment
+    """Stream an uploaded file of a dossier field into private storage."""
+    return store_upload(Attachment(dossier=dossier, field_path=path), upload, folder="dossiers",
+                        prefix=str(dossier.pk), user=user)
 
 
 def missing_items(dossier: Dossier, schema=None):
