@@ -5,3 +5,6 @@ class InstructionConfig(AppConfig):
     name = "guichet.instruction"
     label = "instruction"
     verbose_name = "Instruction"
+
+    def ready(self):
+        from . import signals  # noqa: F401  (keeps the workspace index up to date)
