@@ -39,6 +39,7 @@ test-postgres: install
 bench: install
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/files.py
+	$(PY) benchmarks/workspace.py
 
 clean:
 	rm -rf $(VENV) var
