@@ -16,11 +16,9 @@ from django.views.decorators.http import require_POST
 
 from guichet.calls.models import Call
 from guichet.core import downloads
-from guichet.formschema import engine
 from guichet.formschema.forms import build_section_form
-from guichet.formschema.values import format_for_display
 
-from . import archive, notifications, services
+from . import archive, display, notifications, services
 from .forms import InvitationForm, PartnersForm, StartForm
 from .models import Attachment, Dossier, Invitation, State
 
@@ -171,23 +169,7 @@ def summary(request, pk):
     dossier = _dossier(request, pk)
     schema = dossier.form_version.parsed() if dossier.state != State.BROUILLON else services.working_version(
         dossier).parsed()
-    sections = []
-    for sec in schema.sections:
-        rows = []
-        for f in sec.fields:
-            if f.type in ("heading", "explanation") or not engine.is_visible(schema, f, dossier.answers):
-                continue
-            if f.type == "repeat":
-                block_rows = []
-                for row in dossier.answers.get(f.key) or []:
-                    block_rows.append([(c, format_for_display(c, row.get(c.key)), row.get(c.key))
-                                       for c in f.children if c.holds_value and engine.is_visible(
-                                           schema, c, dossier.answers, row)])
-                rows.append({"field": f, "rows": block_rows})
-            else:
-                value = dossier.answers.get(f.key)
-                rows.append({"field": f, "display": format_for_display(f, value), "value": value})
-        sections.append({"section": sec, "rows": rows})
+    sections = display.answer_sections(schema, dossier.answers)
     is_member = dossier.members.filter(pk=request.user.pk).exists()
     return render(request, "dossiers/summary.html", {
         "dossier": dossier, "sections": sections, "is_member": is_member,

@@ -1,0 +1,208 @@
+"""The instructor's dossier page: answers, history, decisions, following, private annotations;
+batch operations on dossiers checked in a list; the applicant's « Déposer les corrections ».
+
+Every change of state goes through ``guichet.dossiers.workflow.apply``; dossiers are fetched
+through ``Dossier.objects.visible_to`` and then ``workflow.can_instruct`` (others get a 404).
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from guichet.core import audit
+from guichet.dossiers import display, services, workflow
+from guichet.dossiers.models import Dossier
+from guichet.formschema.forms import FormContext, build_section_form, merge_section
+
+from . import batch
+from .annotations import annotations_version
+from .forms import BatchForm, TransitionForm, motivation_label
+
+
+def _instructed(request, pk, lock=False) -> Dossier:
+    queryset = Dossier.objects.visible_to(request.user).select_related("call__region", "establishment",
+                                                                       "form_version")
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    dossier = get_object_or_404(queryset, pk=pk)
+    if not workflow.can_instruct(request.user, dossier):
+        raise Http404
+    return dossier
+
+
+def _annotation_forms(dossier, bound=None):
+    """``[(section, form)]`` of the call's annotations schema; ``bound`` = (section key, posted form)."""
+    version = annotations_version(dossier.call)
+    if version is None:
+        return None, []
+    schema = version.parsed()
+    forms = []
+    for section in schema.sections:
+        if bound and bound[0] == section.key:
+            form = bound[1]
+        else:
+            form = build_section_form(schema, section, dossier.annotations or {}, {}, FormContext())
+            form.is_valid()
+        forms.append({"section": section, "form": form, "entries": form.layout()})
+    return schema, forms
+
+
+def _buttons(dossier, user) -> list[workflow.Transition]:
+    """The events available now, plus the decisions of this state held back by a guard (mandatory
+    annotations…): shown with their reason, so the instructor knows what is missing."""
+    available = workflow.available(dossier, user)
+    if dossier.archived:
+        return available
+    return [t for t in workflow.TRANSITIONS.values() if t in available or (
+        t.actor == workflow.INSTRUCTOR and dossier.state in t.sources and t.event != "desarchiver")]
+
+
+def _page(request, dossier, transition_forms=None, annotation_bound=None, status=200):
+    schema = dossier.form_version.parsed()
+    user = request.user
+    forms = []
+    for t in _buttons(dossier, user):
+        form = (transition_forms or {}).get(t.event) or TransitionForm(transition=t, prefix=t.event)
+        forms.append({"transition": t, "form": form, "label": motivation_label(t),
+                      "blocked": workflow._refusal(t, dossier, user)})
+    annotations_schema, annotation_forms = _annotation_forms(dossier, annotation_bound)
+    return render(request, "instruction/dossier.html", {
+        "dossier": dossier, "sections": display.answer_sections(schema, dossier.answers),
+        "events": dossier.events.select_related("actor"), "transitions": forms,
+        "following": dossier.followers.filter(pk=user.pk).exists(),
+        "followers": dossier.followers.order_by("email"),
+        "annotations_schema": annotations_schema, "annotation_forms": annotation_forms,
+        "is_member": False, "editable": True, "nav": "instruction",
+        "page_title": f"Instruction du dossier {dossier}",
+    }, status=status)
+
+
+@login_required
+def dossier(request, pk):
+    found = _instructed(request, pk)
+    audit.record(request.user, "view", dossier=found, request=request)
+    return _page(request, found)
+
+
+@login_required
+@require_POST
+def transition(request, pk, event):
+    found = _instructed(request, pk)
+    t = workflow.TRANSITIONS.get(event)
+    if t is None or t.actor != workflow.INSTRUCTOR:
+        raise Http404
+    form = TransitionForm(request.POST, transition=t, prefix=t.event)
+    if not form.is_valid():
+        messages.error(request, f"« {t.label} » n'a pas été fait : {form.errors['motivation'][0]}")
+        return _page(request, found, transition_forms={t.event: form}, status=400)
+    try:
+        workflow.apply(found, t.event, request.user, motivation=form.cleaned_data["motivation"])
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or "Vous ne pouvez pas faire cette action.")
+    except ValidationError as exc:
+        messages.error(request, f"« {t.label} » n'a pas été fait : {exc.messages[0]}")
+        if t.motivation_required:  # keep the text typed, the reason shown at the field
+            form.add_error("motivation", exc.messages[0])
+            return _page(request, _instructed(request, pk), transition_forms={t.event: form}, status=400)
+    else:
+        messages.success(request, t.done)
+    return redirect("instruction:dossier", pk=pk)
+
+
+@login_required
+@require_POST
+def follow(request, pk):
+    found = _instructed(request, pk)
+    if found.followers.filter(pk=request.user.pk).exists():
+        found.followers.remove(request.user)
+        audit.record(request.user, "unfollow", dossier=found, request=request)
+        messages.success(request, "Vous ne suivez plus ce dossier.")
+    else:
+        found.followers.add(request.user)
+        audit.record(request.user, "follow", dossier=found, request=request)
+        messages.success(request, "Vous suivez ce dossier : vous serez prévenu quand le déposant dépose des "
+                                  "corrections.")
+    return redirect("instruction:dossier", pk=pk)
+
+
+@login_required
+@require_POST
+def annotations(request, pk, section):
+    """Save one section of the private annotations: valid values are stored; invalid ones are not,
+    and the page comes back with them kept in their fields and their errors shown."""
+    with transaction.atomic():
+        found = _instructed(request, pk, lock=True)
+        version = annotations_version(found.call)
+        schema = version.parsed() if version else None
+        current = schema.section(section) if schema else None
+        if current is None:
+            raise Http404
+        stored = found.annotations or {}
+        form = build_section_form(schema, current, stored, {}, FormContext(), data=request.POST)
+        form.is_valid()
+        values, _pending, _uploads = form.extract()
+        merged, _ = merge_section(current, stored, {}, values, {}, form.row_counts)
+        changed = sorted(k for k in set(merged) | set(stored) if merged.get(k) != stored.get(k))
+        if changed:
+            found.annotations = merged
+            found.save(update_fields=["annotations", "updated_at"])
+            audit.record(request.user, "annotations", dossier=found, request=request, section=section,
+                         fields=changed)
+    if form.errors:
+        messages.warning(request, "Certaines annotations sont à corriger : elles n'ont pas été enregistrées et sont "
+                                  "signalées ci-dessous.")
+        return _page(request, found, annotation_bound=(section, form), status=400)
+    messages.success(request, "Les annotations privées ont été enregistrées.")
+    return redirect(reverse("instruction:dossier", args=[pk]) + "#annotations")
+
+
+@login_required
+@require_POST
+def batch_action(request):
+    if not request.user.is_ars_staff:
+        raise Http404
+    form = BatchForm(request.POST)
+    ids = request.POST.getlist("dossier")
+    back = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        back = ""
+    context = {"back": back, "nav": "instruction", "page_title": "Action sur plusieurs dossiers", "form": form}
+    if not ids:
+        context["error"] = "Sélectionnez au moins un dossier."
+        return render(request, "instruction/batch_result.html", context, status=400)
+    if not form.is_valid():
+        context["error"] = " ".join(e for errors in form.errors.values() for e in errors)
+        return render(request, "instruction/batch_result.html", context, status=400)
+    action = form.cleaned_data["action"]
+    try:
+        result = batch.run(ids, action, request.user, motivation=form.cleaned_data["motivation"])
+    except ValidationError as exc:
+        context["error"] = exc.messages[0]
+        return render(request, "instruction/batch_result.html", context, status=400)
+    context.update(result=result, action_label=dict(batch.choices())[action])
+    return render(request, "instruction/batch_result.html", context)
+
+
+@login_required
+@require_POST
+def file_corrections(request, pk):
+    """The applicant files the corrections the ARS asked for (the dossier stays « en construction »)."""
+    found = get_object_or_404(Dossier.objects.visible_to(request.user), pk=pk)
+    try:
+        workflow.apply(found, "deposer_corrections", request.user)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        missing = services.missing_items(found)
+        messages.success(request, "Vos corrections ont été déposées : l'ARS en est informée."
+                         + (" Attention : des éléments obligatoires manquent encore." if missing else ""))
+    return redirect("dossiers:summary", pk=pk)
