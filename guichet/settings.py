@@ -243,6 +243,10 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
 
+# Audit trail: number of trusted reverse proxies in front of the app. 0 (default): the client address is
+# REMOTE_ADDR; N > 0: the N-th X-Forwarded-For entry from the right (what the outermost trusted proxy saw).
+GUICHET_TRUSTED_PROXY_COUNT = int(os.environ.get("GUICHET_TRUSTED_PROXY_COUNT", "0"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from guichet.api.auth import TokenAuth
 from guichet.api.schemas import CallOut, DossierOut, DossierPage, ErrorOut, ValidationErrorOut
 from guichet.calls.models import Call
+from guichet.core import audit
 from guichet.dossiers.models import Dossier, State
 
 DEFAULT_PAGE_SIZE = 50
@@ -112,7 +113,9 @@ def list_call_dossiers(
 @api.get("/dossiers/{number}", response={200: DossierOut, 401: ErrorOut, 404: ErrorOut}, tags=["dossiers"],
          summary="Un dossier, par son numéro")
 def get_dossier(request, number: str):
-    return get_object_or_404(scoped_dossiers(request.auth), number=number)
+    dossier = get_object_or_404(scoped_dossiers(request.auth), number=number)
+    audit.record(request.auth, "api:read", dossier, request)
+    return dossier
 
 
 from guichet.api.instruction import router as instruction_router  # noqa: E402  (uses scoped_dossiers above)

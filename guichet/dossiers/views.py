@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from guichet.calls.models import Call
-from guichet.core import downloads
+from guichet.core import audit, downloads
 from guichet.formschema.forms import build_section_form
 
 from . import archive, display, notifications, services
@@ -76,7 +76,9 @@ def section(request, pk, section):
     if stash and editable and request.method == "GET":
         from django.utils.datastructures import MultiValueDict
 
-        services.save_section(dossier, section, MultiValueDict(stash), None, request.user)
+        with transaction.atomic():
+            result = services.save_section(dossier, section, MultiValueDict(stash), None, request.user)
+            _record_edit(request, dossier, section, result, restored=True)
         messages.success(request, "Votre session avait expiré : ce que vous aviez saisi a été enregistré.")
         return redirect(request.path)
     if request.method == "POST":
@@ -91,11 +93,16 @@ def section(request, pk, section):
             except ValueError:
                 pass
         pending_before = set(dossier.pending)
-        result = services.save_section(dossier, section, data, request.FILES, request.user,
-                                       upload_errors=getattr(request, "upload_errors", None))
+        with transaction.atomic():
+            result = services.save_section(dossier, section, data, request.FILES, request.user,
+                                           upload_errors=getattr(request, "upload_errors", None))
+            _record_edit(request, dossier, section, result)
         if action.startswith("remove:"):
             _, block, index = action.split(":")
-            services.remove_row(dossier, block, int(index), request.user)
+            with transaction.atomic():
+                services.remove_row(dossier, block, int(index), request.user)
+                audit.record(request.user, "dossier:edit", dossier, request, section=section,
+                             removed_row=f"{block}.{index}")
         dossier.refresh_from_db()
         if request.htmx:
             return _autosave_response(request, dossier, result, pending_before)
@@ -122,6 +129,21 @@ def section(request, pk, section):
         "next_section": _next_section(schema, current), "nav": "dossiers",
         "page_title": f"{current.title} — {dossier.call.title}",
     })
+
+
+def _record_edit(request, dossier, section, result, restored=False):
+    """An edit that changed something: which paths (not their values) and which files were stored."""
+    if not (result.changed or result.stored_files or result.cleared_files):
+        return
+    details = {"section": section, "changed": sorted(result.changed)}
+    if result.stored_files:
+        details["files"] = [{"id": a.pk, "path": a.field_path, "name": a.original_name, "sha256": a.sha256}
+                            for a in result.stored_files]
+    if result.cleared_files:
+        details["cleared"] = list(result.cleared_files)
+    if restored:
+        details["restored_after_login"] = True
+    audit.record(request.user, "dossier:edit", dossier, request, **details)
 
 
 def _stash_and_login(request, pk, section):
@@ -187,7 +209,9 @@ def file(request, pk):
     missing = services.missing_items(dossier)
     if request.method == "POST":
         try:
-            services.file_dossier(dossier, request.user)
+            with transaction.atomic():
+                filed = services.file_dossier(dossier, request.user)
+                audit.record(request.user, "dossier:file", filed, request, state=filed.state)
         except services.FilingError as exc:
             messages.error(request, exc.messages[0])
         except PermissionDenied as exc:
@@ -230,8 +254,11 @@ def invite(request, pk):
         if dossier.members.filter(email=email).exists():
             messages.info(request, f"{email} travaille déjà sur ce dossier.")
         else:
-            invitation, _ = Invitation.objects.get_or_create(dossier=dossier, email=email, accepted_at=None,
-                                                             defaults={"invited_by": request.user})
+            with transaction.atomic():
+                invitation, created = Invitation.objects.get_or_create(
+                    dossier=dossier, email=email, accepted_at=None, defaults={"invited_by": request.user})
+                audit.record(request.user, "dossier:invite", dossier, request, obj=invitation, email=email,
+                             again=not created)
             transaction.on_commit(lambda: notifications.invitation.enqueue(invitation.pk))
             messages.success(request, f"Une invitation a été envoyée à {email}.")
     else:
@@ -246,7 +273,9 @@ def accept_invitation(request, token):
         messages.error(request, f"Cette invitation est adressée à {invitation.email} : connectez-vous avec cette "
                                 "adresse pour l'accepter.")
         return redirect("dossiers:mine")
-    services.accept_invitation(invitation, request.user)
+    with transaction.atomic():
+        services.accept_invitation(invitation, request.user)
+        audit.record(request.user, "dossier:join", invitation.dossier_id, request, obj=invitation)
     messages.success(request, "Vous pouvez maintenant compléter ce dossier.")
     return redirect("dossiers:summary", pk=invitation.dossier_id)
 
@@ -257,6 +286,8 @@ def attachment(request, pk, attachment_id):
     item = get_object_or_404(Attachment, pk=attachment_id, dossier=dossier)
     if not item.is_servable:
         return render(request, "dossiers/file_unavailable.html", {"item": item, "dossier": dossier}, status=403)
+    audit.record(request.user, "file:download", dossier, request, obj=item, path=item.field_path,
+                 name=item.original_name, sha256=item.sha256)
     return downloads.serve(request, item)
 
 
@@ -264,5 +295,8 @@ def attachment(request, pk, attachment_id):
 def zip_files(request, pk):
     """All the dossier's files in one ZIP, streamed; for whoever may see the dossier's summary."""
     dossier = _dossier(request, pk)
-    return archive.zip_response(dossier)
+    response = archive.zip_response(dossier)
+    audit.record(request.user, "export:zip", dossier, request, name=archive.archive_name(dossier),
+                 size=int(response["Content-Length"]))
+    return response
 
