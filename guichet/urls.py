@@ -13,5 +13,6 @@ urlpatterns = [
     path("appels/", include("guichet.calls.urls")),
     path("dossiers/", include("guichet.dossiers.urls")),
     path("instruction/", include("guichet.instruction.urls")),
+    path("avis/", include("guichet.experts.urls")),
     path("api/v1/", include("guichet.api.urls")),
 ]
