@@ -297,7 +297,7 @@ def test_workspace_page(world, call, instructor, client):
     assert 'aria-sort="descending"' in html
     assert "150\u202f000,00\u00a0€" in html
     assert "Prioritaire" in html and "fr-tag--green-emeraude" in html
-    assert reverse("dossiers:summary", args=[world["dossiers"][3].pk]) in html
+    assert reverse("instruction:dossier", args=[world["dossiers"][3].pk]) in html
     assert '<label class="fr-label" for="id_q">' in html
     html = client.get(url, {"onglet": "tous", "q": "érables", "secteur": "medico_social",
                             "montant_min": "10 000", "montant_max": "50 000,00"}).content.decode()

@@ -169,8 +169,7 @@ def call_workspace(request, slug):
         "badge": STATE_BADGES.get(row["state"], ""),
         "amount_display": euros(row["amount"]),
         "labels": [labels_by_id[i] for i in row["label_ids"] if i in labels_by_id],
-        # TODO: link to the instructor's dossier page (instruction:dossier) once it exists.
-        "url": reverse("dossiers:summary", args=[row["pk"]]),
+        "url": reverse("instruction:dossier", args=[row["pk"]]),
         "followed": row["pk"] in followed,
     } for row in result.rows]
     columns = []
