@@ -59,3 +59,38 @@ def test_read_only_tokens_and_other_regions_cannot_act(client, instructor, dossi
                     data={"event": "passer_en_instruction"})
     assert response.status_code == 404
     assert Dossier.objects.get(pk=dossier.pk).state == "en_construction"
+
+
+def test_workspace_through_the_api_with_the_same_filters(client, instructor):
+    from guichet.establishments.models import Establishment
+    from tests.factories import EstablishmentFactory
+
+    call = DossierFactory().call
+    medico = Establishment.objects.create(finess="680000007", name="EHPAD DE COLMAR", sector="medico_social",
+                                          legal_status="public", department="68", region=region("44"))
+    made = []
+    for i in range(7):
+        d = DossierFactory(call=call, establishment=medico if i % 2 else EstablishmentFactory())
+        d.state, d.number = "en_construction", f"2024-32-{d.pk:06d}"
+        d.first_filed_at = d.created_at
+        d.save()
+        made.append(d)
+    _, token = issue_token(instructor, "outil")
+    seen, cursor = [], ""
+    while True:
+        response = call_json(client, token, f"/calls/{call.slug}/workspace?tab=tous&limit=3&cursor={cursor}")
+        assert response.status_code == 200, response.content
+        body = response.json()
+        seen += [item["number"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(d.number for d in made)
+    assert body["counts"]["tous"] == 7
+    body = call_json(client, token, f"/calls/{call.slug}/workspace?tab=tous&sector=medico_social").json()
+    assert {item["establishment"] for item in body["items"]} == {"EHPAD DE COLMAR"} and len(body["items"]) == 3
+    assert call_json(client, token, f"/calls/{call.slug}/workspace?tab=inconnu").status_code == 422
+
+
+def call_json(client, token, url):
+    return client.get(f"/api/v1{url}", HTTP_AUTHORIZATION=f"Bearer {token}")

@@ -4,13 +4,17 @@ They call the same domain function as the instructor's page (``workflow.apply``)
 the same history row, the same e-mail to the applicant.
 """
 
+import datetime as dt
+from decimal import Decimal
+
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
 from guichet.api.auth import require_write
 from guichet.dossiers import workflow
+from guichet.instruction import workspace
 
 router = Router(tags=["instruction"])
 
@@ -37,6 +41,44 @@ class StateOut(Schema):
     state_label: str
     archived: bool
     available_events: list[str]
+
+
+class WorkspaceQuery(Schema):
+    """The workspace's tab, filters, search and sort, as query parameters."""
+
+    tab: str = workspace.DEFAULT_TAB
+    state: str = ""
+    sector: str = ""
+    department: str = ""
+    legal_status: str = ""
+    theme: str = ""
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    label: int | None = None
+    filed_from: dt.datetime | None = None
+    filed_to: dt.datetime | None = None
+    q: str = ""
+    sort: str = workspace.DEFAULT_SORT
+    cursor: str = ""
+    limit: int = 50
+
+
+class WorkspaceRow(Schema):
+    number: str | None
+    state: str
+    establishment: str
+    category: str
+    department: str
+    sector: str
+    filed_at: dt.datetime | None
+    requested_amount: str | None
+    label_ids: list[int]
+
+
+class WorkspacePage(Schema):
+    items: list[WorkspaceRow]
+    next_cursor: str | None
+    counts: dict[str, int]
 
 
 def _dossier(request, number):
@@ -71,3 +113,26 @@ def transition(request, number: str, payload: TransitionIn):
     except workflow.TransitionError as exc:
         raise HttpError(409, exc.messages[0]) from None
     return _state(dossier, request.auth)
+
+
+@router.get("/calls/{slug}/workspace", response=WorkspacePage,
+            summary="Liste d'instruction d'un appel : onglets, filtres, recherche, tri (pagination par curseur)")
+def call_workspace(request, slug: str, params: Query[WorkspaceQuery]):
+    from guichet.api.api import scoped_calls
+
+    call = get_object_or_404(scoped_calls(request.auth), slug=slug)
+    if params.tab not in dict(workspace.TABS):
+        raise HttpError(422, f"Onglet inconnu « {params.tab} » (permis : {', '.join(dict(workspace.TABS))}).")
+    if not 1 <= params.limit <= 200:
+        raise HttpError(422, "« limit » est compris entre 1 et 200.")
+    filters = workspace.Filters(state=params.state, sector=params.sector, department=params.department,
+                                legal_status=params.legal_status, theme=params.theme, amount_min=params.amount_min,
+                                amount_max=params.amount_max, label=params.label, filed_from=params.filed_from,
+                                filed_to=params.filed_to, q=params.q)
+    result = workspace.page(call, request.auth, params.tab, filters, params.sort, params.cursor, params.limit)
+    items = [{"number": r["number"], "state": r["state"], "establishment": r["establishment_name"],
+              "category": r["category"], "department": r["department"], "sector": r["sector"],
+              "filed_at": r["filed_at"], "requested_amount": None if r["amount"] is None else str(r["amount"]),
+              "label_ids": r["label_ids"]} for r in result.rows]
+    return {"items": items, "next_cursor": result.next_cursor,
+            "counts": workspace.tab_counts(call, request.auth, filters)}
