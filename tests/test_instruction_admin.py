@@ -1,0 +1,33 @@
+"""Labels are managed in the admin by the ARS of the call's region only; the index can be rebuilt."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from guichet.dossiers.models import Dossier
+from guichet.instruction.models import DossierIndex, Label
+from tests.factories import CallFactory, DossierFactory, InstructorFactory, region
+
+
+@pytest.mark.django_db
+def test_labels_of_another_region_are_out_of_reach(client):
+    own = Label.objects.create(call=CallFactory(), name="Prioritaire")
+    other = Label.objects.create(call=CallFactory(region=region("44")), name="Hors région")
+    client.force_login(InstructorFactory())
+    page = client.get(reverse("admin:instruction_label_changelist")).content.decode()
+    assert "Prioritaire" in page and "Hors région" not in page
+    assert client.get(reverse("admin:instruction_label_change", args=[other.pk])).status_code in (302, 403, 404)
+    assert client.get(reverse("admin:instruction_label_change", args=[own.pk])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_reindex_rebuilds_missing_index_rows():
+    dossier = DossierFactory()
+    Dossier.objects.filter(pk=dossier.pk).update(state="en_construction", number="2024-32-000001")
+    assert not DossierIndex.objects.filter(pk=dossier.pk).exists()  # a queryset update sends no signal
+    out = io.StringIO()
+    call_command("reindex_dossiers", stdout=out)
+    assert "1 dossier(s) indexé(s)." in out.getvalue()
+    assert DossierIndex.objects.get(pk=dossier.pk).state == "en_construction"
