@@ -4,6 +4,7 @@ the instructor takes it back into instruction and accepts it. The instructor's p
 every step."""
 
 import datetime as dt
+import re
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -64,7 +65,12 @@ def test_instructor_asks_for_a_correction_then_accepts(page, browser, browser_co
                                                        tmp_path, mailoutbox):
     dossier = Dossier.objects.get(pk=dossier.pk)
     instruction_url = f"/instruction/dossiers/{dossier.pk}/"
-    log_in(page, INSTRUCTOR, instruction_url)
+    # The workspace of the call: the new dossier waits in « À traiter »; the page passes axe.
+    log_in(page, INSTRUCTOR, "/instruction/appels/clact/")
+    expect(page.get_by_role("link", name=dossier.number)).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name=dossier.number).click()
+    expect(page).to_have_url(re.compile(re.escape(instruction_url) + "$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Dossier n° {dossier.number}")
     state_is(page, "En construction")
     assert_accessible(page)
