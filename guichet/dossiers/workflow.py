@@ -99,7 +99,7 @@ TRANSITIONS: dict[str, Transition] = {t.event: t for t in (
 )}
 
 
-def _refusal(t: Transition, dossier: Dossier, user) -> str | None:
+def why_not(t: Transition, dossier: Dossier, user) -> str | None:
     """Why ``user`` may not take ``t`` on ``dossier`` now, or None."""
     if t.actor == INSTRUCTOR and not can_instruct(user, dossier):
         return "Seul un instructeur de l'ARS de la région de l'appel peut faire cette action."
@@ -118,7 +118,7 @@ def _refusal(t: Transition, dossier: Dossier, user) -> str | None:
 
 def available(dossier: Dossier, user) -> list[Transition]:
     """The events ``user`` may take on ``dossier`` now, in table order (for buttons)."""
-    return [t for t in TRANSITIONS.values() if _refusal(t, dossier, user) is None]
+    return [t for t in TRANSITIONS.values() if why_not(t, dossier, user) is None]
 
 
 def apply(dossier: Dossier, event: str, user, motivation: str = "", now=None) -> Dossier:
@@ -131,7 +131,7 @@ def apply(dossier: Dossier, event: str, user, motivation: str = "", now=None) ->
     with transaction.atomic():
         dossier = (Dossier.objects.select_for_update(of=("self",)).select_related("call__region")
                    .get(pk=dossier.pk))
-        refusal = _refusal(t, dossier, user)
+        refusal = why_not(t, dossier, user)
         if refusal:
             if t.actor == INSTRUCTOR and not can_instruct(user, dossier):
                 raise PermissionDenied(refusal)

@@ -70,7 +70,7 @@ def _page(request, dossier, transition_forms=None, annotation_bound=None, status
     for t in _buttons(dossier, user):
         form = (transition_forms or {}).get(t.event) or TransitionForm(transition=t, prefix=t.event)
         forms.append({"transition": t, "form": form, "label": motivation_label(t),
-                      "blocked": workflow._refusal(t, dossier, user)})
+                      "blocked": workflow.why_not(t, dossier, user)})
     annotations_schema, annotation_forms = _annotation_forms(dossier, annotation_bound)
     return render(request, "instruction/dossier.html", {
         "dossier": dossier, "sections": display.answer_sections(schema, dossier.answers),
