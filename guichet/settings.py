@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "guichet.calls",
     "guichet.dossiers",
     "guichet.instruction",
+    "guichet.messaging",
     "guichet.api",
 ]
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("appels/", include("guichet.calls.urls")),
     path("dossiers/", include("guichet.dossiers.urls")),
     path("instruction/", include("guichet.instruction.urls")),
+    path("messagerie/", include("guichet.messaging.urls")),
     path("avis/", include("guichet.experts.urls")),
     path("api/v1/", include("guichet.api.urls")),
 ]
