@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "guichet.dossiers",
     "guichet.instruction",
     "guichet.messaging",
+    "guichet.experts",
     "guichet.api",
 ]
 
@@ -255,6 +256,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Messagerie: an ARS message is e-mailed to the applicant after this delay (it can be deleted until then)
+GUICHET_MESSAGE_EMAIL_DELAY_SECONDS = int(os.environ.get("GUICHET_MESSAGE_EMAIL_DELAY_SECONDS", "300"))
+
+# --- Expert opinions -------------------------------------------------------------------------
+GUICHET_AVIS_REMINDER_DAYS = int(os.environ.get("GUICHET_AVIS_REMINDER_DAYS", "7"))
+GUICHET_AVIS_MAX_REMINDERS = int(os.environ.get("GUICHET_AVIS_MAX_REMINDERS", "3"))
 
 # --- API ------------------------------------------------------------------------------------
 # --- Antivirus (ClamAV clamd) ----------------------------------------------------------------
