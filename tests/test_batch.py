@@ -135,13 +135,17 @@ def test_batch_view_is_for_ars_staff(client, instructor, db):
     assert "1 introuvable" in response.content.decode() and not dossier.followers.exists()
 
 
-def test_message_in_batch_when_the_messagerie_is_there(instructor, db):
-    if batch._messaging_post() is None:
-        assert "envoyer_message" not in dict(batch.choices())
-        return
+def test_message_in_batch_through_the_messagerie(instructor, db):
     from guichet.messaging.models import Message
 
-    filed, draft_like = make("en_instruction"), make("en_construction")
-    result = batch.run([filed.pk, draft_like.pk], "envoyer_message", instructor, motivation="Pièce reçue, merci.")
-    assert len(result.done) + len(result.skipped) == 2
-    assert Message.objects.filter(body="Pièce reçue, merci.", author=instructor).count() == len(result.done)
+    assert batch._messaging_post() is not None and "envoyer_message" in dict(batch.choices())
+    in_instruction, in_construction = make("en_instruction"), make("en_construction")
+    archived = make("accepte", archived=True)
+    result = batch.run([in_instruction.pk, in_construction.pk, archived.pk], "envoyer_message", instructor,
+                       motivation="Pièce reçue, merci.")
+    assert [d.pk for d in result.done] == [in_instruction.pk, in_construction.pk]
+    assert [(d.pk, reason) for d, reason in result.skipped] == [
+        (archived.pk, "Ce dossier est archivé : sa messagerie est en lecture seule.")]
+    sent = Message.objects.filter(body="Pièce reçue, merci.", author=instructor)
+    assert sorted(sent.values_list("dossier_id", flat=True)) == sorted([in_instruction.pk, in_construction.pk])
+    assert all(m.from_ars for m in sent)

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
+from pydantic import Field
 
 from guichet.api.auth import require_write
 from guichet.dossiers import workflow
@@ -58,6 +59,8 @@ class WorkspaceQuery(Schema):
     filed_from: dt.datetime | None = None
     filed_to: dt.datetime | None = None
     q: str = ""
+    awaited: bool | None = Field(None, description="true : dossiers ayant au moins un document attendu non reçu ; "
+                                                   "false : dossiers sans document attendu.")
     sort: str = workspace.DEFAULT_SORT
     cursor: str = ""
     limit: int = 50
@@ -128,7 +131,7 @@ def call_workspace(request, slug: str, params: Query[WorkspaceQuery]):
     filters = workspace.Filters(state=params.state, sector=params.sector, department=params.department,
                                 legal_status=params.legal_status, theme=params.theme, amount_min=params.amount_min,
                                 amount_max=params.amount_max, label=params.label, filed_from=params.filed_from,
-                                filed_to=params.filed_to, q=params.q)
+                                filed_to=params.filed_to, q=params.q, awaited=params.awaited)
     result = workspace.page(call, request.auth, params.tab, filters, params.sort, params.cursor, params.limit)
     items = [{"number": r["number"], "state": r["state"], "establishment": r["establishment_name"],
               "category": r["category"], "department": r["department"], "sector": r["sector"],

@@ -116,8 +116,29 @@ class DossierSummaryOut(Schema):
         return paris_time(obj.updated_at)
 
 
+class AwaitedDocumentOut(Schema):
+    label: str
+    part: int | None = Field(description="Partie du formulaire où la pièce est demandée.")
+    since: dt.datetime
+    received_at: dt.datetime | None = Field(description="Reçue par la messagerie le… ; null tant qu'elle est attendue.")
+
+    @staticmethod
+    def resolve_since(obj):
+        return paris_time(obj.since)
+
+    @staticmethod
+    def resolve_received_at(obj):
+        return paris_time(obj.received_at)
+
+
 class DossierOut(DossierSummaryOut):
     answers: dict = Field(description="Réponses au formulaire, indexées par clé de champ (voir form_version).")
+    awaited_documents: list[AwaitedDocumentOut] = Field(
+        description="Pièces qui peuvent arriver après le dépôt (avis du CSE…), reçues ou encore attendues.")
+
+    @staticmethod
+    def resolve_awaited_documents(obj):
+        return list(obj.awaited_documents.all())
 
 
 class DossierPage(Schema):

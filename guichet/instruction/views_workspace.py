@@ -73,6 +73,8 @@ class FiltersForm(forms.Form):
     montant_min = FrenchAmountField(label="Montant demandé minimum (€)", required=False)
     montant_max = FrenchAmountField(label="Montant demandé maximum (€)", required=False)
     etiquette = forms.TypedChoiceField(label="Étiquette", required=False, coerce=int, empty_value=None)
+    attendus = forms.ChoiceField(label="Documents attendus", required=False, choices=[
+        ("", "Tous"), ("oui", "Avec des documents encore attendus"), ("non", "Sans document attendu")])
     depose_du = forms.DateField(label="Déposé à partir du", required=False,
                                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     depose_au = forms.DateField(label="Déposé jusqu'au (inclus)", required=False,
@@ -114,6 +116,7 @@ class FiltersForm(forms.Form):
             filed_from=midnight(d["depose_du"]),
             filed_to=midnight(d["depose_au"] + dt.timedelta(days=1)) if d["depose_au"] else None,
             q=d["q"] or "",
+            awaited={"oui": True, "non": False}.get(d["attendus"]),
         )
 
 

@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from django.db.models import Count, Exists, OuterRef, Q
 
 from guichet.dossiers.models import Dossier, State
+from guichet.messaging.models import AwaitedDocument
 
 from .index import normalize
 from .models import DossierIndex, Label
@@ -64,7 +65,7 @@ class Filters:
     filed_from: dt.datetime | None = None  # inclusive
     filed_to: dt.datetime | None = None  # exclusive
     q: str = ""
-    # TODO(awaited documents): filter on dossiers with awaited documents once that model exists.
+    awaited: bool | None = None  # True: at least one awaited document not received yet; False: none
 
 
 def followed_by(user):
@@ -105,6 +106,10 @@ def filter_q(filters: Filters) -> Q:
         q &= Q(filed_at__gte=filters.filed_from)
     if filters.filed_to:
         q &= Q(filed_at__lt=filters.filed_to)
+    if filters.awaited is not None:
+        # A correlated EXISTS on (dossier, received_at): no index column to keep in step, no extra query.
+        awaited = Exists(AwaitedDocument.objects.filter(dossier_id=OuterRef("pk"), received_at__isnull=True))
+        q &= Q(awaited) if filters.awaited else ~Q(awaited)
     for word in normalize(filters.q).split(" ")[:MAX_SEARCH_WORDS]:
         if word:
             q &= Q(search_text__contains=word)
