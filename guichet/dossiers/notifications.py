@@ -26,6 +26,18 @@ def dossier_filed(dossier_id: int) -> None:
     body = render_to_string("dossiers/emails/filed.txt", context)
     recipients = list(dossier.members.values_list("email", flat=True))
     send_mail(subject, body, None, recipients)
+    # The ARS side: its group's members and whoever asked for every filing (see instruction.preferences).
+    from guichet.instruction.preferences import staff_recipients
+
+    staff = staff_recipients(dossier, "filed")
+    if staff:
+        from guichet.instruction.groups import group_of
+
+        context = {"dossier": dossier, "group": group_of(dossier),
+                   "url": _absolute(reverse("instruction:dossier", args=[dossier.pk])),
+                   "preferences_url": _absolute(reverse("instruction:preferences"))}
+        send_mail(f"Nouveau dossier n° {dossier.number} — {dossier.call.title}",
+                  render_to_string("instruction/emails/new_dossier.txt", context), None, staff)
 
 
 @task(queue_name="emails")
@@ -42,7 +54,8 @@ def invitation(invitation_id: int) -> None:
 @task(queue_name="emails")
 def transition(event_id: int) -> None:
     """After a change of state: the applicant's members are told what the ARS did (with its message);
-    the instructors who follow the dossier are told when the applicant files corrections."""
+    the instructors who follow the dossier (else its group's members) are told when the applicant files
+    corrections, unless they turned that off in their notification preferences."""
     from .models import DossierEvent
 
     event = DossierEvent.objects.select_related("dossier__call__region", "dossier__establishment", "actor").get(
@@ -52,7 +65,9 @@ def transition(event_id: int) -> None:
                "url": _absolute(reverse("dossiers:summary", args=[dossier.pk]))}
     subject = f"Dossier n° {dossier.number} — {event.details.get('done', '').rstrip('.')}"
     if event.event == "deposer_corrections":
-        recipients = list(dossier.followers.values_list("email", flat=True))
+        from guichet.instruction.preferences import staff_recipients
+
+        recipients = staff_recipients(dossier, "corrections")  # followers, else the dossier's group
         template = "dossiers/emails/corrections_filed.txt"
     elif event.event in ("archiver", "desarchiver"):
         return

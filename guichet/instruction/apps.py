@@ -7,4 +7,4 @@ class InstructionConfig(AppConfig):
     verbose_name = "Instruction"
 
     def ready(self):
-        from . import signals  # noqa: F401  (keeps the workspace index up to date)
+        from . import groups, signals  # noqa: F401  (routing to instructor groups; the workspace index)

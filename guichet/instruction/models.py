@@ -6,6 +6,7 @@ so that the list of a call is one query on one table, ordered along a composite 
 pagination. It is rebuilt by ``guichet.instruction.index.reindex`` from signals (see ``signals.py``).
 """
 
+from django.conf import settings
 from django.db import models
 
 from guichet.dossiers.models import Dossier, State
@@ -92,3 +93,88 @@ class DossierIndex(models.Model):
 
     def __str__(self):
         return self.number
+
+
+def _region_staff_help() -> str:
+    return "Gestionnaires instructeurs ou administrateurs ARS de la région de l'appel."
+
+
+class InstructorGroup(models.Model):
+    """A group of instructors of one call (« groupe instructeur »), e.g. one per set of departments.
+
+    A dossier filed from an establishment whose department is in ``departments`` is routed to the
+    group (see ``groups.route``); otherwise to the call's default group, if any. The group is told of
+    the dossier's filing, of the applicant's messages and corrections when nobody follows the dossier.
+    Every instructor of the region still sees every dossier of the call.
+    """
+
+    call = models.ForeignKey("calls.Call", verbose_name="appel à projets", on_delete=models.CASCADE,
+                             related_name="instructor_groups")
+    name = models.CharField("nom", max_length=100)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name="membres", blank=True,
+                                     related_name="instructor_groups", help_text=_region_staff_help())
+    departments = models.JSONField(
+        "départements", default=list, blank=True,
+        help_text="Codes des départements dont les dossiers sont confiés à ce groupe (ex. 57, 2A).")
+    is_default = models.BooleanField(
+        "groupe par défaut", default=False,
+        help_text="Reçoit les dossiers dont le département n'est confié à aucun groupe.")
+
+    class Meta:
+        verbose_name = "groupe instructeur"
+        verbose_name_plural = "groupes instructeurs"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["call", "name"], name="unique_group_name_per_call"),
+            models.UniqueConstraint(fields=["call"], condition=models.Q(is_default=True),
+                                    name="one_default_group_per_call"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class DossierGroup(models.Model):
+    """The instructor group a dossier is assigned to (routed at filing, changed by an instructor)."""
+
+    dossier = models.OneToOneField(Dossier, primary_key=True, on_delete=models.CASCADE,
+                                   related_name="instructor_group_link")
+    group = models.ForeignKey(InstructorGroup, verbose_name="groupe instructeur", on_delete=models.CASCADE,
+                              related_name="dossier_links")
+    assigned_at = models.DateTimeField("affecté le", auto_now=True)
+
+    class Meta:
+        verbose_name = "affectation d'un dossier"
+        verbose_name_plural = "affectations des dossiers"
+        indexes = [models.Index(fields=["group", "dossier"], name="dossier_group_idx")]
+
+    def __str__(self):
+        return f"{self.dossier} → {self.group}"
+
+
+class NewDossierNotice(models.TextChoices):
+    GROUP = "group", "À chaque dépôt d'un dossier confié à l'un de mes groupes"
+    EACH = "each", "À chaque dépôt d'un dossier de l'appel"
+    DIGEST = "digest", "Un récapitulatif quotidien des dossiers déposés"
+    NEVER = "never", "Jamais"
+
+
+class NotificationPreference(models.Model):
+    """What one instructor wants to receive by e-mail for one call. Without a row: the defaults below
+    (new dossiers of my groups, messages and corrections yes)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="notification_preferences")
+    call = models.ForeignKey("calls.Call", on_delete=models.CASCADE, related_name="notification_preferences")
+    on_new_dossier = models.CharField("nouveaux dossiers déposés", max_length=10, choices=NewDossierNotice.choices,
+                                      default=NewDossierNotice.GROUP)
+    on_message = models.BooleanField("messages des déposants", default=True)
+    on_corrections = models.BooleanField("corrections déposées", default=True)
+
+    class Meta:
+        verbose_name = "préférence de notification"
+        verbose_name_plural = "préférences de notification"
+        constraints = [models.UniqueConstraint(fields=["user", "call"], name="one_preference_per_user_and_call")]
+
+    def __str__(self):
+        return f"{self.user} — {self.call}"

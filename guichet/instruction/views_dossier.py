@@ -20,9 +20,10 @@ from guichet.dossiers import display, services, workflow
 from guichet.dossiers.models import Dossier
 from guichet.formschema.forms import FormContext, build_section_form, merge_section
 
-from . import batch
+from . import batch, groups
 from .annotations import annotations_version
 from .forms import BatchForm, TransitionForm, motivation_label
+from .models import InstructorGroup
 
 
 def _instructed(request, pk, lock=False) -> Dossier:
@@ -80,6 +81,7 @@ def _page(request, dossier, transition_forms=None, annotation_bound=None, status
         "annotations_schema": annotations_schema, "annotation_forms": annotation_forms,
         "is_member": False, "editable": True, "nav": "instruction",
         "page_title": f"Instruction du dossier {dossier}",
+        **_assignment_context(dossier),
     }, status=status)
 
 
@@ -129,6 +131,31 @@ def follow(request, pk):
         messages.success(request, "Vous suivez ce dossier : vous serez prévenu quand le déposant dépose des "
                                   "corrections.")
     return redirect("instruction:dossier", pk=pk)
+
+
+def _assignment_context(dossier) -> dict:
+    """The call's instructor groups and the dossier's, for the « Groupe instructeur » form."""
+    return {"instructor_groups": list(InstructorGroup.objects.filter(call_id=dossier.call_id)),
+            "current_group": groups.group_of(dossier)}
+
+
+@login_required
+@require_POST
+def assign_group(request, pk):
+    """An instructor of the region moves the dossier to another group of its call (or to none)."""
+    found = _instructed(request, pk)
+    raw = request.POST.get("groupe", "")
+    group = None
+    if raw:
+        if not raw.isdigit():
+            raise Http404
+        group = get_object_or_404(InstructorGroup, pk=int(raw), call_id=found.call_id)
+    if groups.assign(found, group, request.user, request=request):
+        messages.success(request, f"Le dossier est confié au groupe « {group.name} »." if group
+                         else "Le dossier n'est plus confié à aucun groupe.")
+    else:
+        messages.info(request, "Le groupe instructeur du dossier n'a pas changé.")
+    return redirect(reverse("instruction:dossier", args=[pk]) + "#groupe-instructeur")
 
 
 @login_required

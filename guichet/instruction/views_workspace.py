@@ -21,7 +21,7 @@ from guichet.formschema import qvct
 from guichet.formschema.values import parse_decimal
 
 from . import workspace
-from .models import DossierIndex, Label
+from .models import DossierIndex, InstructorGroup, Label
 
 PARIS = ZoneInfo("Europe/Paris")
 STATE_BADGES = {
@@ -73,6 +73,7 @@ class FiltersForm(forms.Form):
     montant_min = FrenchAmountField(label="Montant demandé minimum (€)", required=False)
     montant_max = FrenchAmountField(label="Montant demandé maximum (€)", required=False)
     etiquette = forms.TypedChoiceField(label="Étiquette", required=False, coerce=int, empty_value=None)
+    groupe = forms.TypedChoiceField(label="Groupe instructeur", required=False, coerce=int, empty_value=None)
     attendus = forms.ChoiceField(label="Documents attendus", required=False, choices=[
         ("", "Tous"), ("oui", "Avec des documents encore attendus"), ("non", "Sans document attendu")])
     depose_du = forms.DateField(label="Déposé à partir du", required=False,
@@ -80,12 +81,17 @@ class FiltersForm(forms.Form):
     depose_au = forms.DateField(label="Déposé jusqu'au (inclus)", required=False,
                                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
-    def __init__(self, *args, departments=(), labels=(), **kwargs):
+    def __init__(self, *args, departments=(), labels=(), groups=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["etat"].choices = [("", "Tous")] + [c for c in State.choices if c[0] != State.BROUILLON]
         self.fields["departement"].choices = [("", "Tous")] + [(d, d) for d in departments]
         self.fields["theme"].choices = [("", "Tous")] + qvct.grouped_choices()
         self.fields["etiquette"].choices = [("", "Toutes")] + [(label.pk, label.name) for label in labels]
+        if groups:
+            self.fields["groupe"].choices = ([("", "Tous")] + [(g.pk, g.name) for g in groups]
+                                             + [(0, "Sans groupe")])
+        else:
+            del self.fields["groupe"]  # a call without groups shows no such filter
         for name, f in self.fields.items():
             css = "fr-select" if isinstance(f.widget, forms.Select) else "fr-input"
             f.widget.attrs.setdefault("class", css)
@@ -113,6 +119,7 @@ class FiltersForm(forms.Form):
         return workspace.Filters(
             state=d["etat"], sector=d["secteur"], department=d["departement"], legal_status=d["statut"],
             theme=d["theme"], amount_min=d["montant_min"], amount_max=d["montant_max"], label=d["etiquette"],
+            group=d.get("groupe"),
             filed_from=midnight(d["depose_du"]),
             filed_to=midnight(d["depose_au"] + dt.timedelta(days=1)) if d["depose_au"] else None,
             q=d["q"] or "",
@@ -155,9 +162,11 @@ def call_workspace(request, slug):
     sort_name, descending = workspace.parse_sort(request.GET.get("tri") or workspace.DEFAULT_SORT)
     sort = f"-{sort_name}" if descending else sort_name
     labels = list(Label.objects.filter(call=call))
+    groups = list(InstructorGroup.objects.filter(call=call))
     departments = list(DossierIndex.objects.filter(call=call).order_by("department")
                        .values_list("department", flat=True).distinct())
-    form = FiltersForm(request.GET or None, departments=[d for d in departments if d], labels=labels)
+    form = FiltersForm(request.GET or None, departments=[d for d in departments if d], labels=labels,
+                      groups=groups)
     filters = form.filters() if request.GET else workspace.Filters()
     counts = workspace.tab_counts(call, user, filters)
     result = workspace.page(call, user, tab, filters, sort, request.GET.get("curseur", ""))

@@ -27,7 +27,7 @@ from guichet.dossiers.models import Dossier, State
 from guichet.messaging.models import AwaitedDocument
 
 from .index import normalize
-from .models import DossierIndex, Label
+from .models import DossierGroup, DossierIndex, Label
 
 PAGE_SIZE = 50
 OPEN_STATES = (State.EN_CONSTRUCTION, State.EN_INSTRUCTION)
@@ -62,6 +62,7 @@ class Filters:
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
     label: int | None = None
+    group: int | None = None  # an instructor group's id; 0: no group
     filed_from: dt.datetime | None = None  # inclusive
     filed_to: dt.datetime | None = None  # exclusive
     q: str = ""
@@ -102,6 +103,11 @@ def filter_q(filters: Filters) -> Q:
         q &= Q(amount__lte=filters.amount_max)
     if filters.label:
         q &= Q(Exists(Label.dossiers.through.objects.filter(dossier_id=OuterRef("pk"), label_id=filters.label)))
+    if filters.group is not None:
+        if filters.group:
+            q &= Q(Exists(DossierGroup.objects.filter(dossier_id=OuterRef("pk"), group_id=filters.group)))
+        else:
+            q &= ~Q(Exists(DossierGroup.objects.filter(dossier_id=OuterRef("pk"))))
     if filters.filed_from:
         q &= Q(filed_at__gte=filters.filed_from)
     if filters.filed_to:

@@ -1,7 +1,8 @@
 """E-mails about messages, as background tasks queued after commit.
 
 - A message from the applicant side goes at once to the instructors who follow the dossier, or, when
-  nobody follows it, to the instructors of the call's region.
+  nobody follows it, to the members of its instructor group, or without a group to the instructors of the
+  call's region — minus those who turned messages off (``guichet.instruction.preferences``).
 - A message from the ARS goes to the dossier's members after ``GUICHET_MESSAGE_EMAIL_DELAY_SECONDS``
   (``run_after`` on a backend that can defer, e.g. the database queue), so that an instructor can still
   delete a message sent by mistake. A backend that cannot defer (the immediate one: tests, demo) sends at
@@ -49,18 +50,15 @@ def _send(message: Message, recipients: list[str], template: str) -> None:
 
 @task(queue_name="emails")
 def message_to_ars(message_id: int) -> None:
-    from guichet.accounts.models import Role, User
+    from guichet.instruction.preferences import staff_recipients
 
     message = _claim(message_id)
     if message is None:
         return
-    dossier = message.dossier
-    recipients = list(dossier.followers.filter(is_active=True).values_list("email", flat=True))
-    if not recipients:
-        recipients = list(User.objects.filter(role=Role.INSTRUCTOR, region_id=dossier.call.region_id,
-                                              is_active=True).values_list("email", flat=True))
+    # Followers, else the dossier's group, else the region's instructors; minus those who turned it off.
+    recipients = staff_recipients(message.dossier, "message")
     if recipients:
-        _send(message, sorted(recipients), "messaging/emails/to_ars.txt")
+        _send(message, recipients, "messaging/emails/to_ars.txt")
 
 
 @task(queue_name="emails")
