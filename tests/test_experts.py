@@ -132,3 +132,16 @@ def test_reminders_after_the_delay_and_at_most_three(settings, asked, django_cap
         ExpertRequest.objects.filter(pk=asked.pk).update(last_reminded_at=timezone.now() - dt.timedelta(days=8))
         call_command("remind_experts", stdout=io.StringIO())
     assert ExpertRequest.objects.get(pk=asked.pk).reminders_sent == 3
+
+
+def test_files_in_the_expert_page_open_through_the_personal_link(client, asked):
+    from guichet.calls.models import FormVersion
+
+    attachment = attach(asked.dossier)
+    FormVersion.objects.filter(pk=asked.dossier.form_version_id).update(schema={"sections": [
+        {"key": "s", "title": "Pièces", "fields": [{"key": "devis", "type": "file", "label": "Devis"}]}]})
+    Dossier.objects.filter(pk=asked.dossier.pk).update(
+        answers={"devis": {"attachment": attachment.pk, "name": "devis.pdf", "size": 8}})
+    page = client.get(reverse("experts:answer", args=[asked.token])).content.decode()
+    assert reverse("experts:file", args=[asked.token, attachment.pk]) in page
+    assert reverse("dossiers:attachment", args=[asked.dossier.pk, attachment.pk]) not in page
