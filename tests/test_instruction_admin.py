@@ -31,3 +31,22 @@ def test_reindex_rebuilds_missing_index_rows():
     call_command("reindex_dossiers", stdout=out)
     assert "1 dossier(s) indexé(s)." in out.getvalue()
     assert DossierIndex.objects.get(pk=dossier.pk).state == "en_construction"
+
+
+@pytest.mark.django_db
+def test_an_instructor_puts_labels_on_a_dossier(client):
+    dossier = DossierFactory()
+    dossier.state, dossier.number = "en_construction", f"2024-32-{dossier.pk:06d}"
+    dossier.save()
+    urgent = Label.objects.create(call=dossier.call, name="Prioritaire")
+    elsewhere = Label.objects.create(call=CallFactory(), name="Autre appel")
+    instructor = InstructorFactory()
+    client.force_login(instructor)
+    page = client.get(reverse("instruction:dossier", args=[dossier.pk])).content.decode()
+    assert "Prioritaire" in page and "Autre appel" not in page
+    client.post(reverse("instruction:set_labels", args=[dossier.pk]), {"etiquette": [urgent.pk, elsewhere.pk]})
+    assert list(dossier.labels.all()) == [urgent]  # a label of another call is ignored
+    assert DossierIndex.objects.get(pk=dossier.pk).label_ids == [urgent.pk]
+    client.force_login(InstructorFactory(region=region("44")))
+    assert client.post(reverse("instruction:set_labels", args=[dossier.pk]), {"etiquette": []}).status_code == 404
+    assert list(dossier.labels.all()) == [urgent]
