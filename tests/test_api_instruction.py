@@ -94,3 +94,22 @@ def test_workspace_through_the_api_with_the_same_filters(client, instructor):
 
 def call_json(client, token, url):
     return client.get(f"/api/v1{url}", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def test_workspace_api_filters_on_the_instructor_group(client, instructor):
+    from guichet.instruction.models import DossierGroup, InstructorGroup
+
+    call = DossierFactory().call
+    group = InstructorGroup.objects.create(call=call, name="Nord")
+    dossiers = []
+    for _ in range(3):
+        d = DossierFactory(call=call)
+        d.state, d.number = "en_construction", f"2024-32-{d.pk:06d}"
+        d.save()
+        dossiers.append(d)
+    DossierGroup.objects.create(dossier=dossiers[0], group=group)
+    _, token = issue_token(instructor, "outil")
+    body = call_json(client, token, f"/calls/{call.slug}/workspace?tab=tous&group={group.pk}").json()
+    assert [i["number"] for i in body["items"]] == [dossiers[0].number]
+    body = call_json(client, token, f"/calls/{call.slug}/workspace?tab=tous&group=0").json()
+    assert sorted(i["number"] for i in body["items"]) == sorted(d.number for d in dossiers[1:])

@@ -56,6 +56,7 @@ class WorkspaceQuery(Schema):
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
     label: int | None = None
+    group: int | None = None  # an instructor group's id; 0: dossiers assigned to no group
     filed_from: dt.datetime | None = None
     filed_to: dt.datetime | None = None
     q: str = ""
@@ -130,8 +131,9 @@ def call_workspace(request, slug: str, params: Query[WorkspaceQuery]):
         raise HttpError(422, "« limit » est compris entre 1 et 200.")
     filters = workspace.Filters(state=params.state, sector=params.sector, department=params.department,
                                 legal_status=params.legal_status, theme=params.theme, amount_min=params.amount_min,
-                                amount_max=params.amount_max, label=params.label, filed_from=params.filed_from,
-                                filed_to=params.filed_to, q=params.q, awaited=params.awaited)
+                                amount_max=params.amount_max, label=params.label, group=params.group,
+                                filed_from=params.filed_from, filed_to=params.filed_to, q=params.q,
+                                awaited=params.awaited)
     result = workspace.page(call, request.auth, params.tab, filters, params.sort, params.cursor, params.limit)
     items = [{"number": r["number"], "state": r["state"], "establishment": r["establishment_name"],
               "category": r["category"], "department": r["department"], "sector": r["sector"],
