@@ -149,3 +149,28 @@ def test_message_in_batch_through_the_messagerie(instructor, db):
     sent = Message.objects.filter(body="Pièce reçue, merci.", author=instructor)
     assert sorted(sent.values_list("dossier_id", flat=True)) == sorted([in_instruction.pk, in_construction.pk])
     assert all(m.from_ars for m in sent)
+
+
+def test_the_workspace_list_sends_its_selection_to_the_batch(client, db):
+    from django.urls import reverse
+
+    from guichet.dossiers.models import Dossier
+    from tests.factories import DossierFactory, InstructorFactory
+
+    instructor = InstructorFactory()
+    call = DossierFactory().call
+    picked = []
+    for _ in range(2):
+        d = DossierFactory(call=call)
+        d.state, d.number = "en_construction", f"2024-32-{d.pk:06d}"
+        d.save()
+        picked.append(d)
+    client.force_login(instructor)
+    page = client.get(reverse("instruction:workspace", args=[call.slug]) + "?onglet=tous").content.decode()
+    assert 'form="batch-form"' in page and f'value="{picked[0].pk}"' in page
+    response = client.post(reverse("instruction:batch"), {"dossier": [d.pk for d in picked],
+                                                          "action": "passer_en_instruction",
+                                                          "next": reverse("instruction:workspace", args=[call.slug])})
+    assert response.status_code in (200, 302)
+    assert set(Dossier.objects.filter(pk__in=[d.pk for d in picked]).values_list("state", flat=True)) == {
+        "en_instruction"}

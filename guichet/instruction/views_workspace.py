@@ -20,7 +20,7 @@ from guichet.establishments.models import LegalStatus, Sector
 from guichet.formschema import qvct
 from guichet.formschema.values import parse_decimal
 
-from . import workspace
+from . import batch, workspace
 from .models import DossierIndex, InstructorGroup, Label
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -202,7 +202,7 @@ def call_workspace(request, slug):
         "next_url": _url(request, curseur=result.next_cursor) if result.next_cursor else None,
         "previous_url": _url(request, curseur=result.previous_cursor) if result.previous_cursor else None,
         "reset_url": f"{request.path}?onglet={tab}",
-        "tab": tab, "sort": sort,
+        "tab": tab, "sort": sort, "batch_choices": batch.choices(),
     })
 
 
