@@ -258,3 +258,26 @@ def test_only_members_file_corrections(client, instructor):
     assert "Seul un membre du dossier" in response.content.decode()
     assert Dossier.objects.get(pk=dossier.pk).correction_requested
     assert State.EN_CONSTRUCTION == Dossier.objects.get(pk=dossier.pk).state
+
+
+def test_a_decision_may_come_with_a_document_sent_in_the_messagerie(client, db, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from guichet.dossiers.models import Dossier
+    from guichet.messaging.models import Message, MessageAttachment
+    from tests.factories import DossierFactory, InstructorFactory
+
+    dossier = DossierFactory()
+    dossier.state, dossier.number = "en_instruction", f"2024-32-{dossier.pk:06d}"
+    dossier.save()
+    client.force_login(InstructorFactory())
+    letter = SimpleUploadedFile("Lettre de refus.pdf", b"%PDF-1.4 refus")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("instruction:transition", args=[dossier.pk, "refuser"]),
+                               {"refuser-motivation": "Projet hors du champ de l'appel.", "refuser-file": letter})
+    assert response.status_code == 302
+    assert Dossier.objects.get(pk=dossier.pk).state == "refuse"
+    message = Message.objects.get(dossier=dossier, kind="state_change")
+    assert "hors du champ" in message.body
+    assert MessageAttachment.objects.get(message=message).original_name == "Lettre de refus.pdf"

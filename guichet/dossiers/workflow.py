@@ -25,7 +25,7 @@ from django.utils import timezone
 from .models import Dossier, DossierEvent, EventKind, State
 
 DECIDED = (State.ACCEPTE, State.REFUSE, State.SANS_SUITE)
-transitioned = Signal()  # sent inside the transaction with dossier=, event= (DossierEvent), transition=
+transitioned = Signal()  # sent inside the transaction with dossier=, event= (DossierEvent), transition=, upload=
 INSTRUCTOR, APPLICANT = "instructor", "applicant"
 
 
@@ -121,8 +121,9 @@ def available(dossier: Dossier, user) -> list[Transition]:
     return [t for t in TRANSITIONS.values() if why_not(t, dossier, user) is None]
 
 
-def apply(dossier: Dossier, event: str, user, motivation: str = "", now=None) -> Dossier:
-    """Take ``event`` on ``dossier`` as ``user``: the one way a dossier changes state."""
+def apply(dossier: Dossier, event: str, user, motivation: str = "", now=None, upload=None) -> Dossier:
+    """Take ``event`` on ``dossier`` as ``user``: the one way a dossier changes state. ``upload``, an
+    optional file (a decision letter, the list of what is missing), goes with the message in the thread."""
     t = TRANSITIONS.get(event)
     if t is None:
         raise TransitionError(f"Action inconnue : « {event} ».")
@@ -170,6 +171,6 @@ def apply(dossier: Dossier, event: str, user, motivation: str = "", now=None) ->
         audit.record(user, f"transition:{t.event}", dossier=dossier, from_state=before, to_state=dossier.state,
                      motivation=motivation)
         # Listeners (the messagerie posts the ARS' message in the dossier's thread) run in the same transaction.
-        transitioned.send(sender=Dossier, dossier=dossier, event=history, transition=t)
+        transitioned.send(sender=Dossier, dossier=dossier, event=history, transition=t, upload=upload)
         transaction.on_commit(lambda: notifications.transition.enqueue(history.pk))
     return dossier

@@ -3,6 +3,7 @@
 from django import forms
 
 from guichet.dossiers import workflow
+from guichet.formschema.forms import SchemaFileField
 
 from . import batch
 
@@ -11,6 +12,8 @@ class TransitionForm(forms.Form):
     """One decision button; its message is mandatory when the event asks for one."""
 
     motivation = forms.CharField(required=False, max_length=10000, widget=forms.Textarea(attrs={"rows": 4}))
+    file = SchemaFileField(required=False, allowed_types=["pdf", "doc", "docx", "odt", "xlsx", "ods", "zip"],
+                           label="Document joint (facultatif)")
 
     def __init__(self, *args, transition: workflow.Transition, **kwargs):
         super().__init__(*args, **kwargs)
@@ -22,6 +25,11 @@ class TransitionForm(forms.Form):
             raise forms.ValidationError(
                 f"Saisissez {motivation_label(self.transition).lower()} pour « {self.transition.label} ».")
         return value
+
+
+def takes_file(transition: workflow.Transition) -> bool:
+    """Decisions and correction requests may come with a document (decision letter, list of what is missing)."""
+    return transition.motivation_required or transition.target in workflow.DECIDED
 
 
 def motivation_label(transition: workflow.Transition) -> str:

@@ -22,7 +22,7 @@ from guichet.formschema.forms import FormContext, build_section_form, merge_sect
 
 from . import batch, groups
 from .annotations import annotations_version
-from .forms import BatchForm, TransitionForm, motivation_label
+from .forms import BatchForm, TransitionForm, motivation_label, takes_file
 from .models import InstructorGroup
 
 
@@ -70,7 +70,7 @@ def _page(request, dossier, transition_forms=None, annotation_bound=None, status
     forms = []
     for t in _buttons(dossier, user):
         form = (transition_forms or {}).get(t.event) or TransitionForm(transition=t, prefix=t.event)
-        forms.append({"transition": t, "form": form, "label": motivation_label(t),
+        forms.append({"transition": t, "form": form, "label": motivation_label(t), "takes_file": takes_file(t),
                       "blocked": workflow.why_not(t, dossier, user)})
     annotations_schema, annotation_forms = _annotation_forms(dossier, annotation_bound)
     return render(request, "instruction/dossier.html", {
@@ -99,12 +99,14 @@ def transition(request, pk, event):
     t = workflow.TRANSITIONS.get(event)
     if t is None or t.actor != workflow.INSTRUCTOR:
         raise Http404
-    form = TransitionForm(request.POST, transition=t, prefix=t.event)
+    form = TransitionForm(request.POST, request.FILES, transition=t, prefix=t.event)
     if not form.is_valid():
-        messages.error(request, f"« {t.label} » n'a pas été fait : {form.errors['motivation'][0]}")
+        first = next(iter(form.errors.values()))[0]
+        messages.error(request, f"« {t.label} » n'a pas été fait : {first}")
         return _page(request, found, transition_forms={t.event: form}, status=400)
     try:
-        workflow.apply(found, t.event, request.user, motivation=form.cleaned_data["motivation"])
+        workflow.apply(found, t.event, request.user, motivation=form.cleaned_data["motivation"],
+                       upload=form.cleaned_data.get("file") if takes_file(t) else None)
     except PermissionDenied as exc:
         messages.error(request, str(exc) or "Vous ne pouvez pas faire cette action.")
     except ValidationError as exc:

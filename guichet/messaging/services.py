@@ -114,16 +114,20 @@ def create_awaited_documents(dossier: Dossier, now=None) -> list[AwaitedDocument
     return created
 
 
-def post_state_change(dossier: Dossier, event, transition) -> Message | None:
-    """The system message of a change of state, in the thread; its e-mail is the transition's own."""
+def post_state_change(dossier: Dossier, event, transition, upload=None) -> Message | None:
+    """The system message of a change of state, in the thread, with the ARS' file if any; its e-mail is
+    the transition's own."""
     if event.event in ("archiver", "desarchiver"):
         return None
     done = (event.details or {}).get("done") or transition.done
     body = done if not event.motivation else f"{done}\n\n{event.motivation}"
     kind = MessageKind.CORRECTION_REQUEST if event.event == "demander_correction" else MessageKind.STATE_CHANGE
     now = timezone.now()
-    return Message.objects.create(dossier=dossier, author=event.actor, body=body, kind=kind,
-                                  from_ars=transition.actor == "instructor", created_at=now, email_sent_at=now)
+    message = Message.objects.create(dossier=dossier, author=event.actor, body=body, kind=kind,
+                                     from_ars=transition.actor == "instructor", created_at=now, email_sent_at=now)
+    if upload is not None:
+        store_attachment(message, upload, event.actor)
+    return message
 
 
 __all__ = ["email_delay_seconds"]

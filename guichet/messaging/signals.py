@@ -16,5 +16,5 @@ def awaited_documents_on_filing(sender, instance, created, raw=False, **kwargs):
 
 
 @receiver(transitioned, dispatch_uid="messaging.state_change_in_thread")
-def state_change_in_thread(sender, dossier, event, transition, **kwargs):
-    services.post_state_change(dossier, event, transition)
+def state_change_in_thread(sender, dossier, event, transition, upload=None, **kwargs):
+    services.post_state_change(dossier, event, transition, upload=upload)
