@@ -53,7 +53,7 @@ def log_in(page, email, path):
     page.goto(path)
     page.get_by_label("Courriel").fill(email)
     page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").last.click()
+    page.get_by_role("button", name="Se connecter", exact=True).last.click()
 
 
 def state_is(page, label):
@@ -75,20 +75,20 @@ def test_instructor_asks_for_a_correction_then_accepts(page, browser, browser_co
     state_is(page, "En construction")
     assert_accessible(page)
 
-    page.get_by_role("button", name="Passer en instruction").click()
+    page.get_by_role("button", name="Passer en instruction", exact=True).click()
     state_is(page, "En instruction")
     expect(page.get_by_text("Le dossier est passé en instruction.")).to_be_visible()
     assert_accessible(page)
 
     # The message is mandatory: an empty one is refused at its field.
-    page.get_by_role("button", name="Demander une correction").click()
+    page.get_by_role("button", name="Demander une correction", exact=True).click()
     message = page.get_by_label("Message au déposant — Demander une correction")
     expect(message).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#motivation-demander_correction-messages")).to_contain_text("Saisissez message au déposant")
     state_is(page, "En instruction")
     assert_accessible(page)
     message.fill(MESSAGE)
-    page.get_by_role("button", name="Demander une correction").click()
+    page.get_by_role("button", name="Demander une correction", exact=True).click()
     state_is(page, "En construction")
     expect(page.locator("#historique ~ ol")).to_contain_text(MESSAGE)
     assert_accessible(page)
@@ -109,7 +109,7 @@ def test_instructor_asks_for_a_correction_then_accepts(page, browser, browser_co
     applicant.get_by_label("Document unique (DUERP)").set_input_files(str(duerp))
     expect(applicant.locator("#champ-duerp-current")).to_contain_text("duerp.pdf")
     applicant.goto(f"/dossiers/{dossier.pk}/deposer/")
-    applicant.get_by_role("button", name="Déposer les corrections").click()
+    applicant.get_by_role("button", name="Déposer les corrections", exact=True).click()
     expect(applicant.get_by_text("Vos corrections ont été déposées")).to_be_visible()
     applicant_context.close()
     dossier.refresh_from_db()
@@ -122,9 +122,9 @@ def test_instructor_asks_for_a_correction_then_accepts(page, browser, browser_co
     expect(page.get_by_text("Ateliers de prévention des TMS")).to_be_visible()
     expect(page.locator("#historique ~ ol")).to_contain_text("Déposer les corrections")
     assert_accessible(page)
-    page.get_by_role("button", name="Passer en instruction").click()
+    page.get_by_role("button", name="Passer en instruction", exact=True).click()
     state_is(page, "En instruction")
-    page.get_by_role("button", name="Accepter").click()
+    page.get_by_role("button", name="Accepter", exact=True).click()
     state_is(page, "Accepté")
     expect(page.get_by_text("Le dossier est accepté.")).to_be_visible()
     assert_accessible(page)
