@@ -128,3 +128,24 @@ def test_available_lists_the_buttons_of_the_moment(instructor):
     events = [t.event for t in workflow.available(dossier, instructor)]
     assert events == ["demander_correction", "accepter", "refuser", "classer_sans_suite"]
     assert workflow.available(dossier, dossier.created_by) == []
+
+
+def test_the_admin_applies_events_through_the_state_machine(client, instructor):
+    from django.urls import reverse
+
+    ready = make("en_construction")
+    already_there = make("en_instruction")
+    other_region = make("en_construction")
+    from guichet.calls.models import Call
+
+    Call.objects.filter(pk=other_region.call_id).update(region=region("44"))
+    client.force_login(instructor)
+    url = reverse("admin:dossiers_dossier_changelist")
+    page = client.get(url).content.decode()
+    assert ready.number in page and other_region.number not in page
+    client.post(url, {"action": "event_passer_en_instruction",
+                      "_selected_action": [ready.pk, already_there.pk, other_region.pk]})
+    assert Dossier.objects.get(pk=ready.pk).state == "en_instruction"
+    assert Dossier.objects.get(pk=already_there.pk).state == "en_instruction"  # skipped: already there
+    assert Dossier.objects.get(pk=other_region.pk).state == "en_construction"
+    assert DossierEvent.objects.filter(dossier=ready, event="passer_en_instruction", actor=instructor).exists()
