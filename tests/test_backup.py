@@ -173,9 +173,11 @@ def test_cleanup_removes_old_orphans_only(two_files, capsys, backend, request):
         past = time.time() - 3 * 24 * 3600
         os.utime(default_storage.path(old), (past, past))
         hours = 24
-    else:  # S3 objects cannot be backdated: every older file is "older than 0 hours"
-        time.sleep(1.1)
-        hours = 1 / 3600
+    else:
+        # S3 objects cannot be backdated and LastModified has a one-second grain: the threshold (3 s) leaves
+        # the recent file 2 s of margin for the commands' own duration, the old one is 3.5 s older.
+        time.sleep(3.5)
+        hours = 3 / 3600
     recent = default_storage.save("dossiers/2026/01/orphelin-recent.pdf", ContentFile(b"orphan"))
     call_command("cleanup_orphan_files", "--dry-run", "--older-than-hours", str(hours))
     assert default_storage.exists(old) and f"à supprimer : {old}" in capsys.readouterr().out
