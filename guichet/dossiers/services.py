@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from guichet.core.files import clean_filename, store_upload  # noqa: F401  (clean_filename: used by others)
+from guichet.core.files import store_upload
 from guichet.formschema import engine
 from guichet.formschema.forms import FormContext, build_section_form, merge_section
 
