@@ -68,6 +68,7 @@ def value_for(field) -> str:
 
 def fill_visible_fields(page, tmp_path):
     """Fill what is still empty on the current part, as a person would, field by field."""
+    page.wait_for_load_state("load")  # autosave needs htmx and dossier.js to be running
     form = page.locator("#section-form")
     for _ in range(5):  # conditional fields appear as answers are given
         todo = form.evaluate(FILL_JS)
@@ -135,6 +136,7 @@ def test_an_establishment_files_the_hdf_2024_application(page, live_server, mail
 
     # Part 1: identification, prefilled from the directory; the GHT name only for GHT members.
     expect(page.get_by_role("heading", level=2, name="1. Identification du demandeur")).to_be_visible()
+    page.wait_for_load_state("load")  # conditions and autosave need dossier.js and htmx running
     expect(page.get_by_label("Raison sociale")).to_have_value("CENTRE HOSPITALIER DE DÉMONSTRATION")
     ght_name = page.locator("#wrap-champ-ght_nom")
     expect(ght_name).to_be_hidden()

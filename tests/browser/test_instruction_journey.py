@@ -54,6 +54,8 @@ def log_in(page, email, path):
     page.get_by_label("Courriel").fill(email)
     page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Se connecter", exact=True).last.click()
+    page.wait_for_url(lambda url: "/comptes/login" not in url)
+    page.wait_for_load_state("load")
 
 
 def state_is(page, label):

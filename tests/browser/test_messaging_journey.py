@@ -47,6 +47,8 @@ def log_in(page, email, path):
     page.get_by_label("Courriel").fill(email)
     page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").last.click()
+    page.wait_for_url(lambda url: "/comptes/login" not in url)
+    page.wait_for_load_state("load")  # the page's scripts (htmx, dossier.js) are running before anything is typed
 
 
 @pytest.mark.browser
