@@ -20,3 +20,13 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A test database in a file, not in shared memory: the browser tests' live server answers from several
+    # threads, and in-memory shared-cache SQLite fails at once on concurrent writes ("database table is
+    # locked") where a file database in WAL mode waits its turn, as in production.
+    import tempfile as _tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(_tempfile.gettempdir(), f"guichet-test-{os.getpid()}.sqlite3"),
+    }
