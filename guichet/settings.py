@@ -260,6 +260,9 @@ LOGGING = {
 # --- Messagerie: an ARS message is e-mailed to the applicant after this delay (it can be deleted until then)
 GUICHET_MESSAGE_EMAIL_DELAY_SECONDS = int(os.environ.get("GUICHET_MESSAGE_EMAIL_DELAY_SECONDS", "300"))
 
+# --- Reminders to the owners of drafts, this many days before a call closes (manage.py remind_drafts, daily)
+GUICHET_DRAFT_REMINDER_DAYS = os.environ.get("GUICHET_DRAFT_REMINDER_DAYS", "7,1")
+
 # --- Expert opinions -------------------------------------------------------------------------
 GUICHET_AVIS_REMINDER_DAYS = int(os.environ.get("GUICHET_AVIS_REMINDER_DAYS", "7"))
 GUICHET_AVIS_MAX_REMINDERS = int(os.environ.get("GUICHET_AVIS_MAX_REMINDERS", "3"))

@@ -70,6 +70,8 @@ class Call(models.Model):
     required_documents = models.JSONField("pièces demandées", default=list, blank=True)
     # Proofs calls: [{label, received_from, received_until, paid_by}] — when proofs received are paid.
     payment_windows = models.JSONField("fenêtres de versement", default=list, blank=True)
+    # The call's calendar after filing: [{kind, label, starts_at, ends_at}] (ISO dates or date-times, Paris).
+    phases = models.JSONField("calendrier", default=list, blank=True)
     is_template = models.BooleanField("modèle", default=False)
     published = models.BooleanField("publié", default=True)
     contact_email = models.EmailField("contact", blank=True)
@@ -92,6 +94,12 @@ class Call(models.Model):
     @property
     def current_form(self):
         return self.form_versions.filter(kind=FormKind.FORM).order_by("-number").first()
+
+    def calendar(self) -> list[dict]:
+        """The call's phases in order, the filing period first, with dates as aware datetimes."""
+        from .calendar import calendar
+
+        return calendar(self)
 
     def eligible_kind_labels(self):
         labels = dict(EligibleKind.choices)

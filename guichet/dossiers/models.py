@@ -157,3 +157,14 @@ class Invitation(models.Model):
             models.UniqueConstraint(fields=["dossier", "email"], condition=Q(accepted_at__isnull=True),
                                     name="one_pending_invitation_per_email")
         ]
+
+
+class DraftReminder(models.Model):
+    """A reminder sent to a draft's members before the deadline: once per threshold (days before)."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="draft_reminders")
+    days = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dossier", "days"], name="one_reminder_per_threshold")]

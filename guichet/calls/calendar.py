@@ -1,0 +1,66 @@
+"""A call's calendar: the filing period, then the phases an ARS announces (instruction, commission
+sessions, notification and conventions), shown to applicants and instructors; and the reminders
+sent to the owners of drafts before the filing deadline."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+PARIS = ZoneInfo("Europe/Paris")
+PHASE_KINDS = {
+    "filing": "Dépôt des dossiers",
+    "instruction": "Instruction des projets",
+    "commission": "Commission d'arbitrage",
+    "notification": "Notification et conventionnement",
+    "other": "Étape",
+}
+
+
+def parse_moment(value, *, end=False) -> dt.datetime | None:
+    """An ISO date (the whole day, Paris time) or date-time (Paris time when naive)."""
+    if not value:
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        text = str(value)
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
+        else:
+            moment = dt.datetime.fromisoformat(text)
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=PARIS)
+
+
+def calendar(call, now=None) -> list[dict]:
+    now = now or timezone.now()
+    items = [{"kind": "filing", "label": PHASE_KINDS["filing"], "starts_at": call.opens_at, "ends_at": call.closes_at}]
+    for phase in call.phases or []:
+        kind = phase.get("kind", "other")
+        items.append({"kind": kind, "label": phase.get("label") or PHASE_KINDS.get(kind, PHASE_KINDS["other"]),
+                      "starts_at": parse_moment(phase.get("starts_at")),
+                      "ends_at": parse_moment(phase.get("ends_at"), end=True)})
+    items.sort(key=lambda p: p["starts_at"] or p["ends_at"] or now)
+    for item in items:
+        start, end = item["starts_at"], item["ends_at"]
+        item["current"] = (start is None or start <= now) and (end is None or now <= end)
+        item["past"] = end is not None and end < now
+    return items
+
+
+def shift_phases(phases: list, delta: dt.timedelta) -> list:
+    """The same phases moved by ``delta`` (demo calls): dates stay dates, date-times stay date-times."""
+    shifted = []
+    for phase in phases or []:
+        moved = dict(phase)
+        for key in ("starts_at", "ends_at"):
+            value = phase.get(key)
+            if not value:
+                continue
+            if len(str(value)) == 10:
+                moved[key] = (dt.date.fromisoformat(str(value)) + dt.timedelta(days=delta.days)).isoformat()
+            else:
+                moved[key] = (parse_moment(value) + delta).isoformat()
+        shifted.append(moved)
+    return shifted
