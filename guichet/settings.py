@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "guichet.instruction",
     "guichet.messaging",
     "guichet.experts",
+    "guichet.commission",
     "guichet.api",
 ]
 

@@ -15,5 +15,6 @@ urlpatterns = [
     path("instruction/", include("guichet.instruction.urls")),
     path("messagerie/", include("guichet.messaging.urls")),
     path("avis/", include("guichet.experts.urls")),
+    path("commission/", include("guichet.commission.urls")),
     path("api/v1/", include("guichet.api.urls")),
 ]

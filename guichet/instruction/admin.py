@@ -11,13 +11,8 @@ from .groups import normalize_department
 from .models import InstructorGroup, Label
 
 
-@admin.register(Label)
-class LabelAdmin(admin.ModelAdmin):
-    list_display = ("name", "call", "colour")
-    list_filter = ("colour",)
-    search_fields = ("name", "call__title")
-    filter_horizontal = ()
-    exclude = ("dossiers",)
+class CallScopedAdmin(admin.ModelAdmin):
+    """Admin of objects that belong to a call (field ``call``): ARS staff reach those of their region's calls."""
 
     def _calls(self, request):
         return Call.objects.instructed_by(request.user)
@@ -49,6 +44,14 @@ class LabelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self._allowed(request, obj)
+
+
+@admin.register(Label)
+class LabelAdmin(CallScopedAdmin):
+    list_display = ("name", "call", "colour")
+    list_filter = ("colour",)
+    search_fields = ("name", "call__title")
+    exclude = ("dossiers",)
 
 
 class InstructorGroupForm(forms.ModelForm):
