@@ -76,6 +76,21 @@ def serve(request, stored_file):
     return _protect(response, stored_file)
 
 
+def serve_checked(request, stored_file, dossier, **audit_details):
+    """After the caller's permission check: a file not servable (scan pending, infected, failed) gets the
+    « fichier indisponible » page (403); a servable one is recorded in the audit trail and served."""
+    from django.shortcuts import render
+
+    from . import audit
+
+    if not stored_file.is_servable:
+        return render(request, "dossiers/file_unavailable.html", {"item": stored_file, "dossier": dossier},
+                      status=403)
+    audit.record(request.user if request.user.is_authenticated else None, "file:download", dossier=dossier,
+                 request=request, **audit_details)
+    return serve(request, stored_file)
+
+
 def verify_checksum(stored_file) -> bool:
     """Whether the stored bytes still have the size and SHA-256 recorded at upload.
     False when the file is missing from storage."""

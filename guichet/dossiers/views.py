@@ -284,11 +284,8 @@ def accept_invitation(request, token):
 def attachment(request, pk, attachment_id):
     dossier = _dossier(request, pk)
     item = get_object_or_404(Attachment, pk=attachment_id, dossier=dossier)
-    if not item.is_servable:
-        return render(request, "dossiers/file_unavailable.html", {"item": item, "dossier": dossier}, status=403)
-    audit.record(request.user, "file:download", dossier, request, obj=item, path=item.field_path,
-                 name=item.original_name, sha256=item.sha256)
-    return downloads.serve(request, item)
+    return downloads.serve_checked(request, item, dossier, obj=item, path=item.field_path,
+                                   name=item.original_name, sha256=item.sha256)
 
 
 @login_required

@@ -65,11 +65,7 @@ def ars_file(request, pk, file_id):
 
 
 def _serve(request, item, dossier):
-    if not item.is_servable:
-        return render(request, "dossiers/file_unavailable.html", {"item": item, "dossier": dossier}, status=403)
-    audit.record(request.user if request.user.is_authenticated else None, "file:download", dossier=dossier,
-                 request=request, file=item.original_name)
-    return downloads.serve(request, item)
+    return downloads.serve_checked(request, item, dossier, file=item.original_name)
 
 
 def _by_token(token) -> ExpertRequest:

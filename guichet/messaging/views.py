@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from guichet.core import audit, downloads
+from guichet.core import downloads
 from guichet.dossiers.models import Dossier
 
 from . import services
@@ -88,8 +88,5 @@ def attachment(request, pk, attachment_id):
     dossier = _dossier(request, pk)
     item = get_object_or_404(MessageAttachment.objects.select_related("message"), pk=attachment_id,
                              message__dossier=dossier, message__deleted_at__isnull=True)
-    if not item.is_servable:
-        return render(request, "dossiers/file_unavailable.html", {"item": item, "dossier": dossier}, status=403)
-    audit.record(request.user, "file:download", dossier=dossier, request=request, obj=item,
-                 message=item.message_id, name=item.original_name)
-    return downloads.serve(request, item)
+    return downloads.serve_checked(request, item, dossier, obj=item, message=item.message_id,
+                                   name=item.original_name)
