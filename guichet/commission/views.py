@@ -3,12 +3,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from guichet.calls.models import Call
 from guichet.dossiers.models import Dossier
-from guichet.dossiers.workflow import can_instruct
+from guichet.instruction.views_dossier import instructed_or_404
 
 from . import scoring
 from .models import Score
@@ -16,17 +15,9 @@ from .models import Score
 HIGH_SPREAD = 4  # points out of 20 between two scorers: the commission should talk it over
 
 
-def _dossier(request, pk) -> Dossier:
-    dossier = get_object_or_404(Dossier.objects.visible_to(request.user).select_related("call__region",
-                                                                                        "establishment"), pk=pk)
-    if not can_instruct(request.user, dossier):
-        raise Http404
-    return dossier
-
-
 @login_required
 def grid(request, pk):
-    dossier = _dossier(request, pk)
+    dossier = instructed_or_404(request, pk)
     criteria = list(dossier.call.criteria.all())
     mine = {s.criterion_id: s for s in Score.objects.filter(dossier=dossier, scorer=request.user)}
     errors, typed = {}, {}

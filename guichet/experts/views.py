@@ -13,24 +13,17 @@ from django.views.decorators.http import require_POST
 
 from guichet.core import audit, downloads
 from guichet.dossiers.display import answer_sections
-from guichet.dossiers.models import Attachment, Dossier
-from guichet.dossiers.workflow import can_instruct
+from guichet.dossiers.models import Attachment
+from guichet.instruction.views_dossier import instructed_or_404
 
 from . import services
 from .forms import AnswerForm, AskForm
 from .models import ExpertFile, ExpertRequest
 
 
-def _instructed_dossier(request, pk) -> Dossier:
-    dossier = get_object_or_404(Dossier.objects.visible_to(request.user).select_related("call__region"), pk=pk)
-    if not can_instruct(request.user, dossier):
-        raise Http404
-    return dossier
-
-
 @login_required
 def dossier_requests(request, pk):
-    dossier = _instructed_dossier(request, pk)
+    dossier = instructed_or_404(request, pk)
     form = AskForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -50,7 +43,7 @@ def dossier_requests(request, pk):
 @login_required
 @require_POST
 def revoke(request, pk, request_id):
-    dossier = _instructed_dossier(request, pk)
+    dossier = instructed_or_404(request, pk)
     item = get_object_or_404(ExpertRequest, pk=request_id, dossier=dossier, answered_at__isnull=True)
     services.revoke(item, request.user, http_request=request)
     messages.success(request, f"La demande d'avis à {item.email} est annulée.")
@@ -59,7 +52,7 @@ def revoke(request, pk, request_id):
 
 @login_required
 def ars_file(request, pk, file_id):
-    dossier = _instructed_dossier(request, pk)
+    dossier = instructed_or_404(request, pk)
     item = get_object_or_404(ExpertFile, pk=file_id, request__dossier=dossier)
     return _serve(request, item, dossier)
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from guichet.core import audit
 
 from .models import Label
-from .views_dossier import _instructed
+from .views_dossier import instructed_or_404
 
 
 def set_labels(dossier, label_ids, user, request=None) -> list[Label]:
@@ -24,7 +24,7 @@ def set_labels(dossier, label_ids, user, request=None) -> list[Label]:
 @login_required
 @require_POST
 def labels_view(request, pk):
-    dossier = _instructed(request, pk)
+    dossier = instructed_or_404(request, pk)
     ids = [value for value in request.POST.getlist("etiquette") if value.isdigit()]
     chosen = set_labels(dossier, ids, request.user, request)
     names = ", ".join(f"« {label.name} »" for label in chosen) or "aucune"

@@ -26,7 +26,8 @@ from .forms import BatchForm, TransitionForm, motivation_label, takes_file
 from .models import InstructorGroup
 
 
-def _instructed(request, pk, lock=False) -> Dossier:
+def instructed_or_404(request, pk, lock=False) -> Dossier:
+    """A dossier the user instructs (ARS staff of its call's region, or superuser); 404 for anyone else."""
     queryset = Dossier.objects.visible_to(request.user).select_related("call__region", "establishment",
                                                                        "form_version")
     if lock:
@@ -87,7 +88,7 @@ def _page(request, dossier, transition_forms=None, annotation_bound=None, status
 
 @login_required
 def dossier(request, pk):
-    found = _instructed(request, pk)
+    found = instructed_or_404(request, pk)
     audit.record(request.user, "view", dossier=found, request=request)
     return _page(request, found)
 
@@ -95,7 +96,7 @@ def dossier(request, pk):
 @login_required
 @require_POST
 def transition(request, pk, event):
-    found = _instructed(request, pk)
+    found = instructed_or_404(request, pk)
     t = workflow.TRANSITIONS.get(event)
     if t is None or t.actor != workflow.INSTRUCTOR:
         raise Http404
@@ -113,7 +114,7 @@ def transition(request, pk, event):
         messages.error(request, f"« {t.label} » n'a pas été fait : {exc.messages[0]}")
         if t.motivation_required:  # keep the text typed, the reason shown at the field
             form.add_error("motivation", exc.messages[0])
-            return _page(request, _instructed(request, pk), transition_forms={t.event: form}, status=400)
+            return _page(request, instructed_or_404(request, pk), transition_forms={t.event: form}, status=400)
     else:
         messages.success(request, t.done)
     return redirect("instruction:dossier", pk=pk)
@@ -122,7 +123,7 @@ def transition(request, pk, event):
 @login_required
 @require_POST
 def follow(request, pk):
-    found = _instructed(request, pk)
+    found = instructed_or_404(request, pk)
     if found.followers.filter(pk=request.user.pk).exists():
         found.followers.remove(request.user)
         audit.record(request.user, "unfollow", dossier=found, request=request)
@@ -145,7 +146,7 @@ def _assignment_context(dossier) -> dict:
 @require_POST
 def assign_group(request, pk):
     """An instructor of the region moves the dossier to another group of its call (or to none)."""
-    found = _instructed(request, pk)
+    found = instructed_or_404(request, pk)
     raw = request.POST.get("groupe", "")
     group = None
     if raw:
@@ -166,7 +167,7 @@ def annotations(request, pk, section):
     """Save one section of the private annotations: valid values are stored; invalid ones are not,
     and the page comes back with them kept in their fields and their errors shown."""
     with transaction.atomic():
-        found = _instructed(request, pk, lock=True)
+        found = instructed_or_404(request, pk, lock=True)
         version = annotations_version(found.call)
         schema = version.parsed() if version else None
         current = schema.section(section) if schema else None
