@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "guichet.messaging",
     "guichet.experts",
     "guichet.commission",
+    "guichet.documents",
+    "guichet.funding",
     "guichet.api",
 ]
 
