@@ -1,7 +1,6 @@
 """The instructor's workspace: the calls of the user's region, and per call the list of dossiers."""
 
 import datetime as dt
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -15,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from guichet.calls.models import Call
+from guichet.core.money import euros
 from guichet.dossiers.models import Dossier, State
 from guichet.establishments.models import LegalStatus, Sector
 from guichet.formschema import qvct
@@ -41,14 +41,6 @@ COLUMNS = [  # (sort name, header)
     ("montant", "Montant demandé"),
     (None, "Étiquettes"),
 ]
-
-
-def euros(value) -> str:
-    """1234567.5 → « 1 234 567,50 € » (narrow no-break spaces)."""
-    if value is None:
-        return ""
-    text = f"{Decimal(value):,.2f}".replace(",", "\u202f").replace(".", ",")
-    return f"{text}\u00a0€"
 
 
 class FrenchAmountField(forms.CharField):
