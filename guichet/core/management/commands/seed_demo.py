@@ -29,7 +29,9 @@ DEMO_ESTABLISHMENTS = [
     ("590000006", "590000014", "Centre hospitalier de démonstration (Lille)", "sanitaire", "public", "59", "32"),
     ("670000009", "670000017", "Clinique de démonstration (Strasbourg)", "sanitaire", "espic", "67", "44"),
     ("680000007", "680000015", "EHPAD de démonstration (Colmar)", "medico_social", "public", "68", "44"),
+    ("540000007", "570000000", "Centre hospitalier de démonstration (Nancy)", "sanitaire", "public", "54", "44"),
 ]
+COMMISSION_TEMPLATE = "modele-grand-est-2025-2026-candidature"
 
 
 class Command(BaseCommand):
@@ -43,11 +45,15 @@ class Command(BaseCommand):
             now = timezone.now()
             demo_calls = [shift_template_for_demo(t, now) for t in templates]
             accounts = self._accounts(establishments)
+            commission_call = self._commission(templates, establishments)
         self.stdout.write(f"Annuaire : {report.imported} établissements importés, {report.updated} mis à jour.")
         self.stdout.write("Appels à projets de démonstration (ouverts aujourd'hui) :")
         for call in demo_calls:
             closes = timezone.localtime(call.closes_at).strftime("%d/%m/%Y %H:%M")
             self.stdout.write(f"  - {call.title} — jusqu'au {closes} — /appels/{call.slug}/")
+        if commission_call is not None:
+            self.stdout.write(f"Commission de démonstration (dépôts clos, 3 dossiers en instruction) : "
+                              f"/instruction/appels/{commission_call.slug}/ puis « Séances de commission »")
         self.stdout.write(self.style.SUCCESS(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :"))
         for label, email in accounts:
             self.stdout.write(f"  - {label:<38} {email}")
@@ -78,9 +84,24 @@ class Command(BaseCommand):
                 email = f"{'instructeur' if role == Role.INSTRUCTOR else 'admin'}.{slug}@{DOMAIN}"
                 create_or_update_ars_user(email, role, region, password=DEMO_PASSWORD)
                 accounts.append((f"{label} — {region.name}", email))
+        member = self._user(f"membre.commission@{DOMAIN}", role=Role.APPLICANT, first_name="Camille",
+                            last_name="Membre")
+        accounts.append(("Membre de la commission (Grand Est)", member.email))
         superuser = self._user(f"superadmin@{DOMAIN}", role=Role.APPLICANT, is_superuser=True, is_staff=True)
         accounts.append(("Superutilisateur de la plateforme", superuser.email))
         return accounts
+
+    def _commission(self, templates, establishments):
+        from guichet.commission import demo
+
+        template = next((t for t in templates if t.slug == COMMISSION_TEMPLATE), None)
+        if template is None:
+            return None
+        grand_est = [e for e in establishments if e.region.code == "44"]
+        applicant = User.objects.get(email=f"deposant@{DOMAIN}")
+        instructor = User.objects.get(email=f"instructeur.grand-est@{DOMAIN}")
+        member = User.objects.get(email=f"membre.commission@{DOMAIN}")
+        return demo.seed(template, grand_est, applicant, instructor, member)
 
     def _user(self, email, **fields):
         user, _ = User.objects.update_or_create(email=email, defaults=fields)
