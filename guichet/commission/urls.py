@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import views, views_export
 from . import views_sessions as sessions
 
 app_name = "commission"
 urlpatterns = [
     path("dossiers/<int:pk>/notation/", views.grid, name="grid"),
     path("appels/<slug:slug>/classement/", views.ranking, name="ranking"),
+    path("seances/<int:pk>/arbitrage.xlsx", views_export.arbitration_xlsx, name="session_xlsx"),
     path("appels/<slug:slug>/seances/", sessions.session_list, name="sessions"),
     path("appels/<slug:slug>/enveloppe/", sessions.envelope, name="envelope"),
     path("seances/<int:pk>/", sessions.session_detail, name="session"),
