@@ -28,6 +28,7 @@ from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import FilterExpression, Lexer, TokenType, Variable, VariableNode
 from django.template.defaulttags import FirstOfNode, ForNode, IfNode, NowNode, WithNode
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.safestring import mark_safe
 
 from . import placeholders
@@ -265,7 +266,7 @@ def validate_body(body: str, kind: str | None = None) -> None:
 
 # --- Rendering --------------------------------------------------------------------------------------
 
-_PLAIN = (str, int, float, bool, Decimal, dt.date, type(None))
+_PLAIN = (str, Promise, int, float, bool, Decimal, dt.date, type(None))  # Promise: a lazy (translated) str
 
 
 def _check_plain(value, where: str = "context") -> None:
