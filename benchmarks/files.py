@@ -3,7 +3,7 @@
 the ZIP of a dossier holding 1 GB of files.
 
     .venv/bin/python benchmarks/files.py [--size-mb 200] [--zip-gb 1] [--no-doc]
-    make bench-files
+    make bench
 
 A gunicorn server (one sync worker, the production WSGI application) runs on 127.0.0.1 against a
 throwaway SQLite database and file directory on the same disk as the test file. The upload is
@@ -17,7 +17,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -28,8 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "performance.md"
+from common import DOC, ROOT, django_setup, machine, write_between
+
 START, END = "<!-- bench:files:start -->", "<!-- bench:files:end -->"
 PYTHON = sys.executable
 MB = 1024 * 1024
@@ -117,17 +116,6 @@ class Server:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
-
-
-def django_setup(env: dict):
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def world(base_url: str) -> dict:
@@ -268,20 +256,12 @@ def zip_bench(args, w, jar, server, source, work) -> dict | None:
             "listed": listing.count(".pdf")}
 
 
-def machine() -> dict:
-    cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-    mem = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
-    return {"cpu": cpu.group(1).strip() if cpu else platform.processor(), "cores": os.cpu_count(),
-            "ram_gib": int(mem.group(1)) / 1024 / 1024 if mem else 0, "python": platform.python_version(),
-            "load": os.getloadavg(), "when": dt.datetime.now().astimezone().isoformat(timespec="minutes")}
-
-
 def markdown(r: dict) -> str:
     m, up, over = r["machine"], r["upload"], r["over"]
     lines = [
-        f"Measured {m['when']} on {m['cpu']}, {m['cores']} cores, {m['ram_gib']:.1f} GiB RAM, Python {m['python']}; "
+        f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['ram']} RAM, Python {m['python']}; "
         f"gunicorn (1 sync worker) on 127.0.0.1, SQLite, files on local disk, upload sent by curl. "
-        f"Load average at the end: {m['load'][0]:.2f} / {m['load'][1]:.2f} / {m['load'][2]:.2f}.",
+        f"Load average at the end: {m['load']}.",
         "",
         "| Measure | wall time | throughput | worker peak memory (VmHWM) |",
         "|---|---:|---:|---:|",
@@ -307,13 +287,7 @@ def markdown(r: dict) -> str:
 
 
 def write_doc(block: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Performance\n"
-    section = f"{START}\n## Large files\n\n{block}\n{END}"
-    if START in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    DOC.write_text(text)
+    write_between(START, END, f"\n## Large files\n\n{block}\n")
 
 
 def main():

@@ -23,24 +23,28 @@ process (Django is set up once per process).
 """
 
 import argparse
-import datetime as dt
 import json
-import math
 import os
-import platform
-import re
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "performance.md"
+from common import (
+    DOC,
+    ROOT,
+    capture_queries,
+    db_block,
+    machine,
+    machine_text,
+    markdown_table,
+    summarize,
+    throwaway_database,
+    write_db_blocks,
+)
+
 START, END = "<!-- bench:dossiers:start -->", "<!-- bench:dossiers:end -->"
-PG_SERVER_URL = os.environ.get("BENCH_PG_URL", "postgres://root@127.0.0.1:5432/")
 PG_DB = "guichet_bench"
 TEMPLATE_SLUG = "modele-hdf-2024-candidature"
 ROWS = 50
@@ -101,51 +105,13 @@ def main():
 # --- child process: one database ------------------------------------------------------------------
 
 def run_child(args) -> dict:
-    files_dir = tempfile.mkdtemp(prefix="guichet-bench-files-")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "guichet.test_settings"
-    os.environ["GUICHET_FILES_DIR"] = files_dir
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sqlite_file = None
-    if args.database == "sqlite":
-        fd, sqlite_file = tempfile.mkstemp(prefix="guichet-bench-", suffix=".sqlite3")
-        os.close(fd)
-        os.environ["DATABASE_URL"] = f"sqlite:///{sqlite_file}"
-    else:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-        _pg_admin(f'CREATE DATABASE "{PG_DB}"')
-        os.environ["DATABASE_URL"] = PG_SERVER_URL.rstrip("/") + "/" + PG_DB
-    sys.path.insert(0, str(ROOT))
-    try:
-        import django
-
-        django.setup()
+    with throwaway_database(args.database, PG_DB):
         return _bench(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if sqlite_file:
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(sqlite_file + suffix):
-                    os.unlink(sqlite_file + suffix)
-        else:
-            _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-        shutil.rmtree(files_dir, ignore_errors=True)
-
-
-def _pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_SERVER_URL.rstrip("/") + "/postgres", autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def _bench(args) -> dict:
-    from django.core.management import call_command
     from django.db import connection
 
-    print("Migrating…", flush=True)
-    call_command("migrate", verbosity=0, interactive=False)
     world = _world()
     print(f"Filling a complete dossier with {args.rows} action rows…", flush=True)
     big = _complete_dossier(world, args.rows)
@@ -160,9 +126,9 @@ def _bench(args) -> dict:
     _report_queries(measures, args.sql)
     for m in measures.values():
         del m["sql"]
+    described = machine(connection)
     return {"database": args.database, "rows": args.rows, "repeat": args.repeat,
-            "machine": _machine(connection), "date": dt.datetime.now().astimezone().isoformat(timespec="minutes"),
-            "measures": measures}
+            "machine": described, "date": described["date"], "measures": measures}
 
 
 # --- the data ------------------------------------------------------------------------------------
@@ -338,39 +304,19 @@ def _measure(key: str, world, dossier, repeat: int) -> dict:
         if i >= 2:
             timings.append(elapsed * 1000)
     captured = _queries(key, world, dossier)
-    timings.sort()
-    return {
-        "median_ms": statistics.median(timings), "p95_ms": timings[max(0, math.ceil(0.95 * len(timings)) - 1)],
-        "min_ms": timings[0], "max_ms": timings[-1], "n": len(timings), "queries": captured["count"],
-        "repeated": captured["repeated"], "response_bytes": size, "sql": captured["sql"],
-    }
-
-
-def _normalize(sql: str) -> str:
-    sql = re.sub(r"'(?:[^']|'')*'", "?", sql)
-    sql = re.sub(r"\b\d+(\.\d+)?\b", "?", sql)
-    return re.sub(r"\s+", " ", sql)[:160]
+    return {**summarize(timings), "queries": captured["count"], "repeated": captured["repeated"],
+            "response_bytes": size, "sql": captured["sql"]}
 
 
 def _queries(key: str, world, dossier) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     reset, run, check = _request(key, world, dossier, 999)
     if reset:
         reset()
-    with CaptureQueriesContext(connection) as ctx:
-        response = run()
+    response, captured = capture_queries(run)
     check(response)
     if reset:
         reset()
-    patterns = {}
-    for q in ctx.captured_queries:
-        pattern = _normalize(q["sql"])
-        patterns[pattern] = patterns.get(pattern, 0) + 1
-    repeated = {p: n for p, n in sorted(patterns.items(), key=lambda kv: -kv[1]) if n > 1}
-    return {"count": len(ctx.captured_queries), "repeated": repeated,
-            "sql": [q["sql"][:150] for q in ctx.captured_queries]}
+    return captured
 
 
 def _report_queries(measures: dict, verbose: bool) -> None:
@@ -408,55 +354,6 @@ def _profile(key: str, world, dossier) -> None:
         print("\n".join(lines[:1] + lines[start:]))
 
 
-def _machine(connection) -> dict:
-    import django
-
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "?"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    except OSError:
-        pass
-    if connection.vendor == "sqlite":
-        import sqlite3
-
-        engine = f"SQLite {sqlite3.sqlite_version} (file, WAL)"
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            engine = f"PostgreSQL {cursor.fetchone()[0]} (127.0.0.1, psycopg {_version('psycopg')})"
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    try:
-        load = " / ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        load = "?"
-    return {"load": load, "cpu": cpu, "cores": os.cpu_count(), "usable_cores": usable, "ram": ram,
-            "python": platform.python_version(), "django": django.get_version(), "engine": engine,
-            "os": f"{platform.system()} {platform.release()}"}
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "?"
-
-
 # --- output --------------------------------------------------------------------------------------
 
 def _rows(result: dict) -> list[list[str]]:
@@ -491,44 +388,25 @@ def _title(result: dict) -> str:
 def markdown_block(result: dict) -> str:
     m = result["machine"]
     lines = [
-        f"<!-- db:{result['database']}:start -->",
         f"### {_title(result)}",
         "",
         f"Measured {result['date']}: {result['repeat']} timed repetitions per measure (after 2 warm-up "
         f"requests), complete dossier with {result['rows']} action rows.  ",
-        f"Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['ram']} RAM, {m['os']}; "
-        f"Python {m['python']}, Django {m['django']}; {m['engine']}. Load average (1, 5, 15 min) at the end "
+        f"Machine: {machine_text(m)}; {m['engine']}. Load average (1, 5, 15 min) at the end "
         f"of the run: {m['load']}.",
         "",
-        "| " + " | ".join(HEADERS) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(HEADERS) - 1)) + "|",
+        *markdown_table(HEADERS, _rows(result)),
     ]
-    lines += ["| " + " | ".join(r) + " |" for r in _rows(result)]
-    lines += ["", f"<!-- db:{result['database']}:end -->"]
-    return "\n".join(lines)
+    return db_block(result["database"], "\n".join(lines))
 
 
 def write_doc(results: list[dict]) -> None:
-    header = ("# Performance\n\nFigures produced by `make bench` (`benchmarks/run.py`). The part between the "
-              "markers is rewritten at each run: do not edit it by hand.\n\n")
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else header + f"{START}\n{END}\n"
-    if START not in text or END not in text:
-        text = text.rstrip("\n") + f"\n\n{START}\n{END}\n"
-    before, rest = text.split(START, 1)
-    inner, after = rest.split(END, 1)
-    blocks = {}
-    for match in re.finditer(r"<!-- db:(\w+):start -->.*?<!-- db:\1:end -->", inner, re.S):
-        blocks[match.group(1)] = match.group(0)
-    for result in results:
-        blocks[result["database"]] = markdown_block(result)
-    order = [d for d in ("sqlite", "postgres") if d in blocks] + sorted(set(blocks) - {"sqlite", "postgres"})
     legend = ("Measured through the real views with the Django test client (`force_login`), the database "
               "connection kept open between requests, e-mail to the in-memory backend. *SQL queries*: queries of "
               "one HTTP request on the dossier with 50 action rows; *queries (1 row)*: the same on a complete "
               "dossier with 1 action row — if they differ, the query count grows with the number of rows.")
-    inner = "\n" + legend + "\n\n" + "\n\n".join(blocks[d] for d in order) + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(before + START + inner + END + after, encoding="utf-8")
+    write_db_blocks(START, END, legend, {result["database"]: markdown_block(result) for result in results},
+                    order=("sqlite", "postgres"))
 
 
 if __name__ == "__main__":

@@ -23,22 +23,25 @@ It prints median / p95 / SQL query count and writes them into docs/performance.m
 import argparse
 import csv
 import datetime as dt
-import importlib.util
-import math
-import os
 import random
 import re
-import statistics
 import sys
-import tempfile
 import time
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "performance.md"
+from common import (
+    DOC,
+    ROOT,
+    db_block,
+    machine,
+    machine_text,
+    markdown_table,
+    measure,
+    throwaway_database,
+    write_db_blocks,
+)
+
 START, END = "<!-- bench:workspace:start -->", "<!-- bench:workspace:end -->"
-PG_SERVER_URL = os.environ.get("BENCH_PG_URL", "postgres://root@127.0.0.1:5432/")
 PG_DB = "guichet_bench_ws"
 SAE = ROOT / "guichet" / "establishments" / "data" / "sae_id_2023_extrait.csv"
 BIG_REGION = "44"
@@ -69,54 +72,13 @@ def main():
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args()
-    os.environ["DJANGO_SETTINGS_MODULE"] = "guichet.test_settings"
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    files_dir = tempfile.mkdtemp(prefix="guichet-bench-ws-")
-    os.environ["GUICHET_FILES_DIR"] = files_dir
-    sqlite_file = None
-    if args.database == "sqlite":
-        fd, sqlite_file = tempfile.mkstemp(prefix="guichet-bench-ws-", suffix=".sqlite3")
-        os.close(fd)
-        os.environ["DATABASE_URL"] = f"sqlite:///{sqlite_file}"
-    else:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-        _pg_admin(f'CREATE DATABASE "{PG_DB}"')
-        os.environ["DATABASE_URL"] = PG_SERVER_URL.rstrip("/") + "/" + PG_DB
-    sys.path.insert(0, str(ROOT))
-    try:
-        import django
-
-        django.setup()
+    with throwaway_database(args.database, PG_DB):
         result = bench(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if sqlite_file:
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(sqlite_file + suffix):
-                    os.unlink(sqlite_file + suffix)
-        else:
-            _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
     print(markdown_block(result))
     if not args.no_doc:
         write_doc(result)
         print(f"Written to {DOC.relative_to(ROOT)}")
     return 0
-
-
-def _pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_SERVER_URL.rstrip("/") + "/postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _machine(connection) -> dict:
-    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module._machine(connection)
 
 
 # --- the data ------------------------------------------------------------------------------------
@@ -236,34 +198,13 @@ def populate(n: int) -> dict:
 NEXT = re.compile(r'href="([^"]+)" rel="next"')
 
 
-def _time(fn, repeat: int) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    with CaptureQueriesContext(connection) as ctx:
-        fn()
-    times.sort()
-    p95 = times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)]
-    return {"median": statistics.median(times), "p95": p95, "min": times[0], "queries": len(ctx.captured_queries)}
-
-
 def bench(args) -> dict:
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.urls import reverse
 
     from guichet.instruction import workspace
 
-    print("Migrating…", flush=True)
-    call_command("migrate", verbosity=0, interactive=False)
     print(f"Creating {args.dossiers} dossiers…", flush=True)
     world = populate(args.dossiers)
     client = Client()
@@ -291,11 +232,11 @@ def bench(args) -> dict:
                     ("filtered", lambda: get(url, filtered)), ("rare", lambda: get(url, rare)),
                     ("counts", lambda: workspace.tab_counts(world["call"], world["instructor"]))):
         print(f"Measuring {key}…", flush=True)
-        measures[key] = _time(fn, args.repeat)
+        measures[key] = measure(fn, args.repeat)
+    described = machine(connection)
     return {"database": args.database, "dossiers": args.dossiers, "repeat": args.repeat,
             "big_call_dossiers": world["big_call_dossiers"], "depth": depth, "load_seconds": world["load_seconds"],
-            "machine": _machine(connection), "date": dt.datetime.now().astimezone().isoformat(timespec="minutes"),
-            "measures": measures}
+            "machine": described, "date": described["date"], "measures": measures}
 
 
 # --- output --------------------------------------------------------------------------------------
@@ -307,42 +248,29 @@ def _n(value: int) -> str:
 def markdown_block(result: dict) -> str:
     m = result["machine"]
     lines = [
-        f"<!-- db:{result['database']}:start -->",
         f"### {m['engine']}",
         "",
         f"Measured {result['date']}: {_n(result['dossiers'])} dossiers in the database (the measured call: "
         f"{_n(result['big_call_dossiers'])} filed dossiers), {result['repeat']} timed repetitions per measure "
         f"after 2 warm-up requests; data created in {result['load_seconds']:.0f} s.  ",
-        f"Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['ram']} RAM, {m['os']}; "
-        f"Python {m['python']}, Django {m['django']}. Load average at the end: {m['load']}.",
+        f"Machine: {machine_text(m)}. Load average at the end: {m['load']}.",
         "",
-        "| Measure | median (ms) | p95 (ms) | min (ms) | SQL queries |",
-        "|---|---:|---:|---:|---:|",
     ]
+    rows = []
     for key, label in SCENARIOS:
         r = result["measures"][key]
         label = label.replace("50th page", f"page {result['depth']}").replace("49 ", f"{result['depth'] - 1} ")
-        lines.append(f"| {label} | {r['median']:.1f} | {r['p95']:.1f} | {r['min']:.1f} | {r['queries']} |")
-    lines += ["", f"<!-- db:{result['database']}:end -->"]
-    return "\n".join(lines)
+        rows.append([label, f"{r['median_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['min_ms']:.1f}", str(r["queries"])])
+    lines += markdown_table(["Measure", "median (ms)", "p95 (ms)", "min (ms)", "SQL queries"], rows)
+    return db_block(result["database"], "\n".join(lines))
 
 
 def write_doc(result: dict) -> None:
-    text = DOC.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        text = text.rstrip("\n") + f"\n\n## Instructor's workspace\n\n{START}\n{END}\n"
-    before, rest = text.split(START, 1)
-    inner, after = rest.split(END, 1)
-    blocks = {}
-    for match in re.finditer(r"<!-- db:(\w+):start -->.*?<!-- db:\1:end -->", inner, re.S):
-        blocks[match.group(1)] = match.group(0)
-    blocks[result["database"]] = markdown_block(result)
-    order = [d for d in ("postgres", "sqlite") if d in blocks]
     legend = ("Figures produced by `benchmarks/workspace.py` (`make bench`): the workspace list through the real "
               "view (Django test client, `force_login` as an instructor of the measured call's region). "
               "*SQL queries*: queries of one request (session and user included).")
-    inner = "\n" + legend + "\n\n" + "\n\n".join(blocks[d] for d in order) + "\n"
-    DOC.write_text(before + START + inner + END + after, encoding="utf-8")
+    write_db_blocks(START, END, legend, {result["database"]: markdown_block(result)}, order=("postgres", "sqlite"),
+                    heading="## Instructor's workspace")
 
 
 if __name__ == "__main__":
