@@ -232,7 +232,7 @@ def test_decisions_applied_in_one_step_with_grants(setting, monkeypatch, django_
     grant = Grant.objects.get(dossier=accepted)
     assert (grant.beneficiary, grant.total, grant.rate, grant.status, grant.convention_kind) == (
         porteur, Decimal("5500.00"), Decimal("50.00"), GrantStatus.AWAITING_SIGNATURE, "avenant")
-    assert grant.convention_reference == f"CLACT-2024-32-{accepted.number}"
+    assert grant.convention_reference == f"CLACT-{accepted.number}"
     assert (grant.convention_starts_on, grant.convention_ends_on) == (dt.date(2025, 4, 1), dt.date(2026, 12, 31))
     assert [(x.title, x.ceiling, [e.finess for e in x.establishments.all()]) for x in grant.actions.all()] == [
         ("Formation", Decimal("4000.00"), [partner.finess]), ("Ergonomie", Decimal("1500.00"), [porteur.finess])]

@@ -35,12 +35,12 @@ def _legal_entity(entity) -> dict:
     return {"nom": entity.name, "finess": entity.finess, "siren": entity.siren}
 
 
-def _action(line, rate: Decimal) -> dict:
-    from .arbitration import line_ceiling
-
+def _action(line) -> dict:
+    """An action as the templates see it; its ceiling (*plafond*) is what the convention fixes: the
+    amount granted."""
     return {"intitule": line.title, "etablissements": line.establishments, "cout": line.cost,
             "cout_eligible": line.eligible_cost, "demande": line.requested, "propose": line.proposed,
-            "accorde": line.granted or ZERO, "plafond": line_ceiling(line, rate)}
+            "accorde": line.granted or ZERO, "plafond": line.granted or ZERO}
 
 
 def _signatory(session: Session) -> dict:
@@ -61,7 +61,7 @@ def item_context(item: AgendaItem) -> dict:
         "appel": {"titre": call.title, "annee": call.year},
         "dossier": {"numero": dossier.number or "",
                     "depose_le": timezone.localtime(dossier.first_filed_at).date() if dossier.first_filed_at else None},
-        "actions": [_action(line, call.cofinancing_rate) for line in granted],
+        "actions": [_action(line) for line in granted],
         "total_demande": sum((line.requested for line in lines), ZERO),
         "total_accorde": sum((line.granted or ZERO for line in granted), ZERO),
         "taux": call.cofinancing_rate,
@@ -91,7 +91,7 @@ def session_context(session: Session) -> dict:
             "propose": sum((line.proposed or ZERO for line in lines), ZERO),
             "accorde": sum((line.granted or ZERO for line in lines), ZERO),
             "decision": item.get_decision_display(), "motivation": item.motivation,
-            "actions": [_action(line, call.cofinancing_rate) for line in lines],
+            "actions": [_action(line) for line in lines],
         })
     return {
         "region": call.region.name, "appel": {"titre": call.title, "annee": call.year},

@@ -11,9 +11,8 @@ from .models import Grant, GrantAction, GrantStatus
 
 
 def convention_reference(item) -> str:
-    """« CLACT-2025-44-<dossier number> »: the call's year, the region's code and the dossier's number."""
-    call = item.session.call
-    return f"CLACT-{call.year}-{call.region.code}-{item.dossier.number or item.dossier.pk}"
+    """« CLACT-<dossier number> » (the number holds the call's year and the region's code)."""
+    return f"CLACT-{item.dossier.number or item.dossier.pk}"
 
 
 def grant_from_item(item, now=None) -> Grant:
