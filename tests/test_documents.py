@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from pypdf import PdfReader
 
 from guichet.documents import placeholders
@@ -90,6 +91,15 @@ def test_the_migration_loads_one_default_per_kind_and_ensure_defaults_is_idempot
     ensure_defaults()
     assert DocumentTemplate.objects.count() == len(DocumentKind.values)
     assert default(DocumentKind.CONVENTION).body == default_body(DocumentKind.CONVENTION)
+
+
+def test_one_default_and_one_template_per_region_for_each_kind_even_with_a_null_region():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DocumentTemplate.objects.create(region=None, kind=DocumentKind.CONVENTION, title="Second", body="<p></p>")
+    DocumentTemplate.objects.create(region=region("28"), kind=DocumentKind.CONVENTION, title="A", body="<p></p>")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DocumentTemplate.objects.create(region=region("28"), kind=DocumentKind.CONVENTION, title="B", body="<p></p>")
+    DocumentTemplate.objects.create(region=region("44"), kind=DocumentKind.CONVENTION, title="C", body="<p></p>")
 
 
 def test_a_lost_default_is_loaded_again_from_its_file():
@@ -395,6 +405,10 @@ def test_customizing_a_default_copies_it_for_the_region_then_saving_validates_th
     own.refresh_from_db()
     assert own.title == "Acceptation (Hauts-de-France)" and own.updated_by == hdf_admin
     assert own.region_id == region("32").pk and own.kind == DocumentKind.LETTRE_ACCEPTATION
+
+    # Deleting the region's own template puts the default back in force there.
+    assert client.post(f"{ADMIN_URL}{own.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert template_for(DocumentKind.LETTRE_ACCEPTATION, region("32")) == template
 
 
 def test_the_customize_action_of_the_list(client, hdf_admin):
