@@ -72,7 +72,7 @@ class CallAdmin(admin.ModelAdmin):
         ("Calendrier (heure de Paris)", {"fields": ("opens_at", "closes_at")}),
         ("Règles", {"fields": ("eligible_kinds", "envelope", "cofinancing_rate", "contact_email")}),
         ("Notice", {"fields": ("notice",)}),
-        ("Pièces demandées et versements", {"fields": ("required_documents", "payment_windows")}),
+        ("Pièces demandées et versements", {"fields": ("required_documents", "payment_windows", "covered_years")}),
         ("Formulaire", {"fields": ("form_schema", "form_versions")}),
     )
     readonly_fields = ("form_versions", "current_form_text")

@@ -10,6 +10,7 @@ Dates and times are typed and shown in Europe/Paris (the site's ``TIME_ZONE``).
 
 import datetime as dt
 import json
+import re
 
 import yaml
 from django import forms
@@ -205,6 +206,21 @@ def _date(item, key, where, errors, required=False) -> str | None:
         return None
 
 
+def parse_years(raw) -> list[int]:
+    """« 2020, 2021 2022 » → [2020, 2021, 2022]; a list is accepted as is. French message when a year is wrong."""
+    if isinstance(raw, list):
+        items = raw
+    else:
+        items = [part for part in re.split(r"[\s,;]+", str(raw or "").strip("[] ")) if part]
+    years = []
+    for item in items:
+        text = str(item).strip()
+        if not text.isdigit() or not 2000 <= int(text) <= 2100:
+            raise ValidationError(f"« {text} » n'est pas une année (par exemple 2024).")
+        years.append(int(text))
+    return sorted(set(years))
+
+
 def clean_payment_windows(data) -> list[dict]:
     """A list of ``{label, received_from, received_until, paid_by}`` (ISO dates; the first two may be null)."""
     errors, result = [], []
@@ -285,13 +301,17 @@ class CallAdminForm(forms.ModelForm):
                   "received_until (justificatifs reçus entre ces dates, AAAA-MM-JJ, null si sans limite), "
                   "paid_by (versement au plus tard le).",
     )
+    covered_years = forms.CharField(
+        label="Appels à projets couverts (années)", required=False,
+        help_text="Appels « justificatifs » : les années des appels à projets dont les subventions sont versées, "
+                  "séparées par des virgules (par exemple 2020, 2021, 2022, 2024).")
     form_schema = SchemaTextField()
 
     class Meta:
         model = Call
         fields = ("title", "slug", "region", "year", "kind", "published", "is_template", "opens_at", "closes_at",
                   "eligible_kinds", "envelope", "cofinancing_rate", "contact_email", "notice", "required_documents",
-                  "payment_windows")
+                  "payment_windows", "covered_years")
         labels = {"opens_at": "Ouverture (heure de Paris)", "closes_at": "Clôture (heure de Paris)"}
         help_texts = {"closes_at": "Aucun dépôt n'est accepté après."}
 
@@ -301,11 +321,16 @@ class CallAdminForm(forms.ModelForm):
             current = self.instance.current_form if self.instance.pk else None
             text = schema_text(current.schema) if current else dump_yaml(STARTER_SCHEMA)
             self.initial.setdefault("form_schema", text)
+        if "covered_years" in self.fields:
+            self.initial["covered_years"] = ", ".join(str(y) for y in (self.instance.covered_years or []))
 
     def clean(self):
         cleaned = super().clean()
         check_dates_order(self, cleaned)
         return cleaned
+
+    def clean_covered_years(self):
+        return parse_years(self.cleaned_data.get("covered_years"))
 
 
 # --- Copying a call ---------------------------------------------------------------------------------

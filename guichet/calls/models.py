@@ -70,6 +70,8 @@ class Call(models.Model):
     required_documents = models.JSONField("pièces demandées", default=list, blank=True)
     # Proofs calls: [{label, received_from, received_until, paid_by}] — when proofs received are paid.
     payment_windows = models.JSONField("fenêtres de versement", default=list, blank=True)
+    # Proofs calls: the years of the application calls whose grants they pay (e.g. [2020, 2021, 2022, 2024]).
+    covered_years = models.JSONField("appels à projets couverts (années)", default=list, blank=True)
     # The call's calendar after filing: [{kind, label, starts_at, ends_at}] (ISO dates or date-times, Paris).
     phases = models.JSONField("calendrier", default=list, blank=True)
     is_template = models.BooleanField("modèle", default=False)
