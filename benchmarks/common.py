@@ -208,6 +208,23 @@ def capture_queries(fn, *args, **kwargs):
                     "sql": [q["sql"][:150] for q in ctx.captured_queries]}
 
 
+def counted(fn, *args, **kwargs):
+    """Call ``fn`` once, timed, counting its SQL queries (a light counter, not the SQL text): return its
+    result, the elapsed milliseconds and the number of queries. For one-off steps too long to repeat."""
+    from django.db import connection
+
+    count = 0
+
+    def counter(execute, sql, params, many, context):
+        nonlocal count
+        count += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counter):
+        result, elapsed = stopwatch(fn, *args, **kwargs)
+    return result, elapsed, count
+
+
 def measure(fn, repeat: int, warmup: int = 2) -> dict:
     """``warmup`` untimed calls, ``repeat`` timed ones (summarized), then one more with its SQL
     captured: ``queries`` (count) and ``repeated`` (query patterns run more than once)."""
