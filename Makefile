@@ -40,6 +40,8 @@ bench: install
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/files.py
 	$(PY) benchmarks/workspace.py
+	$(PY) benchmarks/commission.py --database postgres
+	$(PY) benchmarks/commission.py --database sqlite
 
 clean:
 	rm -rf $(VENV) var
