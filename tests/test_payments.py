@@ -1,0 +1,294 @@
+"""The payment computation of seed 001: 50 % of the invoices validated, within each action's ceiling and
+the convention's total, less what was already paid; payment windows by receipt date (Paris); orders,
+payments and the ledger. Worked examples, boundaries and properties (hypothesis)."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from guichet.calls.models import CallKind
+from guichet.dossiers.models import Dossier, State
+from guichet.funding import payments
+from guichet.funding.models import (
+    Grant,
+    GrantAction,
+    GrantStatus,
+    InvoiceLine,
+    LineStatus,
+    Payment,
+    PaymentStatus,
+)
+from guichet.funding.payments import ProofsError, payable
+from tests.factories import (
+    PARIS,
+    CallFactory,
+    DossierFactory,
+    EstablishmentFactory,
+    InstructorFactory,
+    LegalEntityFactory,
+    region,
+)
+
+WINDOWS = [{"label": "Versement à la fin du 1er semestre 2024", "received_from": None,
+            "received_until": "2024-05-31", "paid_by": "2024-06-30"},
+           {"label": "Versement en fin d'année 2024", "received_from": "2024-06-01",
+            "received_until": "2024-11-15", "paid_by": "2024-12-31"}]
+
+
+def paris(*args):
+    return dt.datetime(*args, tzinfo=PARIS)
+
+
+@pytest.fixture
+def proofs_call(db):
+    return CallFactory(kind=CallKind.PROOFS, year=2024, envelope=None, payment_windows=WINDOWS,
+                       covered_years=[2020, 2021, 2022, 2024])
+
+
+def make_grant(establishment, ceilings, total=None, paid_before=(), year=2022, rate="50", reference=None):
+    grant = Grant.objects.create(
+        region=region("32"), call_year=year, beneficiary=establishment, legal_entity=establishment.legal_entity,
+        rate=Decimal(rate), total=Decimal(total) if total is not None else sum(Decimal(c) for c in ceilings),
+        convention_reference=reference or f"CONV-{Grant.objects.count() + 1}", status=GrantStatus.ACTIVE,
+        imported=True)
+    for position, ceiling in enumerate(ceilings, start=1):
+        GrantAction.objects.create(grant=grant, position=position, title=f"Action {position}",
+                                   ceiling=Decimal(ceiling),
+                                   paid_before=Decimal(paid_before[position - 1]) if paid_before else Decimal(0))
+    return grant
+
+
+def proofs_dossier(call, establishment, filed_at, state=State.EN_INSTRUCTION) -> Dossier:
+    d = DossierFactory(call=call, establishment=establishment)
+    Dossier.objects.filter(pk=d.pk).update(state=state, first_filed_at=filed_at, last_filed_at=filed_at,
+                                           number=f"2024-32-{d.pk:06d}")
+    return Dossier.objects.get(pk=d.pk)
+
+
+def invoice(dossier, action, ttc, ht=None, status=LineStatus.PENDING, accepted=None):
+    return InvoiceLine.objects.create(dossier=dossier, action=action, supplier="Ergonomie Conseil", number="F-1",
+                                      invoice_date=dt.date(2024, 3, 1), amount_ttc=Decimal(ttc),
+                                      amount_ht=Decimal(ht if ht is not None else ttc), status=status,
+                                      accepted_amount=None if accepted is None else Decimal(accepted))
+
+
+def test_the_pure_rule():
+    assert payable(Decimal(50), Decimal("10000.01"), Decimal(8000), Decimal(0)) == Decimal("5000.01")  # half up
+    assert payable(Decimal(50), Decimal("0.01"), Decimal(8000), Decimal(0)) == Decimal("0.01")
+    assert payable(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(0)) == Decimal("8000.00")  # ceiling
+    assert payable(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(3000)) == Decimal("5000.00")  # less paid
+    assert payable(Decimal(50), Decimal("4000"), Decimal(8000), Decimal(3000)) == Decimal("0.00")  # never < 0
+    assert payable(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(0), Decimal("1234.56")) == Decimal("1234.56")
+
+
+def test_worked_example_a_legal_entity_with_two_establishments_and_a_grant_partly_paid_before(proofs_call):
+    """Seed 001's rule on a legal entity with two sites: the CH de Lisieux (grant 2022, two actions,
+    ceilings 8 000 € and 3 000 €, 2 000 € already paid on the first before the platform) and the CH
+    d'Aunay-Bayeux (grant 2024, one action, ceiling 5 000 €)."""
+    instructor = InstructorFactory()
+    lisieux = EstablishmentFactory()
+    entity = lisieux.legal_entity
+    bayeux = EstablishmentFactory(finess="140000076", siret="26140092300015", name="CH AUNAY-BAYEUX",
+                                  legal_entity=entity)
+    g1 = make_grant(lisieux, ["8000", "3000"], paid_before=["2000", "0"], year=2022, reference="AVENANT-2022-1")
+    g2 = make_grant(bayeux, ["5000"], year=2024, reference="CONV-2024-7")
+    assert set(payments.grants_for(lisieux, proofs_call)) == {g1, g2}
+    formation, rails = g1.actions.all()
+    [repos] = g2.actions.all()
+    dossier = proofs_dossier(proofs_call, lisieux, paris(2024, 5, 20, 10))
+    lines = [invoice(dossier, formation, "9000"), invoice(dossier, formation, "1500"),
+             invoice(dossier, rails, "7000"), invoice(dossier, repos, "4000.01")]
+    payments.validate_line(lines[0], instructor, LineStatus.ACCEPTED)
+    payments.validate_line(lines[1], instructor, LineStatus.REJECTED, reason="Facture antérieure à la convention.")
+    payments.validate_line(lines[2], instructor, LineStatus.PARTIAL, accepted_amount="5000",
+                           reason="Seuls 5 000 € concernent l'action.")
+    payments.validate_line(lines[3], instructor, LineStatus.ACCEPTED)
+    first = "Versement à la fin du 1er semestre 2024"
+    # Formation: 50 % × 9 000 = 4 500, less 2 000 paid before = 2 500. Rails: 50 % × 5 000 = 2 500 (≤ 3 000).
+    # Repos: 50 % × 4 000,01 = 2 000,005 → 2 000,01 (half up).
+    got = {(p.action_id, p.amount, p.window_label) for p in dossier.payments.all()}
+    assert got == {(formation.pk, Decimal("2500.00"), first), (rails.pk, Decimal("2500.00"), first),
+                   (repos.pk, Decimal("2000.01"), first)}
+    # Recomputing changes nothing.
+    before = list(dossier.payments.order_by("pk").values_list("pk", "amount", "updated_at"))
+    payments.schedule(dossier)
+    assert list(dossier.payments.order_by("pk").values_list("pk", "amount", "updated_at")) == before
+    # A second proofs dossier later in the year: the same actions, more invoices; ceilings hold.
+    later = proofs_dossier(proofs_call, bayeux, paris(2024, 9, 2, 9))
+    more = [invoice(later, formation, "8000"), invoice(later, repos, "8000")]
+    for line in more:
+        payments.validate_line(line, instructor, LineStatus.ACCEPTED)
+    second = "Versement en fin d'année 2024"
+    got = {(p.action_id, p.amount, p.window_label) for p in later.payments.all()}
+    # Formation: min(50 % × 17 000, 8 000) − (2 000 + 2 500) = 3 500. Repos: min(6 000,005, 5 000) − 2 000,01.
+    assert got == {(formation.pk, Decimal("3500.00"), second), (repos.pk, Decimal("2999.99"), second)}
+    ledger, balance = payments.ledger(g1)
+    assert balance == {"total": Decimal("11000.00"), "paid": Decimal("2000.00"), "pending": Decimal("8500.00"),
+                       "remaining": Decimal("500.00")}
+    assert [e.label for e in ledger][0] == "Versé avant la plateforme"
+
+
+def test_the_convention_total_is_never_exceeded(proofs_call):
+    instructor = InstructorFactory()
+    est = EstablishmentFactory()
+    grant = make_grant(est, ["6000", "6000"], total="9000")  # actions' ceilings sum above the total
+    a1, a2 = grant.actions.all()
+    dossier = proofs_dossier(proofs_call, est, paris(2024, 3, 1, 9))
+    for action in (a1, a2):
+        payments.validate_line(invoice(dossier, action, "20000"), instructor, LineStatus.ACCEPTED)
+    assert sorted(p.amount for p in dossier.payments.all()) == [Decimal("3000.00"), Decimal("6000.00")]
+
+
+@pytest.mark.parametrize(("filed", "window"), [
+    (paris(2024, 5, 31, 23, 59), 0), (paris(2024, 6, 1, 0, 0), 1), (paris(2024, 11, 15, 23, 59, 59), 1),
+    (paris(2024, 1, 1, 0, 0), 0), (dt.datetime(2024, 5, 31, 22, 30, tzinfo=dt.UTC), 1),  # 1 June 00:30 in Paris
+])
+def test_window_boundaries_in_paris_time(proofs_call, filed, window):
+    assert payments.window_for(proofs_call, filed).index == window
+
+
+def test_proofs_after_the_last_window_are_refused_for_the_budget_year(proofs_call):
+    assert payments.window_for(proofs_call, paris(2024, 11, 16, 0, 0)) is None
+    message = payments.why_out_of_windows(proofs_call, dt.date(2024, 11, 16))
+    assert "après le 15/11/2024, dernière date de l'exercice 2024" in message
+    instructor = InstructorFactory()
+    est = EstablishmentFactory()
+    [action] = make_grant(est, ["5000"]).actions.all()
+    dossier = proofs_dossier(proofs_call, est, paris(2024, 11, 16, 8))
+    payments.validate_line(invoice(dossier, action, "1000"), instructor, LineStatus.ACCEPTED)
+    assert not dossier.payments.exists()
+
+
+def test_a_correction_does_not_move_the_receipt_date(proofs_call):
+    est = EstablishmentFactory()
+    [action] = make_grant(est, ["5000"]).actions.all()
+    dossier = proofs_dossier(proofs_call, est, paris(2024, 5, 30, 8))
+    Dossier.objects.filter(pk=dossier.pk).update(last_filed_at=paris(2024, 6, 20, 8))
+    dossier.refresh_from_db()
+    payments.validate_line(invoice(dossier, action, "1000"), InstructorFactory(), LineStatus.ACCEPTED)
+    assert dossier.payments.get().window_index == 0
+
+
+def test_validation_rules_and_permissions(proofs_call):
+    est = EstablishmentFactory()
+    [action] = make_grant(est, ["5000"]).actions.all()
+    dossier = proofs_dossier(proofs_call, est, paris(2024, 3, 1, 8))
+    line = invoice(dossier, action, "1200", ht="1000")
+    instructor = InstructorFactory()
+    with pytest.raises(ProofsError) as exc:
+        payments.validate_line(line, instructor, LineStatus.REJECTED)
+    assert "Indiquez le motif" in exc.value.message_dict["reason"][0]
+    with pytest.raises(ProofsError) as exc:
+        payments.validate_line(line, instructor, LineStatus.PARTIAL, accepted_amount="1200", reason="x")
+    assert "inférieur au montant de la facture (1\u202f200,00\u00a0€)" in exc.value.message_dict["accepted_amount"][0]
+    for outsider in (InstructorFactory(region=region("11")), dossier.created_by):
+        with pytest.raises(PermissionDenied):
+            payments.validate_line(line, outsider, LineStatus.ACCEPTED)
+    # VAT recovered: the basis is HT.
+    Grant.objects.filter(pk=action.grant_id).update(invoice_basis="ht")
+    line = InvoiceLine.objects.get(pk=line.pk)
+    payments.validate_line(line, instructor, LineStatus.ACCEPTED)
+    assert dossier.payments.get().amount == Decimal("500.00")
+
+
+def test_a_refused_proofs_dossier_pays_nothing(proofs_call):
+    from guichet.dossiers import workflow
+
+    est = EstablishmentFactory()
+    [action] = make_grant(est, ["5000"]).actions.all()
+    dossier = proofs_dossier(proofs_call, est, paris(2024, 3, 1, 8))
+    instructor = InstructorFactory()
+    payments.validate_line(invoice(dossier, action, "1000"), instructor, LineStatus.ACCEPTED)
+    assert dossier.payments.get().amount == Decimal("500.00")
+    workflow.apply(dossier, "refuser", instructor, motivation="Justificatifs hors convention.")
+    assert not dossier.payments.exists()
+
+
+def test_orders_payments_ledger_and_closing(proofs_call):
+    from guichet.dossiers import workflow
+
+    est = EstablishmentFactory()
+    grant = make_grant(est, ["1000"], paid_before=["400"])
+    [action] = grant.actions.all()
+    dossier = proofs_dossier(proofs_call, est, paris(2024, 4, 2, 8))
+    instructor = InstructorFactory()
+    payments.validate_line(invoice(dossier, action, "1200"), instructor, LineStatus.ACCEPTED)
+    with pytest.raises(ProofsError):  # the dossier is not accepted yet: nothing to order
+        payments.create_order(proofs_call, 0, instructor)
+    workflow.apply(dossier, "accepter", instructor)
+    with pytest.raises(PermissionDenied):
+        payments.create_order(proofs_call, 0, InstructorFactory(region=region("11")))
+    order = payments.create_order(proofs_call, 0, instructor)
+    assert [(p.amount, p.status) for p in order.payments.all()] == [(Decimal("200.00"), PaymentStatus.ORDERED)]
+    with pytest.raises(ProofsError):
+        payments.mark_paid(order, instructor, dt.date(2024, 6, 28), "")
+    payments.mark_paid(order, instructor, dt.date(2024, 6, 28), "Mandat 2024-0042")
+    _, balance = payments.ledger(grant)
+    assert balance == {"total": Decimal("1000.00"), "paid": Decimal("600.00"), "pending": Decimal("0.00"),
+                       "remaining": Decimal("400.00")}
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.ACTIVE
+    # The rest, later in the year, closes the grant once paid.
+    later = proofs_dossier(proofs_call, est, paris(2024, 10, 2, 8))
+    payments.validate_line(invoice(later, action, "2000"), instructor, LineStatus.ACCEPTED)
+    workflow.apply(later, "accepter", instructor)
+    order = payments.create_order(proofs_call, 1, instructor)
+    assert order.payments.get().amount == Decimal("400.00")
+    payments.mark_paid(order, instructor, dt.date(2024, 12, 1) if dt.date.today() > dt.date(2024, 12, 1)
+                       else dt.date.today(), "Mandat 2024-0107")
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.CLOSED
+
+
+@pytest.mark.django_db
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(ceilings=st.lists(st.decimals(min_value="0.01", max_value=20000, places=2), min_size=1, max_size=3),
+       total_share=st.decimals(min_value="0.3", max_value=1, places=2),
+       rate=st.decimals(min_value=1, max_value=100, places=2),
+       paid_before=st.lists(st.decimals(min_value=0, max_value=5000, places=2), min_size=3, max_size=3),
+       dossiers=st.lists(st.lists(st.tuples(st.integers(0, 2), st.decimals(min_value="0.01", max_value=30000,
+                                                                           places=2),
+                                            st.sampled_from(["acceptee", "partielle", "rejetee"])),
+                                  min_size=1, max_size=4), min_size=1, max_size=3))
+def test_property_never_above_ceiling_total_or_rate_and_recomputing_changes_nothing(
+        ceilings, total_share, rate, paid_before, dossiers):
+    call = CallFactory(kind=CallKind.PROOFS, year=2024, envelope=None, payment_windows=WINDOWS)
+    entity = LegalEntityFactory(finess=f"59{Grant.objects.count():07d}"[:9])
+    est = EstablishmentFactory(finess=f"62{Grant.objects.count():07d}"[:9], legal_entity=entity)
+    total = max(Decimal("0.01"), (sum(ceilings) * total_share).quantize(Decimal("0.01")))
+    paid = [min(p, c) for p, c in zip(paid_before, ceilings, strict=False)]
+    if sum(paid) > total:
+        paid = [Decimal(0)] * len(ceilings)
+    grant = make_grant(est, [str(c) for c in ceilings], total=str(total), paid_before=[str(p) for p in paid],
+                       rate=str(rate))
+    actions = list(grant.actions.all())
+    instructor = InstructorFactory()
+    made = []
+    for index, lines in enumerate(dossiers):
+        dossier = proofs_dossier(call, est, paris(2024, 3 + index, 1, 9))
+        for which, amount, status in lines:
+            line = invoice(dossier, actions[which % len(actions)], str(amount))
+            accepted = (amount / 2).quantize(Decimal("0.01")) if status == "partielle" else None
+            if status == "partielle" and not Decimal(0) < accepted < amount:
+                status, accepted = "acceptee", None
+            payments.validate_line(line, instructor, status, accepted_amount=accepted, reason="motif")
+        made.append(dossier)
+    all_payments = list(Payment.objects.filter(action__grant=grant))
+    for action in actions:
+        on_action = sum((p.amount for p in all_payments if p.action_id == action.pk), Decimal(0))
+        validated = sum((payments.validated_amount(li, "ttc") for li in action.invoice_lines.all()), Decimal(0))
+        assert on_action + action.paid_before <= max(action.ceiling, action.paid_before)
+        assert on_action <= (rate * validated / 100).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+        assert all(p.amount > 0 for p in all_payments)
+    assert sum((p.amount for p in all_payments), Decimal(0)) + sum(paid) <= total
+    _, balance = payments.ledger(grant)
+    assert balance["paid"] + balance["pending"] == sum((p.amount for p in all_payments), Decimal(0)) + sum(paid)
+    snapshot = sorted(Payment.objects.filter(action__grant=grant).values_list("pk", "amount", "window_index"))
+    for dossier in made:
+        payments.schedule(dossier)
+    assert sorted(Payment.objects.filter(action__grant=grant).values_list("pk", "amount", "window_index")) == snapshot
