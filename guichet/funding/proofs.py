@@ -1,0 +1,185 @@
+"""A proofs dossier (*dossier de justificatifs*): the invoices an establishment sends, action by action,
+for the grants of its legal entity, and how far each action was carried out. The one way in for the
+pages, the bordereau (the summary spreadsheet) and the API; the computation is in ``payments``.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from guichet.calls.models import CallKind
+from guichet.core import audit
+from guichet.core.money import euros
+from guichet.dossiers.models import Dossier
+
+from . import payments
+from .models import ActionProgress, Completion, GrantAction, InvoiceLine, LineStatus, Payment, PaymentStatus
+from .payments import ProofsError
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+
+def is_proofs(dossier: Dossier) -> bool:
+    return dossier.call.kind == CallKind.PROOFS
+
+
+def covered_actions(dossier: Dossier) -> list[GrantAction]:
+    """The funded actions this dossier may send proofs for, grant by grant."""
+    grants = payments.grants_for(dossier.establishment, dossier.call)
+    return list(GrantAction.objects.filter(grant__in=grants).select_related("grant__beneficiary")
+                .prefetch_related("establishments").order_by("grant__call_year", "grant__convention_reference",
+                                                             "position"))
+
+
+def _require_editor(dossier: Dossier, user):
+    if not Dossier.objects.editable_by(user).filter(pk=dossier.pk).exists():
+        raise PermissionDenied("Seuls les membres du dossier le modifient, tant qu'il est modifiable.")
+
+
+@dataclass
+class LineInput:
+    """One invoice as typed online or read from the bordereau; errors are keyed by field."""
+
+    action: GrantAction | None
+    supplier: str
+    number: str
+    invoice_date: dt.date | None
+    amount_ht: Decimal | None
+    amount_ttc: Decimal | None
+    establishment: object = None
+    errors: dict = field(default_factory=dict)
+
+
+def check_line(data: LineInput, allowed: set[int], today: dt.date | None = None) -> dict[str, str]:
+    """The French message for each wrong field of an invoice (empty when it is right)."""
+    today = today or timezone.localdate()
+    errors = {}
+    if data.action is None or data.action.pk not in allowed:
+        errors["action"] = "Choisissez une action de vos conventions."
+    if not (data.supplier or "").strip():
+        errors["supplier"] = "Indiquez le fournisseur."
+    if not (data.number or "").strip():
+        errors["number"] = "Indiquez le numéro de la facture."
+    if data.invoice_date is None:
+        errors["invoice_date"] = "Indiquez la date de la facture."
+    elif data.invoice_date > today:
+        errors["invoice_date"] = "La date de la facture ne peut pas être dans le futur."
+    for key, label in (("amount_ht", "hors taxes"), ("amount_ttc", "toutes taxes comprises")):
+        value = getattr(data, key)
+        if value is None:
+            errors[key] = f"Indiquez le montant {label}."
+        elif value <= 0:
+            errors[key] = "Le montant doit être positif."
+        elif value != value.quantize(CENT):
+            errors[key] = "Le montant s'écrit en euros et centimes, deux décimales au plus."
+    if "amount_ht" not in errors and "amount_ttc" not in errors and data.amount_ttc < data.amount_ht:
+        errors["amount_ttc"] = "Le montant TTC ne peut pas être inférieur au montant HT."
+    return errors
+
+
+def add_line(dossier: Dossier, user, data: LineInput, upload=None, source: str = "online") -> InvoiceLine:
+    from guichet.dossiers.services import store_attachment
+
+    _require_editor(dossier, user)
+    errors = check_line(data, {a.pk for a in covered_actions(dossier)})
+    if errors:
+        raise ProofsError(errors)
+    with transaction.atomic():
+        line = InvoiceLine.objects.create(
+            dossier=dossier, action=data.action, establishment=data.establishment, supplier=data.supplier.strip(),
+            number=data.number.strip(), invoice_date=data.invoice_date, amount_ht=data.amount_ht,
+            amount_ttc=data.amount_ttc, source=source)
+        if upload is not None:
+            line.attachment = store_attachment(dossier, f"factures.{line.pk}", upload, user)
+            line.save(update_fields=["attachment"])
+        audit.record(user, "proofs:line_add", dossier=dossier, line=line.pk, source=source)
+    return line
+
+
+def delete_line(line: InvoiceLine, user) -> None:
+    _require_editor(line.dossier, user)
+    if line.status != LineStatus.PENDING:
+        raise ProofsError("Une facture déjà examinée par l'ARS ne se supprime pas.")
+    audit.record(user, "proofs:line_delete", dossier=line.dossier, line=line.pk)
+    line.delete()
+
+
+def set_progress(dossier: Dossier, user, action: GrantAction, completion: str, comment: str = "") -> ActionProgress:
+    _require_editor(dossier, user)
+    if action.pk not in {a.pk for a in covered_actions(dossier)}:
+        raise ProofsError({"action": "Choisissez une action de vos conventions."})
+    if completion not in Completion.values:
+        raise ProofsError({"completion": "Choisissez le degré de réalisation dans la liste."})
+    progress, _ = ActionProgress.objects.update_or_create(dossier=dossier, action=action, defaults={
+        "completion": completion, "comment": (comment or "").strip()})
+    return progress
+
+
+def missing(dossier: Dossier) -> list[str]:
+    """What stops a proofs dossier from being filed, beyond its form: at least one invoice, and the
+    degree of completion of each action it sends invoices for."""
+    if not dossier.invoice_lines.exists():
+        return ["Ajoutez au moins une facture justificative."]
+    declared = set(dossier.action_progress.values_list("action_id", flat=True))
+    return [f"Indiquez le degré de réalisation de l'action « {a.title} »."
+            for a in GrantAction.objects.filter(invoice_lines__dossier=dossier).distinct().order_by("pk")
+            if a.pk not in declared]
+
+
+@dataclass
+class ActionSummary:
+    """What the establishment sees for one action: ceiling, paid, remaining, and this dossier's outcome."""
+
+    action: GrantAction
+    ceiling: Decimal
+    paid: Decimal  # before the platform and through orders marked paid
+    committed: Decimal  # scheduled or ordered, not yet paid
+    remaining: Decimal
+    lines: list
+    validated: Decimal = ZERO
+    this_dossier: list = field(default_factory=list)  # this dossier's payments (amount, window, pay_by, status)
+
+
+def summary(dossier: Dossier, actions: list[GrantAction] | None = None) -> list[ActionSummary]:
+    """Per covered action: the ceiling, what was paid and what remains; the dossier's invoices with their
+    verdict (and the reason of a rejection); what this dossier will be paid, in which window."""
+    actions = actions if actions is not None else covered_actions(dossier)
+    ids = [a.pk for a in actions]
+    lines_by_action: dict[int, list] = {}
+    for line in dossier.invoice_lines.filter(action_id__in=ids).select_related("attachment", "establishment"):
+        lines_by_action.setdefault(line.action_id, []).append(line)
+    amounts: dict[int, dict[str, Decimal]] = {}
+    for p in Payment.objects.filter(action_id__in=ids).exclude(status=PaymentStatus.CANCELLED):
+        bucket = amounts.setdefault(p.action_id, {"paid": ZERO, "committed": ZERO})
+        bucket["paid" if p.status == PaymentStatus.PAID else "committed"] += p.amount
+    mine: dict[int, list] = {}
+    for p in dossier.payments.exclude(status=PaymentStatus.CANCELLED).order_by("pk"):
+        mine.setdefault(p.action_id, []).append(p)
+    result = []
+    for action in actions:
+        bucket = amounts.get(action.pk, {"paid": ZERO, "committed": ZERO})
+        paid = action.paid_before + bucket["paid"]
+        lines = lines_by_action.get(action.pk, [])
+        basis = action.grant.invoice_basis
+        result.append(ActionSummary(
+            action=action, ceiling=action.ceiling, paid=paid, committed=bucket["committed"],
+            remaining=max(ZERO, action.ceiling - paid - bucket["committed"]), lines=lines,
+            validated=sum((payments.validated_amount(li, basis) for li in lines), ZERO),
+            this_dossier=mine.get(action.pk, [])))
+    return result
+
+
+def explain(line: InvoiceLine) -> str:
+    """Why a line counts for what it counts, in the establishment's words."""
+    if line.status == LineStatus.PENDING:
+        return "En attente de l'examen de l'ARS."
+    if line.status == LineStatus.ACCEPTED:
+        return "Acceptée."
+    if line.status == LineStatus.PARTIAL:
+        return f"Acceptée pour {euros(line.accepted_amount)} : {line.reason}"
+    return f"Rejetée : {line.reason}"
