@@ -35,15 +35,28 @@ class Criterion(models.Model):
 
 
 class Score(models.Model):
+    """One value given to one criterion of a dossier, by a user (ARS staff or commission member) or by an
+    expert through their request's link (who has no account): exactly one of ``scorer``, ``expert_request``."""
+
     dossier = models.ForeignKey("dossiers.Dossier", on_delete=models.CASCADE, related_name="scores")
     criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="scores")
-    scorer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    scorer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+")
+    expert_request = models.ForeignKey("experts.ExpertRequest", null=True, blank=True, on_delete=models.CASCADE,
+                                       related_name="scores", verbose_name="demande d'avis")
     value = models.PositiveSmallIntegerField("note")
     comment = models.CharField("commentaire", max_length=1000, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["dossier", "criterion", "scorer"], name="one_score_each")]
+        constraints = [
+            models.UniqueConstraint(fields=["dossier", "criterion", "scorer"], name="one_score_each"),
+            models.UniqueConstraint(fields=["dossier", "criterion", "expert_request"],
+                                    condition=models.Q(expert_request__isnull=False), name="one_expert_score_each"),
+            models.CheckConstraint(condition=models.Q(scorer__isnull=False, expert_request__isnull=True)
+                                   | models.Q(scorer__isnull=True, expert_request__isnull=False),
+                                   name="scorer_or_expert"),
+        ]
 
 
 class SessionStatus(models.TextChoices):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from guichet.calls.models import Call
+from guichet.commission.arbitration import sits_on
 from guichet.core import audit, downloads
 from guichet.formschema.forms import build_section_form
 
@@ -280,9 +281,21 @@ def accept_invitation(request, token):
     return redirect("dossiers:summary", pk=invitation.dossier_id)
 
 
+def _dossier_for_download(request, pk) -> Dossier:
+    """Who may download a dossier's attachments: whoever sees the dossier, and the members of a commission
+    session whose agenda holds it (they read it on « Dossier en commission »); 404 for anyone else."""
+    try:
+        return _dossier(request, pk)
+    except Http404:
+        dossier = get_object_or_404(Dossier.objects.exclude(state=State.BROUILLON), pk=pk)
+        if not sits_on(request.user, dossier):
+            raise
+        return dossier
+
+
 @login_required
 def attachment(request, pk, attachment_id):
-    dossier = _dossier(request, pk)
+    dossier = _dossier_for_download(request, pk)
     item = get_object_or_404(Attachment, pk=attachment_id, dossier=dossier)
     return downloads.serve_checked(request, item, dossier, obj=item, path=item.field_path,
                                    name=item.original_name, sha256=item.sha256)

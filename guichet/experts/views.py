@@ -1,16 +1,20 @@
 """Expert opinions: the ARS' page of a dossier's requests, and the expert's page behind a secret link.
 
 The expert's page knows only its token: it shows that dossier (read-only), the question, the
-opinions of the other experts that are not confidential, and the answer form — nothing else.
+opinions of the other experts that are not confidential, the answer form and, when the call has a
+scoring grid, the expert's own grid (``commission.scoring``, the request standing for the scorer) —
+nothing else.
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from guichet.commission import scoring
 from guichet.core import audit, downloads
 from guichet.dossiers.display import answer_sections
 from guichet.dossiers.models import Attachment
@@ -72,7 +76,6 @@ def _by_token(token) -> ExpertRequest:
 
 def answer(request, token):
     item = _by_token(token)
-    dossier = item.dossier
     form = AnswerForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and not item.answered_at and form.is_valid():
         try:
@@ -83,12 +86,41 @@ def answer(request, token):
         else:
             messages.success(request, "Merci : votre avis a été transmis à l'ARS.")
             return redirect("experts:answer", token=token)
+    return _answer_page(request, item, form)
+
+
+@require_POST
+def score(request, token):
+    """The expert's scoring grid, posted from their page; mistakes come back at their fields."""
+    item = _by_token(token)
+    criteria = list(item.dossier.call.criteria.all())
+    entry = scoring.read_grid(request.POST, criteria)
+    if not entry.errors:
+        try:
+            scoring.record(item.dossier, item, entry.values, entry.comments, request=request)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, exc.messages[0] if isinstance(exc, ValidationError) else str(exc))
+        else:
+            messages.success(request, "Votre notation est enregistrée.")
+        return redirect(reverse("experts:answer", args=[token]) + "#notation")
+    return _answer_page(request, item, AnswerForm(), entry, status=400)
+
+
+def _answer_page(request, item, form, entry=None, status=200):
+    dossier = item.dossier
+    criteria = list(dossier.call.criteria.all())
+    grid = None
+    if criteria:
+        grid = {"rows": scoring.grid_rows(criteria, scoring.scores_by(dossier, item), entry),
+                "closed": scoring.why_closed(item, dossier),
+                "my_mark": scoring.scores_of([dossier], criteria)[dossier.pk].marks.get(scoring.scorer_key(item))}
     audit.record(None, "avis:view", dossier=dossier, request=request, expert=item.email)
     return render(request, "experts/answer.html", {
         "r": item, "dossier": dossier, "form": form, "sections": answer_sections(dossier.form_version.parsed(),
                                                                                  dossier.answers),
-        "others": services.visible_to_expert(item), "page_title": f"Avis sur le dossier {dossier.number}",
-    })
+        "grid": grid, "others": services.visible_to_expert(item),
+        "page_title": f"Avis sur le dossier {dossier.number}",
+    }, status=status)
 
 
 def expert_file(request, token, attachment_id):
