@@ -262,6 +262,9 @@ def test_an_expert_scores_only_that_dossier_and_only_in_instruction(client, sett
                            follow=True)
     body = response.content.decode()
     assert "La notation de ce dossier est close" in body and f'name="note-{diagnostic.pk}"' not in body
+    Dossier.objects.filter(pk=setting["on"].pk).update(state=State.EN_CONSTRUCTION)
+    body = client.get(reverse("experts:answer", args=[expert.token])).content.decode()
+    assert "La notation de ce dossier s&#x27;ouvrira quand il passera en instruction." in body
     assert not Score.objects.exists()
 
 

@@ -51,6 +51,8 @@ def why_closed(scorer, dossier: Dossier) -> str | None:
         return "Un brouillon ne se note pas."
     if not isinstance(scorer, ExpertRequest) and can_instruct(scorer, dossier):
         return None
+    if dossier.state == State.EN_CONSTRUCTION:
+        return "La notation de ce dossier s'ouvrira quand il passera en instruction."
     if dossier.state != State.EN_INSTRUCTION:
         return "La notation de ce dossier est close : il n'est plus en instruction."
     return None
