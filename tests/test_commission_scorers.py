@@ -194,6 +194,8 @@ def test_my_sessions_lists_the_seats_dossiers_and_marks_and_the_menu_links_to_it
     assert "Commission du 12 mars" in body and "Organisation syndicale" in body
     assert reverse("commission:grid", args=[dossier.pk]) in body
     assert reverse("commission:member_dossier", args=[dossier.pk]) in body
+    assert reverse("commission:session", args=[setting["session"].pk]) in body
+    assert client.get(reverse("commission:session", args=[setting["session"].pk])).status_code == 200
     assert setting["off"].number not in body and "20,00" in body
     client.force_login(setting["instructor"])  # no seat: no menu entry, an empty list
     assert reverse("commission:my_sessions") not in client.get(reverse("home")).content.decode()
