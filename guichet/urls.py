@@ -16,5 +16,6 @@ urlpatterns = [
     path("messagerie/", include("guichet.messaging.urls")),
     path("avis/", include("guichet.experts.urls")),
     path("commission/", include("guichet.commission.urls")),
+    path("subventions/", include("guichet.funding.urls")),
     path("api/v1/", include("guichet.api.urls")),
 ]

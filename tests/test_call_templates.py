@@ -185,17 +185,10 @@ def test_grand_est_documents_and_eligibility():
 def test_proofs_structure():
     s = schema(PROOFS)
     assert len(s.sections) == 3
-    assert s.field("annee_appel").opt("options") == ["2020", "2021", "2022", "2024"]
-    assert s.field("reference_acte").required
-    bordereau = s.field("bordereau_recapitulatif")
-    assert bordereau.opt("allowed_types") == ["xlsx", "xls", "ods"]
-    assert "onglet par établissement" in bordereau.help
-    actions = s.field("actions")
-    assert actions.label == "Pièces justificatives – action"
-    assert [c.key for c in actions.children] == ["intitule", "montant_factures", "pieces"]
-    assert s.field("total_factures").opt("expression") == "sum(actions.montant_factures)"
-    assert s.field("subvention_sollicitee").opt("expression") == "round(total_factures * taux / 100, 2)"
+    # Parts 2 and 3 point to the invoices page and the bordereau (a spreadsheet, one sheet per establishment).
+    assert "onglet par établissement" in s.sections[2].description
     data = raw(PROOFS)
+    assert data["covered_years"] == [2020, 2021, 2022, 2024]
     assert data["cofinancing_rate"] == 50 and data["kind"] == "proofs"
     windows = data["payment_windows"]
     assert [(w["received_from"], w["received_until"]) for w in windows] == [
@@ -247,15 +240,13 @@ def test_grand_est_cse_date_required_when_the_opinion_comes_later():
     assert (result["total_agents"], result["total_montant_demande"]) == ("150", "10000.00")
 
 
-def test_proofs_indicative_subsidy():
+def test_proofs_form_asks_only_what_the_platform_does_not_know():
+    """Grants, ceilings and amounts paid are known: parts 2 and 3 explain, the invoices page collects."""
     engine = pytest.importorskip("guichet.formschema.engine")
     s = schema(PROOFS)
-    answers = {"plafond_subvention": "20000.00", "montant_deja_percu": "6000.00", "actions": [
-        {"montant_factures": "12345.67"}, {"montant_factures": "1000.00"}]}
-    result = engine.compute(s, answers, Decimal("50"))
-    assert result["total_factures"] == "13345.67"
-    assert result["subvention_sollicitee"] == "6672.84"  # 6 672,835 rounded half up
-    assert result["solde_plafond"] == "14000.00"
+    assert [section.key for section in s.sections] == ["identification", "appel_concerne", "justificatifs"]
+    missing = {m.path for m in engine.missing_items(s, {})}
+    assert "raison_sociale" in missing and not missing & {"observations", "plafond_subvention", "actions"}
 
 
 # --- loading ----------------------------------------------------------------------------------

@@ -235,6 +235,14 @@ def missing_items(dossier: Dossier, schema=None):
         items += [engine.Missing(section.key, section.title, path, label,
                                  "fichier refusé par l'antivirus : à remplacer")
                   for section, path, label, pk in files if pk in infected]
+    if dossier.call.kind == "proofs":
+        from django.urls import reverse
+
+        from guichet.funding.proofs import missing as missing_proofs
+
+        url = reverse("funding:invoices", args=[dossier.pk])
+        items += [engine.Missing("factures", "Pièces justificatives par action", "factures", "Factures", message,
+                                 url=url) for message in missing_proofs(dossier)]
     return items
 
 

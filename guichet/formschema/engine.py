@@ -111,6 +111,7 @@ class Missing:
     path: str  # field path, e.g. "actions.2.cout"
     label: str
     message: str
+    url: str = ""  # where to fix it, when it is not a field of the form (e.g. a proofs dossier's invoices)
 
     @property
     def anchor(self) -> str:

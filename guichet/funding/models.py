@@ -22,14 +22,16 @@ class GrantStatus(models.TextChoices):
 
 class GrantQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """ARS staff see their region's grants; an applicant those of the dossiers they are a member of."""
+        """ARS staff see their region's grants; an applicant those of the dossiers they are a member of, and
+        those of the legal entities of the establishments they file for (a proofs dossier covers them all)."""
         if not user.is_authenticated:
             return self.none()
         if user.is_superuser:
             return self
         if user.is_ars_staff:
             return self.filter(region_id=user.region_id)
-        return self.filter(Q(dossier__members=user) | Q(beneficiary__members=user)).distinct()
+        return self.filter(Q(dossier__members=user) | Q(beneficiary__members=user)
+                           | Q(legal_entity__establishments__members=user)).distinct()
 
 
 class Grant(models.Model):

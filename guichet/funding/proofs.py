@@ -82,7 +82,10 @@ def check_line(data: LineInput, allowed: set[int], today: dt.date | None = None)
     return errors
 
 
-def add_line(dossier: Dossier, user, data: LineInput, upload=None, source: str = "online") -> InvoiceLine:
+def add_line(dossier: Dossier, user, data: LineInput, upload=None, source: str = "online",
+             attachment=None) -> InvoiceLine:
+    """Add one invoice; its file is ``upload`` or an ``attachment`` of the dossier already stored (a file
+    kept while the other fields were being corrected)."""
     from guichet.dossiers.services import store_attachment
 
     _require_editor(dossier, user)
@@ -95,7 +98,11 @@ def add_line(dossier: Dossier, user, data: LineInput, upload=None, source: str =
             number=data.number.strip(), invoice_date=data.invoice_date, amount_ht=data.amount_ht,
             amount_ttc=data.amount_ttc, source=source)
         if upload is not None:
-            line.attachment = store_attachment(dossier, f"factures.{line.pk}", upload, user)
+            attachment = store_attachment(dossier, f"factures.{line.pk}", upload, user)
+        if attachment is not None:
+            attachment.field_path = f"factures.{line.pk}"
+            attachment.save(update_fields=["field_path"])
+            line.attachment = attachment
             line.save(update_fields=["attachment"])
         audit.record(user, "proofs:line_add", dossier=dossier, line=line.pk, source=source)
     return line
@@ -145,31 +152,47 @@ class ActionSummary:
     this_dossier: list = field(default_factory=list)  # this dossier's payments (amount, window, pay_by, status)
 
 
+@dataclass(frozen=True)
+class Balance:
+    paid: Decimal  # before the platform, and through orders marked paid
+    committed: Decimal  # scheduled or ordered, not yet paid
+    remaining: Decimal  # of the ceiling
+
+
+def balances(actions: list[GrantAction]) -> dict[int, Balance]:
+    """Paid, committed and remaining per action, in one query."""
+    amounts: dict[int, dict[str, Decimal]] = {}
+    for p in Payment.objects.filter(action__in=actions).exclude(status=PaymentStatus.CANCELLED).only(
+            "action_id", "status", "amount"):
+        bucket = amounts.setdefault(p.action_id, {"paid": ZERO, "committed": ZERO})
+        bucket["paid" if p.status == PaymentStatus.PAID else "committed"] += p.amount
+    result = {}
+    for action in actions:
+        bucket = amounts.get(action.pk, {"paid": ZERO, "committed": ZERO})
+        paid = action.paid_before + bucket["paid"]
+        result[action.pk] = Balance(paid, bucket["committed"], max(ZERO, action.ceiling - paid - bucket["committed"]))
+    return result
+
+
 def summary(dossier: Dossier, actions: list[GrantAction] | None = None) -> list[ActionSummary]:
     """Per covered action: the ceiling, what was paid and what remains; the dossier's invoices with their
     verdict (and the reason of a rejection); what this dossier will be paid, in which window."""
     actions = actions if actions is not None else covered_actions(dossier)
-    ids = [a.pk for a in actions]
     lines_by_action: dict[int, list] = {}
-    for line in dossier.invoice_lines.filter(action_id__in=ids).select_related("attachment", "establishment"):
+    for line in dossier.invoice_lines.filter(action__in=actions).select_related("attachment", "establishment"):
         lines_by_action.setdefault(line.action_id, []).append(line)
-    amounts: dict[int, dict[str, Decimal]] = {}
-    for p in Payment.objects.filter(action_id__in=ids).exclude(status=PaymentStatus.CANCELLED):
-        bucket = amounts.setdefault(p.action_id, {"paid": ZERO, "committed": ZERO})
-        bucket["paid" if p.status == PaymentStatus.PAID else "committed"] += p.amount
     mine: dict[int, list] = {}
     for p in dossier.payments.exclude(status=PaymentStatus.CANCELLED).order_by("pk"):
         mine.setdefault(p.action_id, []).append(p)
+    found = balances(actions)
     result = []
     for action in actions:
-        bucket = amounts.get(action.pk, {"paid": ZERO, "committed": ZERO})
-        paid = action.paid_before + bucket["paid"]
         lines = lines_by_action.get(action.pk, [])
         basis = action.grant.invoice_basis
+        b = found[action.pk]
         result.append(ActionSummary(
-            action=action, ceiling=action.ceiling, paid=paid, committed=bucket["committed"],
-            remaining=max(ZERO, action.ceiling - paid - bucket["committed"]), lines=lines,
-            validated=sum((payments.validated_amount(li, basis) for li in lines), ZERO),
+            action=action, ceiling=action.ceiling, paid=b.paid, committed=b.committed, remaining=b.remaining,
+            lines=lines, validated=sum((payments.validated_amount(li, basis) for li in lines), ZERO),
             this_dossier=mine.get(action.pk, [])))
     return result
 

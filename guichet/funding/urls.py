@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views_proofs
+
+app_name = "funding"
+urlpatterns = [
+    path("mes-subventions/", views_proofs.my_grants, name="mine"),
+    path("dossiers/<int:pk>/justificatifs/", views_proofs.invoices, name="invoices"),
+    path("dossiers/<int:pk>/justificatifs/factures/", views_proofs.line_add, name="invoice_add"),
+    path("dossiers/<int:pk>/justificatifs/factures/<int:line_pk>/supprimer/", views_proofs.line_delete,
+         name="invoice_delete"),
+    path("dossiers/<int:pk>/justificatifs/realisation/", views_proofs.progress, name="progress"),
+]
