@@ -1,9 +1,13 @@
 from django.urls import path
 
-from . import views_proofs
+from . import views, views_import, views_proofs
 
 app_name = "funding"
 urlpatterns = [
+    path("", views.grant_list, name="list"),
+    path("import/", views_import.upload, name="import"),
+    path("import/confirmer/", views_import.confirm, name="import_confirm"),
+    path("import/modele.xlsx", views_import.template, name="import_template"),
     path("mes-subventions/", views_proofs.my_grants, name="mine"),
     path("dossiers/<int:pk>/justificatifs/", views_proofs.invoices, name="invoices"),
     path("dossiers/<int:pk>/justificatifs/factures/", views_proofs.line_add, name="invoice_add"),
