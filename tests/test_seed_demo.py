@@ -18,3 +18,12 @@ def test_seed_demo_is_idempotent_and_prepares_a_commission(db):
     assert {i.dossier.state for i in session.items.select_related("dossier")} == {State.EN_INSTRUCTION}
     assert session.members.get().user.email == "membre.commission@guichet-clact.localhost"
     assert session.call.criteria.count() == 4 and session.call.envelope == 60000
+    # The proofs demo call covers the demo establishment's earlier grants.
+    from guichet.calls.models import Call
+    from guichet.establishments.models import Establishment
+    from guichet.funding import payments
+
+    proofs = Call.objects.get(slug="hdf-2024-justificatifs")
+    lille = Establishment.objects.get(finess="590000006")
+    assert {g.convention_reference for g in payments.grants_for(lille, proofs)} == {
+        "AVENANT-CPOM-2022-DEMO", "CONVENTION-2024-DEMO"}

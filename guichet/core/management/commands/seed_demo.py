@@ -46,6 +46,7 @@ class Command(BaseCommand):
             demo_calls = [shift_template_for_demo(t, now) for t in templates]
             accounts = self._accounts(establishments)
             commission_call = self._commission(templates, establishments)
+            grants = self._grants(establishments)
         self.stdout.write(f"Annuaire : {report.imported} établissements importés, {report.updated} mis à jour.")
         self.stdout.write("Appels à projets de démonstration (ouverts aujourd'hui) :")
         for call in demo_calls:
@@ -54,6 +55,7 @@ class Command(BaseCommand):
         if commission_call is not None:
             self.stdout.write(f"Commission de démonstration (dépôts clos, 3 dossiers en instruction) : "
                               f"/instruction/appels/{commission_call.slug}/ puis « Séances de commission »")
+        self.stdout.write(f"Subventions antérieures (justificatifs de réalisation) : {', '.join(grants)}")
         self.stdout.write(self.style.SUCCESS(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :"))
         for label, email in accounts:
             self.stdout.write(f"  - {label:<38} {email}")
@@ -102,6 +104,12 @@ class Command(BaseCommand):
         instructor = User.objects.get(email=f"instructeur.grand-est@{DOMAIN}")
         member = User.objects.get(email=f"membre.commission@{DOMAIN}")
         return demo.seed(template, grand_est, applicant, instructor, member)
+
+    def _grants(self, establishments):
+        from guichet.funding import demo
+
+        lille = next(e for e in establishments if e.finess == "590000006")
+        return [g.convention_reference for g in demo.seed(lille)]
 
     def _user(self, email, **fields):
         user, _ = User.objects.update_or_create(email=email, defaults=fields)
