@@ -221,7 +221,7 @@ def set_amounts(line: ActionLine, user, *, eligible_cost=UNSET, proposed=UNSET, 
             raise ArbitrationError({"granted": (
                 f"L'enveloppe de l'appel ({euros(after.envelope)}) serait dépassée de {euros(-after.remaining)} : "
                 "réduisez un montant, ou demandez à un administrateur de l'ARS de relever l'enveloppe.")})
-        audit.record(user, "arbitration:amounts", dossier=line.item.dossier_id and line.item.dossier,
+        audit.record(user, "arbitration:amounts", dossier=line.item.dossier,
                      line=line.pk, **{k: None if v is None else str(v) for k, v in changes.items()})
     return after
 
