@@ -309,6 +309,19 @@ def test_importing_the_same_file_twice_reports_the_duplicates(directory, normand
     assert (Grant.objects.count(), GrantAction.objects.count()) == (2, 3)
 
 
+def test_a_concurrent_import_of_the_same_reference_rolls_everything_back(directory, normandie, staff, monkeypatch):
+    import_grants(BytesIO(xlsx([line(LISIEUX, reference="CLACT-R")])), normandie, staff)
+    monkeypatch.setattr("guichet.funding.imports._already_there", lambda *args: None)  # checked, then raced
+    data = xlsx([line(GRANVILLE, reference="CLACT-S"), line(LISIEUX, reference="CLACT-R")])
+    report = import_grants(BytesIO(data), normandie, staff)
+    assert [str(e) for e in report.errors] == [
+        "Une des conventions du fichier vient d'être enregistrée par un autre import : rien n'a été enregistré. "
+        "Vérifiez à nouveau le fichier."]
+    assert (report.grants_created, report.actions_created) == (0, 0)
+    assert list(Grant.objects.values_list("convention_reference", flat=True)) == ["CLACT-R"]
+    assert GrantAction.objects.count() == 1
+
+
 def test_applicant_cannot_import(directory, normandie):
     from django.core.exceptions import PermissionDenied
 

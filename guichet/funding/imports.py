@@ -851,27 +851,39 @@ def _already_there(plans: list[PlannedGrant], firsts_by_reference: dict[str, Row
             "une seconde fois. Retirez ses lignes du fichier."))
 
 
+BATCH = 500
+
+
 def _write(plans: list[PlannedGrant], region: Region, user, report: ImportReport, file_name: str) -> None:
+    """Grants, actions and their establishments in bulk, in one transaction, with one audit record."""
     now = timezone.now()
     with transaction.atomic():
+        grants = Grant.objects.bulk_create([
+            Grant(region=region, call=None, call_year=plan.call_year, beneficiary=plan.beneficiary,
+                  legal_entity=plan.legal_entity, rate=plan.rate, total=plan.total, convention_kind=plan.kind,
+                  convention_reference=plan.reference, convention_signed_on=plan.signed_on,
+                  status=GrantStatus.ACTIVE, activated_at=now, imported=True)
+            for plan in plans], batch_size=BATCH)
+        if any(g.pk is None for g in grants):  # pragma: no cover - a database that returns no ids
+            ids = dict(Grant.objects.filter(convention_reference__in=[p.reference for p in plans])
+                       .values_list("convention_reference", "pk"))
+            for grant in grants:
+                grant.pk = ids[grant.convention_reference]
+        planned = [(grant, action) for grant, plan in zip(grants, plans, strict=True) for action in plan.actions]
+        actions = GrantAction.objects.bulk_create([
+            GrantAction(grant=grant, position=a.position, title=a.title, ceiling=a.ceiling, paid_before=a.paid_before,
+                        establishments_text=f"{a.establishment.name} ({a.establishment.finess})"[:1000])
+            for grant, a in planned], batch_size=BATCH)
+        if any(a.pk is None for a in actions):  # pragma: no cover - a database that returns no ids
+            ids = {(g, p): pk for g, p, pk in GrantAction.objects.filter(grant__in=grants)
+                   .values_list("grant_id", "position", "pk")}
+            for action in actions:
+                action.pk = ids[(action.grant_id, action.position)]
         through = GrantAction.establishments.through
-        links = []
-        for plan in plans:
-            grant = Grant.objects.create(
-                region=region, call=None, call_year=plan.call_year, beneficiary=plan.beneficiary,
-                legal_entity=plan.legal_entity, rate=plan.rate, total=plan.total, convention_kind=plan.kind,
-                convention_reference=plan.reference, convention_signed_on=plan.signed_on,
-                status=GrantStatus.ACTIVE, activated_at=now, imported=True)
-            actions = GrantAction.objects.bulk_create([
-                GrantAction(grant=grant, position=a.position, title=a.title, ceiling=a.ceiling,
-                            paid_before=a.paid_before,
-                            establishments_text=f"{a.establishment.name} ({a.establishment.finess})"[:1000])
-                for a in plan.actions])
-            links += [through(grantaction_id=action.pk, establishment_id=planned.establishment.pk)
-                      for action, planned in zip(actions, plan.actions, strict=True)]
-            report.grants_created += 1
-            report.actions_created += len(actions)
-        through.objects.bulk_create(links, batch_size=500)
+        through.objects.bulk_create([
+            through(grantaction_id=action.pk, establishment_id=a.establishment.pk)
+            for action, (_, a) in zip(actions, planned, strict=True)], batch_size=BATCH)
+        report.grants_created, report.actions_created = len(grants), len(actions)
         audit.record(user, "grants:import", object_type="funding.grant", region=region.code,
                      file=file_name[:200], grants=report.grants_created, actions=report.actions_created,
                      total=report.total, paid_before=report.paid_before,
