@@ -87,7 +87,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=20, help="timed repetitions of (a), (b), (a') (default 20)")
     parser.add_argument("--no-doc", action="store_true")
     parser.add_argument("--profile", action="store_true",
-                        help="also print a cProfile of one dossier's letter and convention")
+                        help="also print a cProfile of the table page and of one dossier's letter and convention")
     args = parser.parse_args()
     with throwaway_database(args.database, PG_DB):
         result = bench(args)
@@ -129,6 +129,7 @@ def populate(who: dict, n: int, slug: str, first_finess: int, first_number: int,
     from guichet.commission.models import Criterion, Score
     from guichet.dossiers.models import Dossier, State
     from guichet.establishments.models import Establishment, LegalEntity
+    from guichet.instruction import index
 
     region, instructor = who["region"], who["instructor"]
     now = timezone.now()
@@ -177,6 +178,7 @@ def populate(who: dict, n: int, slug: str, first_finess: int, first_number: int,
             first_filed_at=filed, last_filed_at=filed, instruction_started_at=filed + dt.timedelta(days=5)))
     Dossier.objects.bulk_create(dossiers)
     dossiers = list(Dossier.objects.filter(call=call).order_by("number"))
+    index.upsert([index.build(d, False, []) for d in dossiers])  # bulk_create sends no post_save
     Dossier.members.through.objects.bulk_create(
         Dossier.members.through(dossier_id=d.pk, user_id=who["applicant"].pk) for d in dossiers)
     criteria = [Criterion.objects.create(call=call, label=label, weight=Decimal(weight), scale_max=scale, order=i)
@@ -342,25 +344,29 @@ def _pages(pdf: bytes) -> int | None:
     return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
-def profile_one_letter(session) -> None:
-    """A cProfile of one dossier's letter and convention (``--profile``): where the time goes."""
+def profile(title: str, fn) -> None:
+    """A cProfile of one call of ``fn`` (``--profile``): where the time goes."""
     import cProfile
     import io
     import pstats
 
+    profiler = cProfile.Profile()
+    profiler.enable()
+    fn()
+    profiler.disable()
+    for order, restrictions in (("cumulative", (r"guichet/|templates?/|loader_tags", 30)), ("tottime", (20,))):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(*restrictions)
+        print(f"\n--- cProfile of {title} ({order}) ---")
+        print("\n".join(line.replace(str(ROOT) + "/", "") for line in out.getvalue().splitlines() if line.strip()))
+
+
+def _one_letter(session):
     from guichet.commission import documents
 
     item = (session.items.select_related("session__call__region", "dossier__establishment__legal_entity",
                                          "dossier__grant").prefetch_related("lines").first())
-    profiler = cProfile.Profile()
-    profiler.enable()
-    documents.generate_item_documents(item)
-    profiler.disable()
-    for order, limit in (("cumulative", 30), ("tottime", 20)):
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(limit)
-        print(f"\n--- cProfile of one letter + convention ({order}) ---")
-        print("\n".join(line.replace(str(ROOT) + "/", "") for line in out.getvalue().splitlines() if line.strip()))
+    return lambda: documents.generate_item_documents(item)
 
 
 def bench(args) -> dict:
@@ -406,11 +412,13 @@ def bench(args) -> dict:
     grant_everything(small["session"], instructor)
     run("table_decided", _table_request(client, big["session"], lines),
         _table_request(client, small["session"], small_lines), args.repeat)
+    if args.profile:
+        profile("the arbitration table page, decisions taken", _table_request(client, big["session"], lines))
     print(f"Applying the decisions, then generating {args.dossiers} letters and conventions and the minutes…",
           flush=True)
     generated = apply_and_generate(big["session"], instructor)
     if args.profile:
-        profile_one_letter(big["session"])
+        profile("one dossier's letter and convention", _one_letter(big["session"]))
     for key, m in measures.items():
         m["queries_small"] = small_queries[key]
         for pattern, n in m.pop("repeated").items():
