@@ -18,4 +18,5 @@ urlpatterns = [
     path("commission/", include("guichet.commission.urls")),
     path("subventions/", include("guichet.funding.urls")),
     path("api/v1/", include("guichet.api.urls")),
+    path("paiements/", include("guichet.funding.urls_ars")),
 ]
