@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_import, views_proofs
+from . import views, views_bordereau, views_import, views_proofs
 
 app_name = "funding"
 urlpatterns = [
@@ -14,4 +14,6 @@ urlpatterns = [
     path("dossiers/<int:pk>/justificatifs/factures/<int:line_pk>/supprimer/", views_proofs.line_delete,
          name="invoice_delete"),
     path("dossiers/<int:pk>/justificatifs/realisation/", views_proofs.progress, name="progress"),
+    path("dossiers/<int:pk>/justificatifs/bordereau.xlsx", views_bordereau.download, name="bordereau"),
+    path("dossiers/<int:pk>/justificatifs/bordereau/", views_bordereau.upload, name="bordereau_upload"),
 ]
