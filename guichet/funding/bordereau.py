@@ -167,8 +167,8 @@ DATE_EXAMPLE = "saisissez une date, par exemple 15/03/2024."
 AMOUNT_EXAMPLE = "saisissez un montant en euros, par exemple 1 200,50."
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2007\u2009']+")
 _CURRENCY = re.compile(r"(€|eur(os?)?)$", re.IGNORECASE)
-_FR_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$")
+_FR_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$", re.ASCII)
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$", re.ASCII)
 
 
 def blank(value) -> bool:
@@ -208,7 +208,7 @@ def _from_text(text: str) -> Decimal:
     sign = ""
     if compact.startswith(("+", "-")):
         sign, compact = compact[0].replace("+", ""), compact[1:]
-    if not compact or not re.fullmatch(r"[\d.,]+", compact) or not compact[0].isdigit():
+    if not compact or not re.fullmatch(r"[0-9.,]+", compact) or compact[0] in ".,":
         raise CellValueError(AMOUNT_EXAMPLE)
     separators = [ch for ch in compact if ch in ".,"]
     if not separators:
