@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from guichet.core import audit
 
 from . import bordereau
-from .views_proofs import _proofs_dossier
+from .views_proofs import proofs_dossier_or_404
 
 SHOWN_ERRORS = 200  # a badly mangled file may have thousands; the first ones are enough to act on
 
@@ -33,7 +33,7 @@ def _invoices_url(dossier) -> str:
 @login_required
 @require_GET
 def download(request, pk):
-    dossier = _proofs_dossier(request, pk)
+    dossier = proofs_dossier_or_404(request, pk)
     content = bordereau.workbook(dossier)
     audit.record(request.user, "export:bordereau", dossier=dossier, request=request)
     response = HttpResponse(content, content_type=bordereau.XLSX)
@@ -46,7 +46,7 @@ def download(request, pk):
 @login_required
 @require_POST
 def upload(request, pk):
-    dossier = _proofs_dossier(request, pk)
+    dossier = proofs_dossier_or_404(request, pk)
     is_member = dossier.members.filter(pk=request.user.pk).exists()
     if not is_member:
         raise Http404

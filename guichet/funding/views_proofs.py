@@ -28,7 +28,7 @@ FIELDS = ("supplier", "number", "invoice_date", "amount_ht", "amount_ttc")
 PENDING_FILE_PATH = "factures.en_attente"
 
 
-def _proofs_dossier(request, pk) -> Dossier:
+def proofs_dossier_or_404(request, pk) -> Dossier:
     dossier = get_object_or_404(Dossier.objects.visible_to(request.user).select_related(
         "call__region", "establishment__legal_entity", "form_version"), pk=pk)
     if dossier.call.kind != CallKind.PROOFS:
@@ -77,7 +77,8 @@ def _page(request, dossier, *, form_action=None, errors=None, typed=None, kept_f
     return render(request, "funding/invoices.html", {
         "dossier": dossier, "grants": grants, "editable": Dossier.objects.editable_by(request.user).filter(
             pk=dossier.pk).exists(), "completions": Completion.choices, "form_action": form_action,
-        "errors": errors or {}, "general_error": (errors or {}).get("__all__") or (errors or {}).get("action"), "typed": typed or {}, "kept_file": kept_file, "window": window,
+        "errors": errors or {}, "general_error": (errors or {}).get("__all__") or (errors or {}).get("action"),
+        "typed": typed or {}, "kept_file": kept_file, "window": window,
         "out_of_windows": why_out_of_windows(dossier.call, day) if day and window is None else "",
         "schema": dossier.form_version.parsed(), "nav_invoices": True, "nav": "dossiers",
         "page_title": f"Pièces justificatives — dossier {dossier}"}, status=status)
@@ -85,13 +86,13 @@ def _page(request, dossier, *, form_action=None, errors=None, typed=None, kept_f
 
 @login_required
 def invoices(request, pk):
-    return _page(request, _proofs_dossier(request, pk))
+    return _page(request, proofs_dossier_or_404(request, pk))
 
 
 @login_required
 @require_POST
 def line_add(request, pk):
-    dossier = _proofs_dossier(request, pk)
+    dossier = proofs_dossier_or_404(request, pk)
     action = GrantAction.objects.filter(pk=request.POST.get("action") or 0).select_related("grant").first()
     data, errors = _parse(request.POST, action)
     upload, kept = request.FILES.get("file"), None
@@ -129,7 +130,7 @@ def line_add(request, pk):
 @login_required
 @require_POST
 def line_delete(request, pk, line_pk):
-    dossier = _proofs_dossier(request, pk)
+    dossier = proofs_dossier_or_404(request, pk)
     line = get_object_or_404(InvoiceLine, dossier=dossier, pk=line_pk)
     try:
         proofs.delete_line(line, request.user)
@@ -145,7 +146,7 @@ def line_delete(request, pk, line_pk):
 @login_required
 @require_POST
 def progress(request, pk):
-    dossier = _proofs_dossier(request, pk)
+    dossier = proofs_dossier_or_404(request, pk)
     action = get_object_or_404(GrantAction, pk=request.POST.get("action") or 0)
     try:
         proofs.set_progress(dossier, request.user, action, request.POST.get("completion", ""),
