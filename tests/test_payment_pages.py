@@ -59,6 +59,10 @@ def instructor(db):
 
 @pytest.fixture
 def example(proofs_call, instructor):
+    return build_example(proofs_call, instructor)
+
+
+def build_example(proofs_call, instructor) -> dict:
     """Seed 001's worked example on two legal entities and two windows.
 
     CH de Lisieux (EJ 140000035) with two sites: Lisieux (grant 2022, « Formation » 8 000 € with 2 000 € paid

@@ -119,9 +119,11 @@ def get_dossier(request, number: str):
 
 
 from guichet.api.commission import router as commission_router  # noqa: E402
+from guichet.api.funding import router as funding_router  # noqa: E402
 from guichet.api.instruction import router as instruction_router  # noqa: E402  (uses scoped_dossiers above)
 from guichet.api.messages import router as messages_router  # noqa: E402
 
 api.add_router("", instruction_router)
 api.add_router("", messages_router)
 api.add_router("", commission_router)
+api.add_router("", funding_router)

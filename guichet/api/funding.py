@@ -1,0 +1,523 @@
+"""API endpoints of payments: grants with what was paid, committed and what remains per action; a proofs
+call's dossiers with their invoices and the instructor's verdicts; payments and payment orders. Two writes:
+an invoice's verdict and an order marked paid.
+
+They call the same domain functions as the ARS' pages (``payments.validate_line``, ``payments.mark_paid``,
+``payments.ledger``, ``proofs.balances``): the same rules, the same French messages, the same audit trail.
+Everything is reached through the web pages' scopes (``Call.objects.instructed_by``,
+``Dossier.objects.visible_to``, ``Grant.objects.visible_to``); anything of another region answers 404.
+Money is a decimal string, dates are ISO dates, date-times are in Paris time. Each endpoint runs a fixed
+number of SQL queries whatever the number of rows; lists are paginated with a cursor (the last id seen).
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Prefetch, Sum
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError, ValidationError
+from pydantic import Field
+
+from guichet.api.auth import require_write
+from guichet.api.schemas import ErrorOut, ValidationErrorOut, decimal_string, paris_time
+from guichet.calls.models import CallKind
+from guichet.core import audit
+from guichet.funding import exports, payments, proofs
+from guichet.funding.models import (
+    Grant,
+    GrantAction,
+    GrantStatus,
+    InvoiceLine,
+    LineStatus,
+    Payment,
+    PaymentOrder,
+    PaymentStatus,
+)
+from guichet.funding.payments import ProofsError
+
+router = Router(tags=["versements"])
+
+# The same page sizes and cursor rule as the dossier list (guichet.api.api imports this module at its end).
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+BAD_CURSOR = "Curseur de pagination invalide."
+ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+WRITE_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
+MONEY = "chaîne décimale, en euros"
+NEXT_CURSOR = Field(description="À passer en ?cursor= pour obtenir la page suivante ; null sur la dernière page.")
+STATUS_LABELS = dict(PaymentStatus.choices)
+ZERO = Decimal("0.00")
+
+
+# --- schemas -----------------------------------------------------------------------------------
+
+class WindowOut(Schema):
+    index: int = Field(description="Rang de la fenêtre de versement dans l'appel (à partir de 0).")
+    label: str
+    pay_by: dt.date = Field(description="Versement au plus tard le.")
+
+
+class ActionAmountsOut(Schema):
+    id: int
+    position: int
+    title: str
+    ceiling: str = Field(description=f"Plafond de l'action ({MONEY}).")
+    paid_before: str = Field(description=f"Versé avant la plateforme ({MONEY}).")
+    paid: str = Field(description=f"Versé : avant la plateforme et par les ordres marqués versés ({MONEY}).")
+    committed: str = Field(description=f"Prévu ou ordonnancé, pas encore versé ({MONEY}).")
+    remaining: str = Field(description=f"Reste sur le plafond : plafond − versé − engagé, jamais négatif ({MONEY}).")
+
+
+class PartyOut(Schema):
+    name: str
+    finess: str
+    siren: str = ""
+    siret: str = ""
+
+
+class LedgerGrantOut(Schema):
+    id: int
+    convention_reference: str
+    call_year: int
+    beneficiary: PartyOut = Field(description="Établissement porteur (FINESS géographique, SIRET).")
+    legal_entity: PartyOut | None = Field(description="Entité juridique (FINESS juridique, SIREN).")
+    rate: str = Field(description="Taux de cofinancement en %, chaîne décimale.")
+    invoice_basis: str = Field(description="ttc, ou ht quand le bénéficiaire récupère la TVA.")
+    total: str = Field(description=f"Montant total accordé ({MONEY}).")
+    status: GrantStatus
+    status_label: str
+    closed_at: dt.datetime | None
+    closing_reason: str
+    actions: list[ActionAmountsOut]
+
+
+class LedgerPage(Schema):
+    items: list[LedgerGrantOut]
+    next_cursor: str | None = NEXT_CURSOR
+
+
+class LedgerEntryOut(Schema):
+    date: dt.date | None = Field(description="Versé le, sinon versement au plus tard le (signature de la convention "
+                                             "pour ce qui a été versé avant la plateforme).")
+    label: str
+    action: str
+    amount: str
+    status: PaymentStatus
+    status_label: str
+
+
+class BalanceOut(Schema):
+    total: str
+    paid: str
+    pending: str = Field(description=f"Prévu ou ordonnancé ({MONEY}).")
+    remaining: str
+
+
+class LedgerOut(LedgerGrantOut):
+    entries: list[LedgerEntryOut]
+    balance: BalanceOut
+
+
+class InvoiceLineOut(Schema):
+    id: int
+    dossier: str | None = Field(description="Numéro du dossier de justificatifs.")
+    grant: int
+    convention_reference: str
+    action: int = Field(description="Identifiant de l'action financée.")
+    action_title: str
+    establishment: str | None = Field(description="FINESS de l'établissement de la facture, s'il est indiqué.")
+    supplier: str
+    number: str
+    invoice_date: dt.date
+    amount_ht: str
+    amount_ttc: str
+    has_file: bool = Field(description="Une facture (fichier) est jointe.")
+    source: str = Field(description="online (saisie en ligne) ou bordereau.")
+    status: LineStatus
+    status_label: str
+    accepted_amount: str | None = Field(description=f"Montant retenu d'une facture acceptée en partie ({MONEY}).")
+    reason: str
+    validated_by: str | None
+    validated_at: dt.datetime | None
+
+
+class DossierPaymentOut(Schema):
+    id: int
+    action: int
+    amount: str
+    window: WindowOut
+    status: PaymentStatus
+    status_label: str
+
+
+class ProofsDossierOut(Schema):
+    id: int
+    number: str | None
+    state: str
+    establishment: PartyOut
+    first_filed_at: dt.datetime | None
+    received_on: dt.date | None = Field(description="Date de réception des justificatifs (premier dépôt, heure de "
+                                                    "Paris) : elle fixe la fenêtre de versement.")
+    window: WindowOut | None = Field(description="Fenêtre de versement de la date de réception ; null hors fenêtre.")
+    invoice_lines: list[InvoiceLineOut]
+    payments: list[DossierPaymentOut]
+
+
+class ProofsDossierPage(Schema):
+    items: list[ProofsDossierOut]
+    next_cursor: str | None = NEXT_CURSOR
+
+
+class PaymentOut(Schema):
+    id: int
+    call: str
+    window: WindowOut
+    dossier: str | None
+    grant: int
+    convention_reference: str
+    action: int
+    action_title: str
+    beneficiary: PartyOut
+    legal_entity: PartyOut | None
+    amount: str
+    status: PaymentStatus
+    status_label: str
+    order: int | None
+    paid_on: dt.date | None
+    reference: str
+
+
+class PaymentPage(Schema):
+    items: list[PaymentOut]
+    next_cursor: str | None = NEXT_CURSOR
+
+
+class OrderSummaryOut(Schema):
+    id: int
+    call: str
+    window: WindowOut
+    created_at: dt.datetime
+    created_by: str
+    paid_on: dt.date | None
+    reference: str
+    status: str = Field(description="ordonnance, ou verse une fois marqué versé.")
+    lines: int = Field(description="Nombre de versements de l'ordre.")
+    total: str
+
+
+class OrderPage(Schema):
+    items: list[OrderSummaryOut]
+    next_cursor: str | None = NEXT_CURSOR
+
+
+class OrderLineOut(Schema):
+    legal_entity: PartyOut
+    establishment: PartyOut
+    grant: int
+    convention_reference: str
+    action: str
+    dossiers: list[str]
+    amount: str
+
+
+class OrderOut(OrderSummaryOut):
+    order_lines: list[OrderLineOut] = Field(description="Une ligne par entité juridique et action.")
+    payments: list[int] = Field(description="Identifiants des versements de l'ordre.")
+
+
+class ValidationIn(Schema):
+    status: str = Field(description="acceptee, partielle (acceptée en partie) ou rejetee.")
+    accepted_amount: Decimal | None = Field(None, description="Montant retenu, pour « partielle ».")
+    reason: str = Field("", description="Motif, obligatoire pour « partielle » et « rejetee » ; l'établissement le "
+                                        "voit.")
+
+
+class ValidationOut(Schema):
+    line: InvoiceLineOut
+    payments: list[DossierPaymentOut] = Field(description="Les versements du dossier, recalculés.")
+
+
+class PaidIn(Schema):
+    paid_on: dt.date | None = None
+    reference: str = ""
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def _calls(request):
+    from guichet.api.api import scoped_calls
+
+    return scoped_calls(request.auth)
+
+
+def _page(queryset, cursor: str | None, limit: int):
+    """Keyset pagination on the id: ``(rows, next_cursor)``."""
+    if cursor:
+        if not cursor.isdigit() or len(cursor) > 19:
+            raise HttpError(400, BAD_CURSOR)
+        queryset = queryset.filter(id__gt=int(cursor))
+    rows = list(queryset.order_by("id")[: limit + 1])
+    return rows[:limit], (str(rows[limit - 1].id) if len(rows) > limit else None)
+
+
+def _money(value) -> str:
+    return str((value if value is not None else ZERO).quantize(ZERO))
+
+
+def _party(name, finess, siren="", siret="") -> dict:
+    return {"name": name, "finess": finess, "siren": siren or "", "siret": siret or ""}
+
+
+def _window(index, label, pay_by) -> dict:
+    return {"index": index, "label": label, "pay_by": pay_by}
+
+
+def _grants(user):
+    return (Grant.objects.visible_to(user).select_related("beneficiary", "legal_entity")
+            .prefetch_related(Prefetch("actions", queryset=GrantAction.objects.order_by("position"))))
+
+
+def _grant(grant, balances) -> dict:
+    entity = grant.legal_entity
+    return {
+        "id": grant.pk, "convention_reference": grant.convention_reference, "call_year": grant.call_year,
+        "beneficiary": _party(grant.beneficiary.name, grant.beneficiary.finess, siret=grant.beneficiary.siret),
+        "legal_entity": None if entity is None else _party(entity.name, entity.finess, siren=entity.siren),
+        "rate": str(grant.rate), "invoice_basis": grant.invoice_basis, "total": _money(grant.total),
+        "status": grant.status, "status_label": grant.get_status_display(),
+        "closed_at": paris_time(grant.closed_at), "closing_reason": grant.closing_reason,
+        "actions": [{"id": a.pk, "position": a.position, "title": a.title, "ceiling": _money(a.ceiling),
+                     "paid_before": _money(a.paid_before), "paid": _money(balances[a.pk].paid),
+                     "committed": _money(balances[a.pk].committed), "remaining": _money(balances[a.pk].remaining)}
+                    for a in grant.actions.all()],
+    }
+
+
+def _line(line) -> dict:
+    grant = line.action.grant
+    return {
+        "id": line.pk, "dossier": line.dossier.number, "grant": grant.pk,
+        "convention_reference": grant.convention_reference, "action": line.action_id,
+        "action_title": line.action.title, "establishment": line.establishment.finess if line.establishment else None,
+        "supplier": line.supplier, "number": line.number, "invoice_date": line.invoice_date,
+        "amount_ht": _money(line.amount_ht), "amount_ttc": _money(line.amount_ttc),
+        "has_file": line.attachment_id is not None, "source": line.source, "status": line.status,
+        "status_label": line.get_status_display(), "accepted_amount": decimal_string(line.accepted_amount),
+        "reason": line.reason, "validated_by": line.validated_by.email if line.validated_by else None,
+        "validated_at": paris_time(line.validated_at),
+    }
+
+
+def _dossier_payment(p) -> dict:
+    return {"id": p.pk, "action": p.action_id, "amount": _money(p.amount),
+            "window": _window(p.window_index, p.window_label, p.pay_by), "status": p.status,
+            "status_label": STATUS_LABELS.get(p.status, p.status)}
+
+
+LINE_RELATIONS = ("dossier", "action__grant", "establishment", "validated_by")
+
+
+def _lines_queryset():
+    return InvoiceLine.objects.select_related(*LINE_RELATIONS).defer(
+        "dossier__answers", "dossier__pending").order_by("action__grant__convention_reference", "action__position",
+                                                         "invoice_date", "pk")
+
+
+def _order_summary(order) -> dict:
+    return {"id": order.pk, "call": order.call.slug,
+            "window": _window(order.window_index, order.window_label, order.pay_by),
+            "created_at": paris_time(order.created_at), "created_by": order.created_by.email,
+            "paid_on": order.paid_on, "reference": order.reference,
+            "status": PaymentStatus.PAID if order.paid_on else PaymentStatus.ORDERED,
+            "lines": order.n_payments, "total": _money(order.total)}
+
+
+def _orders(request):
+    return (PaymentOrder.objects.filter(call__in=_calls(request)).select_related("call", "created_by")
+            .annotate(n_payments=Count("payments"), total=Sum("payments__amount")))
+
+
+# --- grants: per-action amounts and the ledger --------------------------------------------------
+
+@router.get("/ledgers", response={200: LedgerPage, **ERRORS},
+            summary="Subventions de la région : par action, plafond, versé, engagé et reste (pagination par curseur)")
+def list_ledgers(
+    request,
+    call_year: int | None = Query(None, description="Année de l'appel à projets de la subvention."),
+    status: GrantStatus | None = None,
+    legal_entity: str | None = Query(None, description="FINESS juridique de l'entité juridique."),
+    cursor: str | None = None,
+    limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+):
+    grants = _grants(request.auth)
+    if call_year is not None:
+        grants = grants.filter(call_year=call_year)
+    if status is not None:
+        grants = grants.filter(status=status)
+    if legal_entity:
+        grants = grants.filter(legal_entity__finess=legal_entity)
+    rows, next_cursor = _page(grants, cursor, limit)
+    balances = proofs.balances([a for g in rows for a in g.actions.all()])
+    return {"items": [_grant(g, balances) for g in rows], "next_cursor": next_cursor}
+
+
+@router.get("/ledgers/{grant_id}", response={200: LedgerOut, 401: ErrorOut, 404: ErrorOut},
+            summary="Grand livre d'une subvention : actions et montants, versements un à un, soldes")
+def get_ledger(request, grant_id: int):
+    grant = get_object_or_404(_grants(request.auth), pk=grant_id)
+    actions = list(grant.actions.all())
+    entries, balance = payments.ledger(grant)
+    audit.record(request.auth, "api:read", grant.dossier_id, request, obj=grant, resource="ledger")
+    return {**_grant(grant, proofs.balances(actions)),
+            "entries": [{"date": e.when, "label": e.label, "action": e.action, "amount": _money(e.amount),
+                         "status": e.status, "status_label": STATUS_LABELS.get(e.status, e.status)} for e in entries],
+            "balance": {key: _money(value) for key, value in balance.items()}}
+
+
+# --- proofs dossiers and their invoices --------------------------------------------------------
+
+@router.get("/calls/{slug}/proofs-dossiers", response={200: ProofsDossierPage, **ERRORS},
+            summary="Dossiers de justificatifs d'un appel, avec leurs factures, leur validation et leurs versements")
+def list_proofs_dossiers(
+    request,
+    slug: str,
+    cursor: str | None = None,
+    limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+):
+    from guichet.api.api import scoped_dossiers
+
+    call = get_object_or_404(_calls(request).filter(kind=CallKind.PROOFS), slug=slug)
+    dossiers = (scoped_dossiers(request.auth).filter(call=call).defer("answers").prefetch_related(
+        Prefetch("invoice_lines", queryset=_lines_queryset()),
+        Prefetch("payments", queryset=Payment.objects.exclude(status=PaymentStatus.CANCELLED).order_by("pk"))))
+    rows, next_cursor = _page(dossiers, cursor, limit)
+    audit.record(request.auth, "api:read", request=request, obj=call, resource="proofs_dossiers",
+                 dossiers=[d.pk for d in rows])
+    items = []
+    for d in rows:
+        day = payments.receipt_day(d)
+        window = payments.window_for(call, day) if day else None
+        items.append({
+            "id": d.pk, "number": d.number, "state": d.state,
+            "establishment": _party(d.establishment.name, d.establishment.finess, siret=d.establishment.siret),
+            "first_filed_at": paris_time(d.first_filed_at), "received_on": day,
+            "window": None if window is None else _window(window.index, window.label, window.pay_by),
+            "invoice_lines": [_line(line) for line in d.invoice_lines.all()],
+            "payments": [_dossier_payment(p) for p in d.payments.all()]})
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.post("/invoice-lines/{line_id}/validation", response={200: ValidationOut, **WRITE_ERRORS},
+             summary="Valider une facture : acceptée, acceptée en partie (montant retenu) ou rejetée (motif) ; "
+                     "les versements du dossier sont recalculés")
+def validate_line(request, line_id: int, payload: ValidationIn):
+    from guichet.api.api import scoped_dossiers
+
+    require_write(request)
+    line = get_object_or_404(InvoiceLine.objects.filter(dossier__in=scoped_dossiers(request.auth).values("pk"))
+                             .select_related("dossier__call", "action__grant"), pk=line_id)
+    try:
+        payments.validate_line(line, request.auth, payload.status, accepted_amount=payload.accepted_amount,
+                               reason=payload.reason, request=request)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
+    except ProofsError as exc:
+        _refuse(exc)
+    line = _lines_queryset().get(pk=line.pk)
+    return {"line": _line(line), "payments": [_dossier_payment(p) for p in line.dossier.payments.exclude(
+        status=PaymentStatus.CANCELLED).order_by("pk")]}
+
+
+def _refuse(exc: ProofsError):
+    """A message about a field: 422 with the French message at its field (as for any invalid parameter);
+    about the state of the dossier or the order: 409."""
+    if hasattr(exc, "error_dict"):
+        raise ValidationError([{"loc": ["body", "payload", key], "msg": texts[0], "type": "value_error"}
+                               for key, texts in exc.message_dict.items()])
+    raise HttpError(409, exc.messages[0])
+
+
+# --- payments and orders ----------------------------------------------------------------------
+
+@router.get("/payments", response={200: PaymentPage, **ERRORS},
+            summary="Versements calculés à partir des justificatifs (pagination par curseur)")
+def list_payments(
+    request,
+    call: str | None = Query(None, description="Identifiant d'adresse (slug) de l'appel de justificatifs."),
+    window: int | None = Query(None, ge=0, description="Rang de la fenêtre de versement (à partir de 0)."),
+    status: PaymentStatus | None = None,
+    cursor: str | None = None,
+    limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+):
+    found = (Payment.objects.filter(call__in=_calls(request))
+             .select_related("call", "dossier", "action__grant__beneficiary", "action__grant__legal_entity")
+             .defer("dossier__answers", "dossier__pending"))
+    if call is not None:
+        found = found.filter(call=get_object_or_404(_calls(request), slug=call))
+    if window is not None:
+        found = found.filter(window_index=window)
+    if status is not None:
+        found = found.filter(status=status)
+    rows, next_cursor = _page(found, cursor, limit)
+    items = []
+    for p in rows:
+        grant = p.action.grant
+        entity = grant.legal_entity
+        items.append({
+            "id": p.pk, "call": p.call.slug, "window": _window(p.window_index, p.window_label, p.pay_by),
+            "dossier": p.dossier.number, "grant": grant.pk, "convention_reference": grant.convention_reference,
+            "action": p.action_id, "action_title": p.action.title,
+            "beneficiary": _party(grant.beneficiary.name, grant.beneficiary.finess, siret=grant.beneficiary.siret),
+            "legal_entity": None if entity is None else _party(entity.name, entity.finess, siren=entity.siren),
+            "amount": _money(p.amount), "status": p.status, "status_label": STATUS_LABELS.get(p.status, p.status),
+            "order": p.order_id, "paid_on": p.paid_on, "reference": p.reference})
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/payment-orders", response={200: OrderPage, **ERRORS},
+            summary="Ordres de paiement de la région (pagination par curseur)")
+def list_orders(
+    request,
+    call: str | None = Query(None, description="Identifiant d'adresse (slug) de l'appel de justificatifs."),
+    cursor: str | None = None,
+    limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+):
+    orders = _orders(request)
+    if call is not None:
+        orders = orders.filter(call=get_object_or_404(_calls(request), slug=call))
+    rows, next_cursor = _page(orders, cursor, limit)
+    return {"items": [_order_summary(o) for o in rows], "next_cursor": next_cursor}
+
+
+def _order_out(order) -> dict:
+    found = list(exports.order_payments(order))
+    return {**_order_summary(order), "payments": [p.pk for p in found],
+            "order_lines": [{"legal_entity": _party(r.legal_entity, r.legal_entity_finess, siren=r.siren),
+                             "establishment": _party(r.establishment, r.establishment_finess, siret=r.siret),
+                             "grant": r.grant_id, "convention_reference": r.convention_reference,
+                             "action": r.action, "dossiers": r.dossiers, "amount": _money(r.amount)}
+                            for r in exports.order_rows(found)]}
+
+
+@router.get("/payment-orders/{order_id}", response={200: OrderOut, 401: ErrorOut, 404: ErrorOut},
+            summary="Un ordre de paiement et ses lignes, par entité juridique et action")
+def get_order(request, order_id: int):
+    order = get_object_or_404(_orders(request), pk=order_id)
+    audit.record(request.auth, "api:read", request=request, obj=order)
+    return _order_out(order)
+
+
+@router.post("/payment-orders/{order_id}/paid", response={200: OrderOut, **WRITE_ERRORS},
+             summary="Marquer un ordre de paiement comme versé (date et référence du paiement)")
+def mark_paid(request, order_id: int, payload: PaidIn):
+    require_write(request)
+    order = get_object_or_404(_orders(request), pk=order_id)
+    try:
+        payments.mark_paid(order, request.auth, payload.paid_on, payload.reference)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
+    except ProofsError as exc:
+        _refuse(exc)
+    return _order_out(get_object_or_404(_orders(request), pk=order_id))
