@@ -167,5 +167,5 @@ def my_grants(request):
                   .prefetch_related("actions__establishments").order_by("-call_year", "convention_reference"))
     balances = proofs.balances([a for g in grants for a in g.actions.all()])
     rows = [{"grant": g, "actions": [(a, balances[a.pk]) for a in g.actions.all()]} for g in grants]
-    return render(request, "funding/my_grants.html", {"rows": rows, "nav": "dossiers",
+    return render(request, "funding/my_grants.html", {"rows": rows, "nav": "funding",
                                                       "page_title": "Mes subventions"})

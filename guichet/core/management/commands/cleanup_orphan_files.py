@@ -2,7 +2,8 @@
 
 A file is written to storage before the transaction that records it commits; if that transaction
 fails, the file is deleted straight away, but a crash at the wrong moment can still leave it behind.
-This command lists the files under the uploads' folder (``dossiers/``), and deletes those that no
+This command lists the files under the uploads' folders (``dossiers/``, ``decisions/`` for letters and
+conventions, ``imports/`` for spreadsheets waiting for an import's confirmation), and deletes those that no
 ``StoredFile`` row refers to and that are older than ``--older-than-hours`` (24 by default, so that an
 upload whose transaction is still running is never touched). ``--dry-run`` only lists them.
 Run it daily, e.g. from cron.
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from guichet.core import storage as stored
 
-DEFAULT_PREFIXES = ["dossiers/"]
+DEFAULT_PREFIXES = ["dossiers/", "decisions/", "imports/"]
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--older-than-hours", type=float, default=24,
                             help="Ne supprimer que les fichiers plus anciens que ce nombre d'heures (24).")
         parser.add_argument("--prefix", action="append", dest="prefixes",
-                            help="Dossier du stockage à examiner (par défaut : dossiers/). Répétable.")
+                            help="Dossier du stockage à examiner (par défaut : dossiers/, decisions/ et imports/). Répétable.")
 
     def handle(self, *args, dry_run=False, older_than_hours=24, prefixes=None, verbosity=1, **options):
         limit = timezone.now() - dt.timedelta(hours=older_than_hours)
