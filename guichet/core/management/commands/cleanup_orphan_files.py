@@ -28,7 +28,8 @@ class Command(BaseCommand):
         parser.add_argument("--older-than-hours", type=float, default=24,
                             help="Ne supprimer que les fichiers plus anciens que ce nombre d'heures (24).")
         parser.add_argument("--prefix", action="append", dest="prefixes",
-                            help="Dossier du stockage à examiner (par défaut : dossiers/, decisions/ et imports/). Répétable.")
+                            help="Dossier du stockage à examiner (par défaut : dossiers/, decisions/ et imports/). "
+                                 "Répétable.")
 
     def handle(self, *args, dry_run=False, older_than_hours=24, prefixes=None, verbosity=1, **options):
         limit = timezone.now() - dt.timedelta(hours=older_than_hours)
