@@ -192,7 +192,7 @@ def _ledger_page(request, grant: Grant, form=None, status=200):
     return render(request, "funding/ars/ledger.html", {
         "grant": grant, "actions": actions, "entries": entries, "balance": balance,
         "can_close": can_close, "form": form or (CloseForm() if can_close else None),
-        "is_staff": request.user.is_ars_staff, "nav": "instruction" if request.user.is_ars_staff else "dossiers",
+        "nav": "instruction" if request.user.is_ars_staff else "dossiers",
         "page_title": f"Versements de la subvention {grant.convention_reference}"}, status=status)
 
 
