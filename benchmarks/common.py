@@ -193,7 +193,8 @@ def normalize(sql: str) -> str:
 
 def capture_queries(fn, *args, **kwargs):
     """Call ``fn`` capturing its SQL; return its result and {count, repeated (pattern -> times, for
-    the patterns run more than once), sql (each query's first 150 characters)}."""
+    the patterns run more than once), sql (each query's first 150 characters)}. Django keeps the last 9 000
+    queries only: count a longer step with ``counted``."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
