@@ -228,7 +228,8 @@ class OrderOut(OrderSummaryOut):
 
 
 class ValidationIn(Schema):
-    status: str = Field(description="acceptee, partielle (acceptée en partie) ou rejetee.")
+    status: str = Field(description="acceptee, partielle (acceptée en partie), rejetee ; a_valider remet la facture "
+                                    "à valider.")
     accepted_amount: Decimal | None = Field(None, description="Montant retenu, pour « partielle ».")
     reason: str = Field("", description="Motif, obligatoire pour « partielle » et « rejetee » ; l'établissement le "
                                         "voit.")
