@@ -195,6 +195,8 @@ def test_invoices_are_validated_only_while_the_dossier_is_in_instruction(client,
     response = client.post(reverse("payments:validate_line", args=[a.pk, line.pk]), {"status": "acceptee"})
     assert response.status_code == 400
     assert "Les factures se valident sur un dossier en instruction." in text(response)
+    response = client.post(reverse("payments:validate_line", args=[a.pk, line.pk]), {"status": "acceptee"}, **HTMX)
+    assert 'role="alert"><p>Les factures se valident sur un dossier en instruction.</p>' in text(response)
 
 
 def test_who_may_validate(client, example):

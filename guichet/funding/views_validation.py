@@ -131,7 +131,8 @@ def validate_line(request, pk, line_pk):
         context = _context(dossier, failed=line, errors=errors, typed=typed)
         if request.htmx:
             block = next(b for b in context["blocks"] if b.action.pk == line.action_id)
-            return render(request, "funding/ars/_action.html", {**context, "block": block, "oob": True})
+            return render(request, "funding/ars/_action.html", {**context, "block": block, "oob": True,
+                                                                "refused": errors.get("form", "")})
         messages.error(request, f"Le verdict sur la facture {line} n'est pas enregistré : "
                                 + errors.get("form", "corrigez le champ signalé."))
         return render(request, "funding/ars/validation.html", context, status=400)
