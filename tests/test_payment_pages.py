@@ -143,8 +143,8 @@ def test_a_verdict_recomputes_the_payable_amount_and_shows_its_window(client, ex
     assert response.url == reverse("payments:validation", args=[a.pk]) + f"#action-{example['formation'].pk}"
     page = plain(client.get(response.url))
     assert "Facture Ergonomie Conseil n° F-2024-001 : acceptée." in page
-    # 50 % × 9 000 = 4 500, less the 2 000 paid before the platform.
-    assert (f"Versement calculé : 2\u202f500,00\u00a0€ — {FIRST}, au plus tard le 30/06/2024 (prévu)") in page
+    # 50 % × 9 000 = 4 500, within the 6 000 the ceiling leaves after the 2 000 paid before the platform.
+    assert (f"Versement calculé : 4\u202f500,00\u00a0€ — {FIRST}, au plus tard le 30/06/2024 (prévu)") in page
     # With htmx, only the action's block comes back, with the dossier's total out of band.
     response = client.post(reverse("payments:validate_line", args=[a.pk, lines["a_rails"].pk]),
                            {"status": "partielle", "accepted_amount": "5 000,00", "reason": "Seuls 5 000 € concernent "
@@ -155,11 +155,11 @@ def test_a_verdict_recomputes_the_payable_amount_and_shows_its_window(client, ex
     assert "Facture Ergonomie Conseil n° F-1 : acceptée en partie." in block
     assert "Retenu : 5\u202f000,00\u00a0€" in block and "Motif : Seuls 5 000 € concernent l'action." in block
     assert "Versement calculé : <strong>2\u202f500,00\u00a0€</strong>" in block
-    assert 'id="dossier-total" aria-live="polite" hx-swap-oob="true">5\u202f000,00\u00a0€' in block
+    assert 'id="dossier-total" aria-live="polite" hx-swap-oob="true">7\u202f000,00\u00a0€' in block
     line = InvoiceLine.objects.get(pk=lines["a_rails"].pk)
     assert (line.status, line.accepted_amount, line.validated_by) == (LineStatus.PARTIAL, Decimal("5000.00"),
                                                                       example["instructor"])
-    assert sorted(a.payments.values_list("amount", flat=True)) == [Decimal("2500.00"), Decimal("2500.00")]
+    assert sorted(a.payments.values_list("amount", flat=True)) == [Decimal("2500.00"), Decimal("4500.00")]
 
 
 def test_errors_are_shown_at_the_field_in_french_and_the_typed_input_is_kept(client, example):
@@ -231,8 +231,8 @@ def test_the_call_page_shows_per_window_what_is_ready_per_legal_entity_and_actio
     payments.validate_line(InvoiceLine.objects.get(pk=lines["c_formation"].pk), instructor, LineStatus.ACCEPTED)
     page = plain(client.get(reverse("payments:call", args=[call.slug])))
     assert "Aucun versement prêt à ordonnancer dans cette fenêtre." in page
-    # 50 % × 8 000, less the 2 000 paid before the platform.
-    assert "En attente de la décision : 2\u202f000,00\u00a0€ calculés sur 1 dossier non encore accepté." in page
+    # 50 % × 8 000, within the 6 000 the ceiling leaves after the 2 000 paid before the platform.
+    assert "En attente de la décision : 4\u202f000,00\u00a0€ calculés sur 1 dossier non encore accepté." in page
     payments.validate_line(InvoiceLine.objects.get(pk=lines["c_formation"].pk), instructor, LineStatus.PENDING)
     validate_all(example)
     response = client.get(reverse("payments:call", args=[call.slug]))
@@ -243,7 +243,7 @@ def test_the_call_page_shows_per_window_what_is_ready_per_legal_entity_and_actio
               r.amount) for r in windows[0]["rows"]]
     assert first == [
         ("CENTRE HOSPITALIER DE LISIEUX", "140000035", "140000027", "AVENANT-2022-1", "Formation des managers",
-         Decimal("2500.00")),
+         Decimal("4500.00")),
         ("CENTRE HOSPITALIER DE LISIEUX", "140000035", "140000027", "AVENANT-2022-1", "Rails de transfert",
          Decimal("2500.00")),
         ("CENTRE HOSPITALIER DE LISIEUX", "140000035", "140000076", "CONV-2024-7", "Salle de repos",
@@ -251,14 +251,14 @@ def test_the_call_page_shows_per_window_what_is_ready_per_legal_entity_and_actio
         ("CHU COTE DE NACRE - CAEN", "140000100", "140000209", "CONV-2023-3", "Ergonomie des postes",
          Decimal("1500.00")),
     ]
-    assert [g["total"] for g in windows[0]["groups"]] == [Decimal("7000.01"), Decimal("1500.00")]
-    assert windows[0]["total"] == Decimal("8500.01")
-    # Window 2: min(50 % × 17 000, 8 000) − (2 000 + 2 500); min(6 000,005, 5 000) − 2 000,01.
-    assert [(r.action, r.amount) for r in windows[1]["rows"]] == [("Formation des managers", Decimal("3500.00")),
+    assert [g["total"] for g in windows[0]["groups"]] == [Decimal("9000.01"), Decimal("1500.00")]
+    assert windows[0]["total"] == Decimal("10500.01")
+    # Window 2: min(50 % × 17 000, 8 000 − 2 000) − 4 500; min(6 000,005, 5 000) − 2 000,01.
+    assert [(r.action, r.amount) for r in windows[1]["rows"]] == [("Formation des managers", Decimal("1500.00")),
                                                                    ("Salle de repos", Decimal("2999.99"))]
-    assert windows[1]["total"] == Decimal("6499.99")
+    assert windows[1]["total"] == Decimal("4499.99")
     page = text(response)
-    assert "Créer l'ordre de paiement (8\u202f500,01\u00a0€)" in page
+    assert "Créer l'ordre de paiement (10\u202f500,01\u00a0€)" in page
     assert "Sous-total — CENTRE HOSPITALIER DE LISIEUX" in page
     assert "Justificatifs reçus jusqu'au 31/05/2024" in page
     assert "Justificatifs reçus du 01/06/2024 au 15/11/2024 — versement au plus tard le" in page
@@ -279,15 +279,15 @@ def test_creating_an_order_marks_the_payments_ordered_and_shows_its_lines(client
     assert set(order.payments.values_list("status", flat=True)) == {PaymentStatus.ORDERED}
     assert order.payments.count() == 4
     page = text(client.get(response.url))
-    assert f"Ordre de paiement n° {order.pk} créé : 8\u202f500,01\u00a0€ — {FIRST}." in page
-    assert "Ordonnancé" in page and "CONV-2023-3" in page and "8\u202f500,01\u00a0€" in page
+    assert f"Ordre de paiement n° {order.pk} créé : 10\u202f500,01\u00a0€ — {FIRST}." in page
+    assert "Ordonnancé" in page and "CONV-2023-3" in page and "10\u202f500,01\u00a0€" in page
     # Nothing left in the window; the second window still has its amounts.
     response = client.post(reverse("payments:create_order", args=[call.slug]), {"window": "0"}, follow=True)
     assert "Aucun versement n'est prêt dans cette fenêtre (dossiers acceptés)." in text(response)
     response = client.post(reverse("payments:create_order", args=[call.slug]), {"window": "7"}, follow=True)
     assert "Cette fenêtre de versement n'existe pas." in text(response)
     page = text(client.get(reverse("payments:call", args=[call.slug])))
-    assert f"Ordre n° {order.pk}" in page and "Créer l'ordre de paiement (6\u202f499,99\u00a0€)" in page
+    assert f"Ordre n° {order.pk}" in page and "Créer l'ordre de paiement (4\u202f499,99\u00a0€)" in page
 
 
 def test_the_exports_have_typed_cells(client, example):
@@ -316,14 +316,14 @@ def test_the_exports_have_typed_cells(client, example):
     assert first[col["Référence de la convention"]].value == "AVENANT-2022-1"
     assert first[col["Dossiers de justificatifs"]].value == example["a"].number
     amount = first[col["Montant"]]
-    assert amount.data_type == "n" and amount.value == 2500 and "€" in amount.number_format
+    assert amount.data_type == "n" and amount.value == 4500 and "€" in amount.number_format
     pay_by = first[col["Versement au plus tard le"]]
     assert pay_by.is_date and pay_by.value == dt.datetime(2024, 6, 30)
     assert first[col["Versé le"]].value == dt.datetime(2024, 6, 28)
     assert first[col["Référence du paiement"]].value == "Mandat 2024-0042"
-    assert [r[col["Montant"]].value for r in rows[1:5]] == [2500, 2500, 2000.01, 1500]
+    assert [r[col["Montant"]].value for r in rows[1:5]] == [4500, 2500, 2000.01, 1500]
     total = rows[5]
-    assert total[0].value == "Total" and total[col["Montant"]].value == pytest.approx(8500.01)
+    assert total[0].value == "Total" and total[col["Montant"]].value == pytest.approx(10500.01)
     info = {r[0].value: r[1] for r in wb["Ordre"].iter_rows()}
     assert info["Fenêtre de versement"].value == FIRST
     assert info["Versement au plus tard le"].is_date and info["Total"].data_type == "n"
@@ -336,7 +336,7 @@ def test_the_exports_have_typed_cells(client, example):
     assert rows[0][:3] == ["Entité juridique", "FINESS juridique", "SIREN"]
     assert len(rows) == 5  # header, four rows, no total
     assert rows[1][1] == "140000035" and rows[1][5] == "26140091500011"
-    assert [r[9] for r in rows[1:]] == ["2500,00", "2500,00", "2000,01", "1500,00"]  # decimal comma
+    assert [r[9] for r in rows[1:]] == ["4500,00", "2500,00", "2000,01", "1500,00"]  # decimal comma
     assert rows[1][11:] == ["30/06/2024", "28/06/2024", "Mandat 2024-0042"]
 
 
@@ -416,13 +416,13 @@ def test_the_ledger_shows_entries_balances_and_actions(client, example):
     assert "Versements de la subvention AVENANT-2022-1" in page
     assert "Versé avant la plateforme" in page
     assert f"{FIRST} — dossier {example['a'].number}" in page and f"{SECOND} — dossier {example['c'].number}" in page
-    # Paid: 2 000 before + 2 500 + 2 500; pending: 3 500 (window 2); remaining: 11 000 − 10 500.
-    assert response.context["balance"] == {"total": Decimal("11000.00"), "paid": Decimal("7000.00"),
-                                           "pending": Decimal("3500.00"), "remaining": Decimal("500.00")}
+    # Paid: 2 000 before + 4 500 + 2 500; pending: 1 500 (window 2); remaining: 11 000 − 10 500.
+    assert response.context["balance"] == {"total": Decimal("11000.00"), "paid": Decimal("9000.00"),
+                                           "pending": Decimal("1500.00"), "remaining": Decimal("500.00")}
     formation = next(a for a in response.context["actions"] if a.title == "Formation des managers")
     assert (formation.balance.paid, formation.balance.committed, formation.balance.remaining) == (
-        Decimal("4500.00"), Decimal("3500.00"), Decimal("0.00"))
-    assert "Versé : <strong>7\u202f000,00\u00a0€</strong>" in page
+        Decimal("6500.00"), Decimal("1500.00"), Decimal("0.00"))
+    assert "Versé : <strong>9\u202f000,00\u00a0€</strong>" in page
     assert "Clôturer la subvention" in page
 
 

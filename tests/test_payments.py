@@ -83,6 +83,11 @@ def test_the_pure_rule():
     assert payable(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(3000)) == Decimal("5000.00")  # less paid
     assert payable(Decimal(50), Decimal("4000"), Decimal(8000), Decimal(3000)) == Decimal("0.00")  # never < 0
     assert payable(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(0), Decimal("1234.56")) == Decimal("1234.56")
+    # Paid before the platform: it takes its share of the ceiling, not of the invoices sent now.
+    assert payable(Decimal(50), Decimal("4000"), Decimal(8000), Decimal(0), paid_before=Decimal(3000)) == Decimal(
+        "2000.00")
+    assert payable(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(0), paid_before=Decimal(3000)) == Decimal(
+        "5000.00")
 
 
 def test_worked_example_a_legal_entity_with_two_establishments_and_a_grant_partly_paid_before(proofs_call):
@@ -108,10 +113,10 @@ def test_worked_example_a_legal_entity_with_two_establishments_and_a_grant_partl
                            reason="Seuls 5 000 € concernent l'action.")
     payments.validate_line(lines[3], instructor, LineStatus.ACCEPTED)
     first = "Versement à la fin du 1er semestre 2024"
-    # Formation: 50 % × 9 000 = 4 500, less 2 000 paid before = 2 500. Rails: 50 % × 5 000 = 2 500 (≤ 3 000).
-    # Repos: 50 % × 4 000,01 = 2 000,005 → 2 000,01 (half up).
+    # Formation: 50 % × 9 000 = 4 500, within the 6 000 the ceiling leaves after the 2 000 paid before.
+    # Rails: 50 % × 5 000 = 2 500 (≤ 3 000). Repos: 50 % × 4 000,01 = 2 000,005 → 2 000,01 (half up).
     got = {(p.action_id, p.amount, p.window_label) for p in dossier.payments.all()}
-    assert got == {(formation.pk, Decimal("2500.00"), first), (rails.pk, Decimal("2500.00"), first),
+    assert got == {(formation.pk, Decimal("4500.00"), first), (rails.pk, Decimal("2500.00"), first),
                    (repos.pk, Decimal("2000.01"), first)}
     # Recomputing changes nothing.
     before = list(dossier.payments.order_by("pk").values_list("pk", "amount", "updated_at"))
@@ -124,8 +129,8 @@ def test_worked_example_a_legal_entity_with_two_establishments_and_a_grant_partl
         payments.validate_line(line, instructor, LineStatus.ACCEPTED)
     second = "Versement en fin d'année 2024"
     got = {(p.action_id, p.amount, p.window_label) for p in later.payments.all()}
-    # Formation: min(50 % × 17 000, 8 000) − (2 000 + 2 500) = 3 500. Repos: min(6 000,005, 5 000) − 2 000,01.
-    assert got == {(formation.pk, Decimal("3500.00"), second), (repos.pk, Decimal("2999.99"), second)}
+    # Formation: min(50 % × 17 000, 8 000 − 2 000) − 4 500 = 1 500. Repos: min(6 000,005, 5 000) − 2 000,01.
+    assert got == {(formation.pk, Decimal("1500.00"), second), (repos.pk, Decimal("2999.99"), second)}
     ledger, balance = payments.ledger(g1)
     assert balance == {"total": Decimal("11000.00"), "paid": Decimal("2000.00"), "pending": Decimal("8500.00"),
                        "remaining": Decimal("500.00")}
@@ -216,7 +221,7 @@ def test_orders_payments_ledger_and_closing(proofs_call):
     [action] = grant.actions.all()
     dossier = proofs_dossier(proofs_call, est, paris(2024, 4, 2, 8))
     instructor = InstructorFactory()
-    payments.validate_line(invoice(dossier, action, "1200"), instructor, LineStatus.ACCEPTED)
+    payments.validate_line(invoice(dossier, action, "400"), instructor, LineStatus.ACCEPTED)
     with pytest.raises(ProofsError):  # the dossier is not accepted yet: nothing to order
         payments.create_order(proofs_call, 0, instructor)
     workflow.apply(dossier, "accepter", instructor)
@@ -229,7 +234,7 @@ def test_orders_payments_ledger_and_closing(proofs_call):
     payments.mark_paid(order, instructor, dt.date(2024, 6, 28), "Mandat 2024-0042")
     _, balance = payments.ledger(grant)
     assert balance == {"total": Decimal("1000.00"), "paid": Decimal("600.00"), "pending": Decimal("0.00"),
-                       "remaining": Decimal("400.00")}
+                       "remaining": Decimal("400.00")}  # 400 before the platform + 50 % of 400
     grant.refresh_from_db()
     assert grant.status == GrantStatus.ACTIVE
     # The rest, later in the year, closes the grant once paid.
@@ -292,3 +297,21 @@ def test_property_never_above_ceiling_total_or_rate_and_recomputing_changes_noth
     for dossier in made:
         payments.schedule(dossier)
     assert sorted(Payment.objects.filter(action__grant=grant).values_list("pk", "amount", "window_index")) == snapshot
+
+
+def test_dossiers_are_settled_in_the_order_they_were_received(proofs_call):
+    """A verdict on an earlier dossier comes first on the ceiling: the later dossier is recomputed."""
+    est = EstablishmentFactory()
+    [action] = make_grant(est, ["5000"]).actions.all()
+    instructor = InstructorFactory()
+    may = proofs_dossier(proofs_call, est, paris(2024, 5, 2, 9))
+    september = proofs_dossier(proofs_call, est, paris(2024, 9, 2, 9))
+    late_line, early_line = invoice(september, action, "8000"), invoice(may, action, "4000")
+    payments.validate_line(late_line, instructor, LineStatus.ACCEPTED)
+    assert september.payments.get().amount == Decimal("4000.00")
+    payments.validate_line(early_line, instructor, LineStatus.ACCEPTED)
+    assert may.payments.get().amount == Decimal("2000.00")
+    # September: min(50 % × 12 000, 5 000) − 2 000 settled before it.
+    assert september.payments.get().amount == Decimal("3000.00")
+    payments.validate_line(InvoiceLine.objects.get(pk=early_line.pk), instructor, LineStatus.REJECTED, reason="x")
+    assert not may.payments.exists() and september.payments.get().amount == Decimal("4000.00")

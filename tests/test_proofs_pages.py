@@ -100,7 +100,7 @@ def test_completion_filing_check_and_what_will_be_paid(client, setting):
                            reason="1 000 € de frais de déplacement ne sont pas éligibles.")
     page = text(client.get(reverse("funding:invoices", args=[dossier.pk])))
     assert "Acceptée pour 8\u202f000,00\u00a0€ : 1 000 € de frais de déplacement ne sont pas éligibles." in page
-    assert ("Versement prévu par ce dossier : <strong>2\u202f000,00\u00a0€</strong> — Versement à la fin du "
+    assert ("Versement prévu par ce dossier : <strong>4\u202f000,00\u00a0€</strong> — Versement à la fin du "
             "1er semestre 2024") in page
     # Not editable any more: no form to add.
     assert reverse("funding:invoice_add", args=[dossier.pk]) not in page

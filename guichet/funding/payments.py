@@ -4,17 +4,19 @@ The rule of seed 001: the ARS pays « 50 % des factures transmises, dans la limi
 dans l'avenant CPOM ou la convention de financement », partially or totally as the action was carried
 out. Here, for each action of a grant:
 
-    payable = rate × (invoices validated to date, all proofs dossiers together), rounded half up to the cent
-              capped at the action's ceiling
-              less what was already paid or scheduled on it (before the platform included), never below zero
+    payable = rate × (invoices validated to date on the platform), rounded half up to the cent,
+              capped at what the ceiling leaves after the amounts paid before the platform,
+              less what the platform already paid or scheduled on it, never below zero
 
-and, over the grant, what is paid never exceeds the convention's total. Each payable amount belongs to
-the payment window of its proofs dossier's receipt date — the date it was first filed, in Europe/Paris
-(a correction asked by the ARS does not move it); proofs received after the last window are refused
-for the budget year.
+and, over the grant, what is paid never exceeds the convention's total. An amount paid before the
+platform paid invoices justified before it: it takes its share of the ceiling, not of the new invoices.
 
-Everything is ``Decimal``. ``schedule`` is idempotent: running it again with nothing changed changes
-nothing.
+Proofs dossiers are settled in the order they were received: a dossier's payments come from the
+invoices validated in it and in the dossiers received before it, after what those scheduled (and
+whatever was ordered or paid). So recomputing changes nothing, and a verdict on an early dossier
+recomputes the later ones. Each payable amount belongs to the payment window of its dossier's receipt
+date — the date it was first filed, in Europe/Paris (a correction asked by the ARS does not move it);
+proofs received after the last window are refused for the budget year. Everything is ``Decimal``.
 """
 
 import datetime as dt
@@ -56,12 +58,13 @@ class ProofsError(ValidationError):
 # --- the arithmetic (pure) ----------------------------------------------------------------------
 
 def payable(rate: Decimal, validated: Decimal, ceiling: Decimal, already: Decimal,
-            grant_remaining: Decimal | None = None) -> Decimal:
-    """What may still be paid on one action: rate (a percentage) × validated invoices rounded half up to
-    the cent, within the ceiling, less what was already paid or scheduled, never below zero, and never
-    more than what remains of the convention's total."""
+            grant_remaining: Decimal | None = None, paid_before: Decimal = ZERO) -> Decimal:
+    """What may still be paid on one action: rate (a percentage) × invoices validated on the platform,
+    rounded half up to the cent, within what the ceiling leaves after ``paid_before`` (paid before the
+    platform), less what the platform ``already`` paid or scheduled; never below zero, and never more
+    than what remains of the convention's total."""
     due = (Decimal(rate) * Decimal(validated) / Decimal(100)).quantize(CENT, rounding=ROUND_HALF_UP)
-    amount = max(ZERO, min(due, Decimal(ceiling)) - Decimal(already))
+    amount = max(ZERO, min(due, Decimal(ceiling) - Decimal(paid_before)) - Decimal(already))
     if grant_remaining is not None:
         amount = min(amount, max(ZERO, Decimal(grant_remaining)))
     return amount.quantize(CENT)
@@ -137,28 +140,62 @@ def grants_for(establishment, call):
 
 # --- scheduling payments -------------------------------------------------------------------------
 
-def _committed(action_ids, exclude_dossier) -> dict[int, Decimal]:
-    """Per action: what is scheduled, ordered or paid, except the still-scheduled payments of
-    ``exclude_dossier`` (the ones being recomputed)."""
-    rows = (Payment.objects.filter(action_id__in=action_ids, status__in=COUNTED)
-            .exclude(dossier=exclude_dossier, status=PaymentStatus.SCHEDULED)
+def _key(dossier) -> tuple:
+    """Proofs dossiers are settled in the order they were received (then created)."""
+    return (dossier.first_filed_at or dt.datetime.max.replace(tzinfo=dt.UTC), dossier.pk)
+
+
+def _before(dossier) -> Q:
+    """Dossiers received before ``dossier`` (same receipt time: created before)."""
+    if dossier.first_filed_at is None:
+        return Q(first_filed_at__isnull=False) | Q(pk__lt=dossier.pk)
+    return Q(first_filed_at__lt=dossier.first_filed_at) | Q(first_filed_at=dossier.first_filed_at, pk__lt=dossier.pk)
+
+
+def _committed(action_ids, dossier) -> dict[int, Decimal]:
+    """Per action, what is settled before ``dossier``'s turn: every amount ordered or paid, and the amounts
+    still scheduled by dossiers received before it."""
+    rows = (Payment.objects.filter(action_id__in=action_ids)
+            .filter(Q(status__in=(PaymentStatus.ORDERED, PaymentStatus.PAID))
+                    | Q(status=PaymentStatus.SCHEDULED, dossier__in=Dossier.objects.filter(_before(dossier))))
             .values("action_id").annotate(s=Sum("amount")))
     return {r["action_id"]: r["s"] for r in rows}
 
 
-def _validated(action_ids, basis_by_action) -> dict[int, Decimal]:
+def _validated(action_ids, basis_by_action, dossier) -> dict[int, Decimal]:
+    """Per action, the invoices validated in ``dossier`` and in the dossiers received before it."""
     totals: dict[int, Decimal] = {}
-    for line in InvoiceLine.objects.filter(action_id__in=action_ids,
-                                           status__in=(LineStatus.ACCEPTED, LineStatus.PARTIAL)).only(
-            "action_id", "status", "amount_ht", "amount_ttc", "accepted_amount"):
+    lines = (InvoiceLine.objects.filter(action_id__in=action_ids, status__in=(LineStatus.ACCEPTED, LineStatus.PARTIAL))
+             .filter(Q(dossier=dossier) | Q(dossier__in=Dossier.objects.filter(_before(dossier))))
+             .only("action_id", "status", "amount_ht", "amount_ttc", "accepted_amount"))
+    for line in lines:
         totals[line.action_id] = totals.get(line.action_id, ZERO) + validated_amount(
             line, basis_by_action[line.action_id])
     return totals
 
 
 def schedule(dossier: Dossier) -> list[Payment]:
-    """(Re)compute the payments a proofs dossier leads to, action by action, in the window of its
-    receipt date. A refused or closed dossier leads to none."""
+    """(Re)compute the payments a proofs dossier leads to, then those of the dossiers received after it
+    on the same grants (they come after it on the ceilings). See ``schedule_one``."""
+    with transaction.atomic():
+        result = schedule_one(dossier)
+        grant_ids = GrantAction.objects.filter(
+            Q(invoice_lines__dossier=dossier) | Q(payments__dossier=dossier)).values("grant_id")
+        later = (Dossier.objects.filter(Q(invoice_lines__action__grant_id__in=grant_ids)
+                                        | Q(payments__action__grant_id__in=grant_ids))
+                 .exclude(pk=dossier.pk).exclude(_before(dossier)).distinct()
+                 .select_related("call"))
+        for other in sorted(later, key=_key):
+            schedule_one(other)
+        return result
+
+
+def schedule_one(dossier: Dossier) -> list[Payment]:
+    """The payments of one proofs dossier, action by action, in the window of its receipt date, from the
+    invoices validated up to it (itself and the dossiers received before it) and what is settled before
+    its turn (amounts ordered or paid, its own included, and what earlier dossiers scheduled). Settling in
+    the order of receipt makes the result depend on earlier dossiers only: running it again changes
+    nothing. A refused or closed dossier leads to none."""
     call = dossier.call
     with transaction.atomic():
         action_ids = set(dossier.invoice_lines.values_list("action_id", flat=True))
@@ -169,9 +206,8 @@ def schedule(dossier: Dossier) -> list[Payment]:
         # Lock the grants: two proofs dossiers of one grant are computed one after the other.
         grants = {g.pk: g for g in Grant.objects.select_for_update().filter(pk__in=grant_ids).order_by("pk")}
         actions = list(GrantAction.objects.filter(grant_id__in=grant_ids).order_by("grant_id", "position"))
-        all_ids = [a.pk for a in actions]
-        committed = _committed(all_ids, dossier)
-        validated = _validated(action_ids, {a.pk: grants[a.grant_id].invoice_basis for a in actions})
+        committed = _committed([a.pk for a in actions], dossier)
+        validated = _validated(action_ids, {a.pk: grants[a.grant_id].invoice_basis for a in actions}, dossier)
         existing = {p.action_id: p for p in dossier.payments.filter(status=PaymentStatus.SCHEDULED)}
         window = None
         day = receipt_day(dossier)
@@ -188,7 +224,7 @@ def schedule(dossier: Dossier) -> list[Payment]:
             amount = ZERO
             if live and window is not None and grant.status == GrantStatus.ACTIVE:
                 amount = payable(grant.rate, validated.get(action.pk, ZERO), action.ceiling,
-                                 action.paid_before + committed.get(action.pk, ZERO), remaining[grant.pk])
+                                 committed.get(action.pk, ZERO), remaining[grant.pk], action.paid_before)
             remaining[grant.pk] -= amount
             current = existing.get(action.pk)
             if amount > 0:
@@ -221,17 +257,21 @@ def validate_line(line: InvoiceLine, user, status: str, accepted_amount=None, re
         raise ProofsError({"status": "Choisissez : acceptée, acceptée en partie ou rejetée."})
     reason = (reason or "").strip()
     basis = line.amount_ht if line.action.grant.invoice_basis == "ht" else line.amount_ttc
+    errors = {}
     if status in (LineStatus.REJECTED, LineStatus.PARTIAL) and not reason:
-        raise ProofsError({"reason": "Indiquez le motif : l'établissement le verra."})
+        errors["reason"] = "Indiquez le motif : l'établissement le verra."
     if status == LineStatus.PARTIAL:
         if accepted_amount is None:
-            raise ProofsError({"accepted_amount": "Indiquez le montant retenu."})
-        accepted_amount = Decimal(accepted_amount)
-        if accepted_amount != accepted_amount.quantize(CENT) or not ZERO < accepted_amount < basis:
-            raise ProofsError({"accepted_amount": f"Le montant retenu doit être positif et inférieur au montant de "
-                                                  f"la facture ({euros(basis)}), en euros et centimes."})
+            errors["accepted_amount"] = "Indiquez le montant retenu."
+        else:
+            accepted_amount = Decimal(accepted_amount)
+            if accepted_amount != accepted_amount.quantize(CENT) or not ZERO < accepted_amount < basis:
+                errors["accepted_amount"] = (f"Le montant retenu doit être positif et inférieur au montant de la "
+                                             f"facture ({euros(basis)}), en euros et centimes.")
     else:
         accepted_amount = None
+    if errors:
+        raise ProofsError(errors)
     with transaction.atomic():
         line.status, line.accepted_amount, line.reason = status, accepted_amount, reason
         line.validated_by, line.validated_at = (user, timezone.now()) if status != LineStatus.PENDING else (None, None)
