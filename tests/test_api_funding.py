@@ -74,8 +74,8 @@ def test_grants_with_paid_committed_and_remaining_per_action(client, example, re
                                   "siren": "261400915", "siret": ""}
     assert [(a["title"], a["ceiling"], a["paid_before"], a["paid"], a["committed"], a["remaining"])
             for a in g1["actions"]] == [
-        # Formation: 2 000 before + 2 500 paid in June; 3 500 scheduled (window 2).
-        ("Formation des managers", "8000.00", "2000.00", "4500.00", "3500.00", "0.00"),
+        # Formation: 2 000 before + 4 500 paid in June; 1 500 scheduled (window 2): the ceiling is reached.
+        ("Formation des managers", "8000.00", "2000.00", "6500.00", "1500.00", "0.00"),
         ("Rails de transfert", "3000.00", "0.00", "2500.00", "0.00", "500.00"),
     ]
     assert [g["convention_reference"] for g in get(client, read_token, "/ledgers", call_year=2022).json()["items"]] \
@@ -96,11 +96,11 @@ def test_a_grants_ledger(client, example, read_token, other_token):
     response = get(client, read_token, f"/ledgers/{g1.pk}")
     assert response.status_code == 200, response.content
     data = response.json()
-    assert data["balance"] == {"total": "11000.00", "paid": "7000.00", "pending": "3500.00", "remaining": "500.00"}
+    assert data["balance"] == {"total": "11000.00", "paid": "9000.00", "pending": "1500.00", "remaining": "500.00"}
     assert [(e["label"], e["action"], e["amount"], e["status"], e["date"]) for e in data["entries"]] == [
         ("Versé avant la plateforme", "Formation des managers", "2000.00", "verse", None),
-        (f"{FIRST} — dossier {example['a'].number}", "Formation des managers", "2500.00", "verse", "2024-06-28"),
-        (f"{SECOND} — dossier {example['c'].number}", "Formation des managers", "3500.00", "prevu", "2024-12-31"),
+        (f"{FIRST} — dossier {example['a'].number}", "Formation des managers", "4500.00", "verse", "2024-06-28"),
+        (f"{SECOND} — dossier {example['c'].number}", "Formation des managers", "1500.00", "prevu", "2024-12-31"),
         (f"{FIRST} — dossier {example['a'].number}", "Rails de transfert", "2500.00", "verse", "2024-06-28"),
     ]  # in the order the payments were computed
     assert AuditRecord.objects.filter(action="api:read", object_type="funding.grant", object_id=str(g1.pk)).exists()
@@ -152,7 +152,7 @@ def test_payments_filtered_by_call_window_and_status(client, example, read_token
     assert len(items) == 6
     second = get(client, read_token, "/payments", call=slug, window=1).json()["items"]
     assert [(p["action_title"], p["amount"], p["status"], p["order"]) for p in second] == [
-        ("Formation des managers", "3500.00", "prevu", None), ("Salle de repos", "2999.99", "prevu", None)]
+        ("Formation des managers", "1500.00", "prevu", None), ("Salle de repos", "2999.99", "prevu", None)]
     paid = get(client, read_token, "/payments", status="verse").json()["items"]
     assert {p["order"] for p in paid} == {order.pk} and len(paid) == 4
     ergonomie = next(p for p in paid if p["convention_reference"] == "CONV-2023-3")
@@ -177,14 +177,14 @@ def test_payment_orders_with_their_lines(client, example, read_token, other_toke
     second = payments.create_order(example["call"], 1, example["instructor"])
     listed = get(client, read_token, "/payment-orders").json()["items"]
     assert [(o["id"], o["status"], o["lines"], o["total"]) for o in listed] == [
-        (order.pk, "verse", 4, "8500.01"), (second.pk, "ordonnance", 2, "6499.99")]
+        (order.pk, "verse", 4, "10500.01"), (second.pk, "ordonnance", 2, "4499.99")]
     data = get(client, read_token, f"/payment-orders/{order.pk}").json()
     assert (data["window"], data["paid_on"], data["reference"], data["created_by"]) == (
         {"index": 0, "label": FIRST, "pay_by": "2024-06-30"}, "2024-06-28", "Mandat 2024-0042",
         "instructeur.hdf@ars.sante.fr")
     assert [(r["legal_entity"]["finess"], r["establishment"]["finess"], r["convention_reference"], r["action"],
              r["amount"]) for r in data["order_lines"]] == [
-        ("140000035", "140000027", "AVENANT-2022-1", "Formation des managers", "2500.00"),
+        ("140000035", "140000027", "AVENANT-2022-1", "Formation des managers", "4500.00"),
         ("140000035", "140000027", "AVENANT-2022-1", "Rails de transfert", "2500.00"),
         ("140000035", "140000076", "CONV-2024-7", "Salle de repos", "2000.01"),
         ("140000100", "140000209", "CONV-2023-3", "Ergonomie des postes", "1500.00"),
@@ -206,11 +206,11 @@ def test_validating_an_invoice(client, example, write_token):
     data = response.json()
     assert (data["line"]["status"], data["line"]["validated_by"]) == ("acceptee", "instructeur.hdf@ars.sante.fr")
     assert [(p["action"], p["amount"], p["window"]["label"]) for p in data["payments"]] == [
-        (example["formation"].pk, "2500.00", FIRST)]
+        (example["formation"].pk, "4500.00", FIRST)]
     response = post(client, write_token, f"/invoice-lines/{example['lines']['a_rails'].pk}/validation",
                     {"status": "partielle", "accepted_amount": "5000.00", "reason": "Une partie seulement."})
     assert response.status_code == 200
-    assert sorted(p["amount"] for p in response.json()["payments"]) == ["2500.00", "2500.00"]
+    assert sorted(p["amount"] for p in response.json()["payments"]) == ["2500.00", "4500.00"]
     assert AuditRecord.objects.filter(action="proofs:validate", dossier_id=example["a"].pk).count() == 2
 
 
