@@ -19,7 +19,7 @@ with 1 to 6 actions in its answers, 4 scoring criteria scored by 3 scorers, a se
   (a') the table page again, decisions taken (it lists what would block applying them);
   (c) the decisions applied (``arbitration.apply_decisions``, the document generation it enqueues
       replaced by a no-op), then each dossier's letter and convention generated as PDF
-      (``documents.generate_item_documents``, on the items ``documents.generate_for_session`` reads),
+      (``documents.generate_item_documents``, on the items ``documents.generate_for_item`` reads),
       and the session's minutes (``documents.generate_minutes``).
 
 (a), (b) and (a') are also counted on a 10-dossier session of another call: if the query counts
@@ -34,7 +34,6 @@ import random
 import re
 import sys
 from decimal import ROUND_DOWN, Decimal
-from types import SimpleNamespace
 
 from common import (
     DOC,
@@ -298,16 +297,16 @@ def apply_and_generate(session, user) -> dict:
 
     # (c) apply: the letters are generated below, explicitly; the e-mails of each transition are
     # timed apart (the test settings' immediate task backend sends them at commit, in this process).
-    real_generate, real_transition = documents.generate_for_session, notifications.transition
+    real_generate, real_transition = documents.enqueue_decision_documents, notifications.transition
     enqueued = []
-    documents.generate_for_session = SimpleNamespace(enqueue=enqueued.append)
+    documents.enqueue_decision_documents = lambda s: enqueued.append(s.pk)
     notifications.transition = mails = _TimedTask(real_transition)
     try:
         applied, apply_ms, apply_queries = counted(arbitration.apply_decisions, session, user)
     finally:
-        documents.generate_for_session, notifications.transition = real_generate, real_transition
+        documents.enqueue_decision_documents, notifications.transition = real_generate, real_transition
     assert enqueued == [session.pk] and len(applied) == session.items.count()
-    # The items exactly as documents.generate_for_session reads them.
+    # The items as documents.generate_for_item reads them.
     session = Session.objects.select_related("call__region").get(pk=session.pk)
     items = list(session.items.exclude(decision=Decision.POSTPONE).filter(applied_at__isnull=False)
                  .select_related("session__call__region", "dossier__establishment__legal_entity", "dossier__grant")

@@ -218,7 +218,7 @@ def test_the_ranking_with_its_grid(client, call, instructor, token):
 @pytest.fixture
 def decided(call, instructor, monkeypatch, django_capture_on_commit_callbacks):
     """A session whose decisions are applied: one accepted (two actions granted), one refused, one postponed."""
-    monkeypatch.setattr(documents, "generate_for_session", SimpleNamespace(enqueue=lambda pk: None))
+    monkeypatch.setattr(documents, "enqueue_decision_documents", lambda session: None)
     session = new_session(call, instructor, convention_starts_on=dt.date(2025, 4, 1),
                           convention_ends_on=dt.date(2026, 12, 31))
     partner = EstablishmentFactory(finess="140000076", siret="26140092300015", name="CH AUNAY-BAYEUX")

@@ -3,7 +3,6 @@ by an administrator only, decisions applied in one step through the dossier's tr
 
 import datetime as dt
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -197,7 +196,7 @@ def test_only_the_regions_ars_arbitrates(setting):
 def test_decisions_applied_in_one_step_with_grants(setting, monkeypatch, django_capture_on_commit_callbacks):
     call, instructor, session = setting
     generated = []
-    monkeypatch.setattr(documents, "generate_for_session", SimpleNamespace(enqueue=generated.append))
+    monkeypatch.setattr(documents, "enqueue_decision_documents", lambda session: generated.append(session.pk))
     porteur = EstablishmentFactory()
     partner = EstablishmentFactory(finess="140000076", siret="26140092300015", name="CH AUNAY-BAYEUX")
     accepted = in_instruction(call, [action("Formation", 10000, 5000, f"Tous ({partner.finess})"),
@@ -249,7 +248,7 @@ def test_decisions_applied_in_one_step_with_grants(setting, monkeypatch, django_
 
 def test_a_transition_refused_for_one_dossier_applies_none(setting, monkeypatch):
     call, instructor, session = setting
-    monkeypatch.setattr(documents, "generate_for_session", SimpleNamespace(enqueue=lambda pk: None))
+    monkeypatch.setattr(documents, "enqueue_decision_documents", lambda session: None)
     one = in_instruction(call, [action("A", 1000, 500)])
     two = in_instruction(call, [action("B", 1000, 500)])
     (i1, i2), _ = arbitration.add_to_agenda(session, [one, two], instructor)

@@ -112,11 +112,10 @@ def test_the_session_page_shows_the_table_and_what_holds_decisions_back(client, 
 
 
 def test_decisions_recorded_and_applied_from_the_page(client, table, django_capture_on_commit_callbacks, monkeypatch):
-    from types import SimpleNamespace
 
     from guichet.commission import documents
 
-    monkeypatch.setattr(documents, "generate_for_session", SimpleNamespace(enqueue=lambda pk: None))
+    monkeypatch.setattr(documents, "enqueue_decision_documents", lambda session: None)
     _, instructor, session, item = table
     client.force_login(instructor)
     client.post(reverse("commission:line_amounts", args=[item.lines.get(position=1).pk]), {"granted": "6000"})
@@ -170,11 +169,10 @@ def test_who_reaches_the_session_pages(client, table):
 
 @pytest.fixture
 def granted(table, monkeypatch):
-    from types import SimpleNamespace
 
     from guichet.commission import documents
 
-    monkeypatch.setattr(documents, "generate_for_session", SimpleNamespace(enqueue=lambda pk: None))
+    monkeypatch.setattr(documents, "enqueue_decision_documents", lambda session: None)
     call, instructor, session, item = table
     arbitration.set_amounts(item.lines.get(position=1), instructor, granted="6000")
     arbitration.set_decision(item, instructor, Decision.ACCEPT)

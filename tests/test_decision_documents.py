@@ -92,3 +92,23 @@ def test_who_downloads_the_documents(client, decided):
     client.force_login(accepted.created_by)
     page = client.get(reverse("dossiers:summary", args=[accepted.pk])).content.decode()
     assert url(letter) in page and "Convention de financement" in page
+
+
+def test_a_draft_of_the_minutes_is_generated_on_demand(client, db):
+    call = CallFactory(envelope=Decimal("10000.00"))
+    instructor = InstructorFactory()
+    session = arbitration.create_session(call, instructor, title="Séance de printemps",
+                                         held_on=dt.datetime(2025, 3, 12, 14, tzinfo=PARIS))
+    dossier = in_instruction(call, [action("Formation", 1000, 500)])
+    arbitration.add_to_agenda(session, [dossier], instructor)
+    client.force_login(instructor)
+    url = reverse("commission:minutes", args=[session.pk])
+    assert client.get(url).status_code == 302  # none yet
+    client.post(reverse("commission:minutes_draft", args=[session.pk]))
+    draft = Document.objects.get(session=session, kind="proces_verbal")
+    assert "Séance de printemps" in pdf_text(draft) and dossier.number in pdf_text(draft)
+    response = client.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"%PDF")
+    client.force_login(UserFactory())
+    assert client.post(reverse("commission:minutes_draft", args=[session.pk])).status_code == 404
+    assert Document.objects.filter(session=session).count() == 1

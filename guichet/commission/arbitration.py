@@ -285,8 +285,13 @@ EVENTS = {Decision.ACCEPT: "accepter", Decision.REFUSE: "refuser", Decision.CLOS
 
 def problems(session: Session, user) -> dict[str, str]:
     """Why the session's decisions cannot be applied now, by dossier number (empty when they can)."""
+    from guichet.instruction.annotations import annotations_version
+
     found = {}
-    for item in session.items.select_related("dossier__call__region").prefetch_related("lines"):
+    call = session.call
+    call.annotations_version = annotations_version(call)  # one query for the whole agenda, not one per dossier
+    for item in session.items.select_related("dossier").prefetch_related("lines"):
+        item.dossier.call = call
         label = str(item.dossier)
         if item.decision == Decision.PENDING:
             found[label] = "Aucune décision n'est prise sur ce dossier."
@@ -346,7 +351,7 @@ def apply_decisions(session: Session, user, now=None) -> list[AgendaItem]:
         session.status, session.decided_at, session.decided_by = SessionStatus.DECIDED, now, user
         session.save(update_fields=["status", "decided_at", "decided_by"])
         audit.record(user, "session:apply", session=session.pk, dossiers=[i.dossier_id for i in applied])
-        transaction.on_commit(lambda: documents.generate_for_session.enqueue(session.pk))
+        transaction.on_commit(lambda: documents.enqueue_decision_documents(session))
     return applied
 
 

@@ -142,15 +142,26 @@ def generate_minutes(session: Session) -> Document:
 
 
 @task()
-def generate_for_session(session_id: int) -> None:
-    """After the decisions are applied: each dossier's letter (and convention), then the minutes."""
-    session = Session.objects.select_related("call__region").get(pk=session_id)
-    items = (session.items.exclude(decision=Decision.POSTPONE).filter(applied_at__isnull=False)
-             .select_related("session__call__region", "dossier__establishment__legal_entity", "dossier__grant")
-             .prefetch_related("lines"))
-    for item in items:
-        generate_item_documents(item)
-    generate_minutes(session)
+def generate_for_item(item_id: int) -> None:
+    """After the decisions are applied: one dossier's letter (and convention). One task per dossier, so
+    that workers share a session's documents and a failure is retried alone."""
+    item = (AgendaItem.objects.select_related("session__call__region", "dossier__establishment__legal_entity",
+                                              "dossier__grant").prefetch_related("lines").get(pk=item_id))
+    generate_item_documents(item)
+
+
+@task()
+def generate_minutes_task(session_id: int) -> None:
+    """The minutes (a draft while the session is open, the final text once its decisions are applied)."""
+    generate_minutes(Session.objects.select_related("call__region").get(pk=session_id))
+
+
+def enqueue_decision_documents(session: Session) -> None:
+    """Queue the letters and conventions of every decided dossier, then the minutes."""
+    for item_id in (session.items.exclude(decision=Decision.POSTPONE).filter(applied_at__isnull=False)
+                    .values_list("pk", flat=True)):
+        generate_for_item.enqueue(item_id)
+    generate_minutes_task.enqueue(session.pk)
 
 
 def latest(dossier: Dossier) -> dict[str, Document]:

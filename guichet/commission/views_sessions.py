@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -116,7 +116,7 @@ def session_detail(request, pk):
         "can_manage": manage, "totals": arbitration.totals(call),
         "members": session.members.select_related("user"), "capacities": Capacity.choices,
         "decisions": Decision.choices, "convention_kinds": ConventionKind.choices,
-        "minutes": session.documents.filter(kind="proces_verbal").order_by("-created_at").first(),
+        "minutes": session.documents.filter(kind="proces_verbal").order_by("-created_at", "-pk").first(),
         "problems": arbitration.problems(session, request.user) if manage and session.is_open and items else {},
         "nav": "instruction", "page_title": session.title})
 
@@ -271,17 +271,28 @@ def apply(request, pk):
 
 @login_required
 def minutes(request, pk):
-    """The minutes as PDF: the stored copy once decisions are applied, else a draft of the table as it is."""
-    from guichet.documents.render import render_pdf
-
+    """The latest minutes as PDF: the final text once decisions are applied, else the latest draft."""
     session = _session(request, pk)
-    stored = session.documents.filter(kind="proces_verbal").order_by("-created_at").first()
-    if stored is not None and not session.is_open:
-        return serve_checked(request, stored, None, document=stored.pk)
-    pdf = render_pdf("proces_verbal", session.call.region, documents.session_context(session))
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = 'attachment; filename="proces-verbal-projet.pdf"'
-    return response
+    stored = session.documents.filter(kind="proces_verbal").order_by("-created_at", "-pk").first()
+    if stored is None:
+        messages.info(request, "Aucun procès-verbal n'est encore généré pour cette séance.")
+        return redirect("commission:session", pk=pk)
+    return serve_checked(request, stored, None, document=stored.pk)
+
+
+@login_required
+@require_POST
+def minutes_draft(request, pk):
+    """Generate a draft of the minutes from the table as it is — in the background: for a year's session
+    (300 dossiers, 90 pages) it takes longer than a page should."""
+    session = _session(request, pk, manage=True)
+    if not session.is_open:
+        messages.error(request, "Les décisions de cette séance sont appliquées : son procès-verbal est définitif.")
+    else:
+        documents.generate_minutes_task.enqueue(session.pk)
+        messages.success(request, "Le projet de procès-verbal est en cours de génération : il apparaît sur cette "
+                                  "page dès qu'il est prêt.")
+    return redirect("commission:session", pk=pk)
 
 
 class EnvelopeForm(DsfrBaseForm):

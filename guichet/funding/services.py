@@ -31,11 +31,16 @@ def grant_from_item(item, now=None) -> Grant:
         total=sum(line.granted for line in lines), convention_kind=item.convention_kind,
         convention_reference=convention_reference(item), convention_starts_on=session.convention_starts_on,
         convention_ends_on=session.convention_ends_on, decided_at=now)
-    for position, line in enumerate(lines, start=1):
-        action = GrantAction.objects.create(grant=grant, position=position, title=line.title, ceiling=line.granted,
-                                            eligible_cost=line.eligible_cost, establishments_text=line.establishments)
-        concerned = [known[f] for f in finess_mentioned(line.establishments) if f in known]
-        action.establishments.set(concerned or [porteur])
+    actions = GrantAction.objects.bulk_create(
+        GrantAction(grant=grant, position=position, title=line.title, ceiling=line.granted,
+                    eligible_cost=line.eligible_cost, establishments_text=line.establishments)
+        for position, line in enumerate(lines, start=1))
+    through = GrantAction.establishments.through
+    through.objects.bulk_create(
+        through(grantaction_id=action.pk, establishment_id=establishment.pk)
+        for action, line in zip(actions, lines, strict=True)
+        for establishment in ([known[f] for f in dict.fromkeys(finess_mentioned(line.establishments)) if f in known]
+                              or [porteur]))
     return grant
 
 

@@ -9,6 +9,11 @@ from guichet.formschema import engine
 
 
 def annotations_version(call) -> FormVersion | None:
+    """The call's latest annotations form; a caller checking many dossiers of one call may set it once on
+    the call object as ``call.annotations_version``."""
+    known = call.__dict__.get("annotations_version")
+    if known is not None or "annotations_version" in call.__dict__:
+        return known
     return FormVersion.objects.filter(call=call, kind=FormKind.ANNOTATIONS).order_by("-number").first()
 
 
