@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from dsfr.forms import DsfrBaseForm
@@ -88,17 +89,25 @@ def session_list(request, slug):
         status=400 if form.errors else 200)
 
 
+def line_url_pattern() -> str:
+    """The amounts URL of action lines with ``{}`` for the line: reversed once per page, not once per
+    input (the table of a year's session has thousands)."""
+    return reverse("commission:line_amounts", args=[999999999]).replace("999999999", "{}")
+
+
 def _table(session: Session):
     """The arbitration table's rows: items with lines, scores and ceilings, in agenda order."""
     call = session.call
     items = list(session.items.select_related("dossier__establishment").prefetch_related(
         Prefetch("lines", queryset=ActionLine.objects.order_by("position"))))
     scores = scores_of([i.dossier_id for i in items], list(call.criteria.all()))
+    pattern = line_url_pattern()
     for item in items:
         item.score = scores[item.dossier_id].mean
         item.line_list = list(item.lines.all())
         for line in item.line_list:
             line.ceiling = arbitration.line_ceiling(line, call.cofinancing_rate)
+            line.url = pattern.format(line.pk)
         item.total_requested = sum((li.requested for li in item.line_list), Decimal(0))
         item.total_proposed = sum((li.proposed or 0 for li in item.line_list), Decimal(0))
         item.total_granted = sum((li.granted or 0 for li in item.line_list), Decimal(0))
@@ -217,6 +226,7 @@ def line_amounts(request, pk):
             errors = {k: v[0] for k, v in exc.message_dict.items()}
     line.refresh_from_db()
     line.ceiling = arbitration.line_ceiling(line, session.call.cofinancing_rate)
+    line.url = reverse("commission:line_amounts", args=[line.pk])
     if not request.htmx:
         for message in errors.values():
             messages.error(request, f"{line.title} : {message}")
@@ -231,8 +241,6 @@ def line_amounts(request, pk):
 
 
 def session_url(session) -> str:
-    from django.urls import reverse
-
     return reverse("commission:session", args=[session.pk])
 
 
