@@ -100,8 +100,8 @@ def test_a_grants_ledger(client, example, read_token, other_token):
     assert [(e["label"], e["action"], e["amount"], e["status"], e["date"]) for e in data["entries"]] == [
         ("Versé avant la plateforme", "Formation des managers", "2000.00", "verse", None),
         (f"{FIRST} — dossier {example['a'].number}", "Formation des managers", "4500.00", "verse", "2024-06-28"),
-        (f"{SECOND} — dossier {example['c'].number}", "Formation des managers", "1500.00", "prevu", "2024-12-31"),
         (f"{FIRST} — dossier {example['a'].number}", "Rails de transfert", "2500.00", "verse", "2024-06-28"),
+        (f"{SECOND} — dossier {example['c'].number}", "Formation des managers", "1500.00", "prevu", "2024-12-31"),
     ]  # in the order the payments were computed
     assert AuditRecord.objects.filter(action="api:read", object_type="funding.grant", object_id=str(g1.pk)).exists()
     assert get(client, other_token, f"/ledgers/{g1.pk}").status_code == 404

@@ -1,6 +1,8 @@
 """The REST API for the ARS' own tools: ``/api/v1/`` (OpenAPI at ``openapi.json``, docs at ``docs``).
 
-Read-only for now. Every endpoint authenticates with a bearer token (see ``guichet.api.auth``)
+Reads for every token; writes (transitions, messages, invoice validation, payments marked paid) for
+read-write tokens only (``auth.require_write``), through the same domain functions as the pages.
+Every endpoint authenticates with a bearer token (see ``guichet.api.auth``)
 and reaches calls and dossiers only through the same scopes as the web pages:
 ``Call.objects.instructed_by(user)`` and ``Dossier.objects.visible_to(user)``. Anything outside
 the token's region answers 404, exactly like something that does not exist.

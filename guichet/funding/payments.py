@@ -350,10 +350,10 @@ def ledger(grant: Grant) -> tuple[list[LedgerEntry], dict[str, Decimal]]:
     entries = [LedgerEntry(grant.convention_signed_on, "Versé avant la plateforme", a.title, a.paid_before,
                            PaymentStatus.PAID) for a in actions if a.paid_before]
     payments = (Payment.objects.filter(action__grant=grant).exclude(status=PaymentStatus.CANCELLED)
-                .select_related("action", "dossier").order_by("created_at", "pk"))
-    for p in payments:
-        entries.append(LedgerEntry(p.paid_on or p.pay_by, f"{p.window_label} — dossier {p.dossier.number}",
-                                   p.action.title, p.amount, p.status))
+                .select_related("action", "dossier").order_by("pay_by", "action__position", "pk"))
+    # In the order of the payment dates (paid, or due by), action by action; before the platform first.
+    entries += [LedgerEntry(p.paid_on or p.pay_by, f"{p.window_label} — dossier {p.dossier.number}",
+                            p.action.title, p.amount, p.status) for p in payments]
     paid = sum((e.amount for e in entries if e.status == PaymentStatus.PAID), ZERO)
     pending = sum((e.amount for e in entries if e.status != PaymentStatus.PAID), ZERO)
     return entries, {"total": grant.total, "paid": paid, "pending": pending, "remaining": grant.total - paid - pending}
