@@ -14,6 +14,7 @@ from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from guichet.api.auth import TokenAuth
+from guichet.api.pagination import page
 from guichet.api.schemas import CallOut, DossierOut, DossierPage, ErrorOut, ValidationErrorOut
 from guichet.calls.models import Call
 from guichet.core import audit
@@ -22,7 +23,6 @@ from guichet.dossiers.models import Dossier, State
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 NOT_FOUND = "Ressource introuvable."
-BAD_CURSOR = "Curseur de pagination invalide."
 
 api = NinjaAPI(
     title="API Guichet CLACT",
@@ -100,16 +100,11 @@ def list_call_dossiers(
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ):
     call = get_object_or_404(scoped_calls(request.auth), slug=slug)
-    dossiers = scoped_dossiers(request.auth).filter(call=call).defer("answers").order_by("id")
+    dossiers = scoped_dossiers(request.auth).filter(call=call).defer("answers")
     if state is not None:
         dossiers = dossiers.filter(state=state)
-    if cursor:
-        if not cursor.isdigit() or len(cursor) > 19:
-            raise HttpError(400, BAD_CURSOR)
-        dossiers = dossiers.filter(id__gt=int(cursor))
-    items = list(dossiers[: limit + 1])
-    next_cursor = str(items[limit - 1].id) if len(items) > limit else None
-    return {"items": items[:limit], "next_cursor": next_cursor}
+    items, next_cursor = page(dossiers, cursor, limit)
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @api.get("/dossiers/{number}", response={200: DossierOut, 401: ErrorOut, 404: ErrorOut}, tags=["dossiers"],

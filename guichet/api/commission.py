@@ -13,9 +13,9 @@ import datetime as dt
 from django.db.models import Count, F, Prefetch, Sum
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
-from ninja.errors import HttpError
 from pydantic import Field
 
+from guichet.api.pagination import money, page
 from guichet.api.schemas import ErrorOut, ValidationErrorOut, decimal_string, paris_time
 from guichet.calls.models import Call
 from guichet.commission import arbitration, scoring
@@ -31,9 +31,7 @@ router = Router(tags=["commission"])
 # imports this module at its end).
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-BAD_CURSOR = "Curseur de pagination invalide."
 ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
-ZERO = "0.00"
 DECISIONS = dict(Decision.choices)
 CONVENTION_KINDS = dict(ConventionKind.choices)
 HEAVY_DOSSIER_FIELDS = ("dossier__answers", "dossier__pending")  # never needed here
@@ -209,18 +207,6 @@ def _call(request, slug: str) -> Call:
     return get_object_or_404(scoped_calls(request.auth), slug=slug)
 
 
-def _page(queryset, cursor: str | None, limit: int):
-    """Keyset pagination on the id, as the dossier list: ``(rows, next_cursor)``."""
-    if cursor:
-        if not cursor.isdigit() or len(cursor) > 19:
-            raise HttpError(400, BAD_CURSOR)
-        queryset = queryset.filter(id__gt=int(cursor))
-    rows = list(queryset.order_by("id")[: limit + 1])
-    return rows[:limit], (str(rows[limit - 1].id) if len(rows) > limit else None)
-
-
-def _money(value) -> str:
-    return ZERO if value is None else str(value.quantize(arbitration.ZERO))
 
 
 def _session_summary(session) -> dict:
@@ -310,7 +296,7 @@ def list_sessions(
         agenda_size=Count("items", distinct=True))
     if call is not None:
         sessions = sessions.filter(call=_call(request, call))
-    rows, next_cursor = _page(sessions, cursor, limit)
+    rows, next_cursor = page(sessions, cursor, limit)
     return {"items": [_session_summary(s) for s in rows], "next_cursor": next_cursor}
 
 
@@ -331,7 +317,7 @@ def get_session(request, session_id: int):
         "convention_starts_on": session.convention_starts_on, "convention_ends_on": session.convention_ends_on,
         "members": [{"name": m.user.get_full_name() or m.user.email, "capacity": m.capacity,
                      "capacity_label": m.get_capacity_display(), "organisation": m.organisation} for m in members],
-        "totals": {"envelope": decimal_string(totals.envelope), "committed": _money(totals.committed),
+        "totals": {"envelope": decimal_string(totals.envelope), "committed": money(totals.committed),
                    "remaining": decimal_string(totals.remaining)},
         "items": [_item(item, rate) for item in items],
     }
@@ -351,11 +337,11 @@ def list_decisions(
                      applied_at__isnull=False)
              .select_related("dossier__establishment").defer(*HEAVY_DOSSIER_FIELDS)
              .annotate(granted_total=Sum("lines__granted")))
-    rows, next_cursor = _page(items, cursor, limit)
+    rows, next_cursor = page(items, cursor, limit)
     return {"items": [{"number": i.dossier.number, "establishment": i.dossier.establishment.name,
                        "finess": i.dossier.establishment.finess, "session": i.session_id, "decision": i.decision,
                        "decision_label": DECISIONS.get(i.decision, i.decision), "motivation": i.motivation,
-                       "granted_total": _money(i.granted_total), "applied_at": paris_time(i.applied_at)}
+                       "granted_total": money(i.granted_total), "applied_at": paris_time(i.applied_at)}
                       for i in rows],
             "next_cursor": next_cursor}
 
@@ -374,7 +360,7 @@ def list_grants(
         grants = grants.filter(call=_call(request, call))
     if status is not None:
         grants = grants.filter(status=status)
-    rows, next_cursor = _page(grants, cursor, limit)
+    rows, next_cursor = page(grants, cursor, limit)
     return {"items": [_grant(g) for g in rows], "next_cursor": next_cursor}
 
 

@@ -21,6 +21,7 @@ from ninja.errors import HttpError, ValidationError
 from pydantic import Field
 
 from guichet.api.auth import require_write
+from guichet.api.pagination import money, page
 from guichet.api.schemas import ErrorOut, ValidationErrorOut, decimal_string, paris_time
 from guichet.calls.models import CallKind
 from guichet.core import audit
@@ -42,7 +43,6 @@ router = Router(tags=["versements"])
 # The same page sizes and cursor rule as the dossier list (guichet.api.api imports this module at its end).
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-BAD_CURSOR = "Curseur de pagination invalide."
 ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
 WRITE_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
 MONEY = "chaîne décimale, en euros"
@@ -253,18 +253,6 @@ def _calls(request):
     return scoped_calls(request.auth)
 
 
-def _page(queryset, cursor: str | None, limit: int):
-    """Keyset pagination on the id: ``(rows, next_cursor)``."""
-    if cursor:
-        if not cursor.isdigit() or len(cursor) > 19:
-            raise HttpError(400, BAD_CURSOR)
-        queryset = queryset.filter(id__gt=int(cursor))
-    rows = list(queryset.order_by("id")[: limit + 1])
-    return rows[:limit], (str(rows[limit - 1].id) if len(rows) > limit else None)
-
-
-def _money(value) -> str:
-    return str((value if value is not None else ZERO).quantize(ZERO))
 
 
 def _party(name, finess, siren="", siret="") -> dict:
@@ -286,12 +274,12 @@ def _grant(grant, balances) -> dict:
         "id": grant.pk, "convention_reference": grant.convention_reference, "call_year": grant.call_year,
         "beneficiary": _party(grant.beneficiary.name, grant.beneficiary.finess, siret=grant.beneficiary.siret),
         "legal_entity": None if entity is None else _party(entity.name, entity.finess, siren=entity.siren),
-        "rate": str(grant.rate), "invoice_basis": grant.invoice_basis, "total": _money(grant.total),
+        "rate": str(grant.rate), "invoice_basis": grant.invoice_basis, "total": money(grant.total),
         "status": grant.status, "status_label": grant.get_status_display(),
         "closed_at": paris_time(grant.closed_at), "closing_reason": grant.closing_reason,
-        "actions": [{"id": a.pk, "position": a.position, "title": a.title, "ceiling": _money(a.ceiling),
-                     "paid_before": _money(a.paid_before), "paid": _money(balances[a.pk].paid),
-                     "committed": _money(balances[a.pk].committed), "remaining": _money(balances[a.pk].remaining)}
+        "actions": [{"id": a.pk, "position": a.position, "title": a.title, "ceiling": money(a.ceiling),
+                     "paid_before": money(a.paid_before), "paid": money(balances[a.pk].paid),
+                     "committed": money(balances[a.pk].committed), "remaining": money(balances[a.pk].remaining)}
                     for a in grant.actions.all()],
     }
 
@@ -303,7 +291,7 @@ def _line(line) -> dict:
         "convention_reference": grant.convention_reference, "action": line.action_id,
         "action_title": line.action.title, "establishment": line.establishment.finess if line.establishment else None,
         "supplier": line.supplier, "number": line.number, "invoice_date": line.invoice_date,
-        "amount_ht": _money(line.amount_ht), "amount_ttc": _money(line.amount_ttc),
+        "amount_ht": money(line.amount_ht), "amount_ttc": money(line.amount_ttc),
         "has_file": line.attachment_id is not None, "source": line.source, "status": line.status,
         "status_label": line.get_status_display(), "accepted_amount": decimal_string(line.accepted_amount),
         "reason": line.reason, "validated_by": line.validated_by.email if line.validated_by else None,
@@ -312,7 +300,7 @@ def _line(line) -> dict:
 
 
 def _dossier_payment(p) -> dict:
-    return {"id": p.pk, "action": p.action_id, "amount": _money(p.amount),
+    return {"id": p.pk, "action": p.action_id, "amount": money(p.amount),
             "window": _window(p.window_index, p.window_label, p.pay_by), "status": p.status,
             "status_label": STATUS_LABELS.get(p.status, p.status)}
 
@@ -332,7 +320,7 @@ def _order_summary(order) -> dict:
             "created_at": paris_time(order.created_at), "created_by": order.created_by.email,
             "paid_on": order.paid_on, "reference": order.reference,
             "status": PaymentStatus.PAID if order.paid_on else PaymentStatus.ORDERED,
-            "lines": order.n_payments, "total": _money(order.total)}
+            "lines": order.n_payments, "total": money(order.total)}
 
 
 def _orders(request):
@@ -359,7 +347,7 @@ def list_ledgers(
         grants = grants.filter(status=status)
     if legal_entity:
         grants = grants.filter(legal_entity__finess=legal_entity)
-    rows, next_cursor = _page(grants, cursor, limit)
+    rows, next_cursor = page(grants, cursor, limit)
     balances = proofs.balances([a for g in rows for a in g.actions.all()])
     return {"items": [_grant(g, balances) for g in rows], "next_cursor": next_cursor}
 
@@ -372,9 +360,9 @@ def get_ledger(request, grant_id: int):
     entries, balance = payments.ledger(grant)
     audit.record(request.auth, "api:read", grant.dossier_id, request, obj=grant, resource="ledger")
     return {**_grant(grant, proofs.balances(actions)),
-            "entries": [{"date": e.when, "label": e.label, "action": e.action, "amount": _money(e.amount),
+            "entries": [{"date": e.when, "label": e.label, "action": e.action, "amount": money(e.amount),
                          "status": e.status, "status_label": STATUS_LABELS.get(e.status, e.status)} for e in entries],
-            "balance": {key: _money(value) for key, value in balance.items()}}
+            "balance": {key: money(value) for key, value in balance.items()}}
 
 
 # --- proofs dossiers and their invoices --------------------------------------------------------
@@ -393,7 +381,7 @@ def list_proofs_dossiers(
     dossiers = (scoped_dossiers(request.auth).filter(call=call).defer("answers").prefetch_related(
         Prefetch("invoice_lines", queryset=_lines_queryset()),
         Prefetch("payments", queryset=Payment.objects.exclude(status=PaymentStatus.CANCELLED).order_by("pk"))))
-    rows, next_cursor = _page(dossiers, cursor, limit)
+    rows, next_cursor = page(dossiers, cursor, limit)
     audit.record(request.auth, "api:read", request=request, obj=call, resource="proofs_dossiers",
                  dossiers=[d.pk for d in rows])
     items = []
@@ -461,7 +449,7 @@ def list_payments(
         found = found.filter(window_index=window)
     if status is not None:
         found = found.filter(status=status)
-    rows, next_cursor = _page(found, cursor, limit)
+    rows, next_cursor = page(found, cursor, limit)
     items = []
     for p in rows:
         grant = p.action.grant
@@ -472,7 +460,7 @@ def list_payments(
             "action": p.action_id, "action_title": p.action.title,
             "beneficiary": _party(grant.beneficiary.name, grant.beneficiary.finess, siret=grant.beneficiary.siret),
             "legal_entity": None if entity is None else _party(entity.name, entity.finess, siren=entity.siren),
-            "amount": _money(p.amount), "status": p.status, "status_label": STATUS_LABELS.get(p.status, p.status),
+            "amount": money(p.amount), "status": p.status, "status_label": STATUS_LABELS.get(p.status, p.status),
             "order": p.order_id, "paid_on": p.paid_on, "reference": p.reference})
     return {"items": items, "next_cursor": next_cursor}
 
@@ -488,7 +476,7 @@ def list_orders(
     orders = _orders(request)
     if call is not None:
         orders = orders.filter(call=get_object_or_404(_calls(request), slug=call))
-    rows, next_cursor = _page(orders, cursor, limit)
+    rows, next_cursor = page(orders, cursor, limit)
     return {"items": [_order_summary(o) for o in rows], "next_cursor": next_cursor}
 
 
@@ -498,7 +486,7 @@ def _order_out(order) -> dict:
             "order_lines": [{"legal_entity": _party(r.legal_entity, r.legal_entity_finess, siren=r.siren),
                              "establishment": _party(r.establishment, r.establishment_finess, siret=r.siret),
                              "grant": r.grant_id, "convention_reference": r.convention_reference,
-                             "action": r.action, "dossiers": r.dossiers, "amount": _money(r.amount)}
+                             "action": r.action, "dossiers": r.dossiers, "amount": money(r.amount)}
                             for r in exports.order_rows(found)]}
 
 

@@ -14,21 +14,15 @@ from io import BytesIO
 
 from django.utils import timezone
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+
+from guichet.core.spreadsheets import BOLD, DATE_TIME, EUROS, TEXT, WRAP, file_name_part
+from guichet.core.spreadsheets import write_only_cell as _cell
 
 from . import arbitration, scoring
 from .models import Decision, Session
 
-EUROS = '#,##0.00 "€"'
-TEXT = "@"
 MARK = "0.00"
-DATE_TIME = "DD/MM/YYYY HH:MM"
-BOLD = Font(bold=True)
-WRAP = Alignment(wrap_text=True, vertical="top")
-FORBIDDEN_IN_FILENAMES = '/\\:*?"<>|'
 
 # (header, width in characters, number format; None: plain text)
 COLUMNS = [
@@ -55,23 +49,8 @@ DECISIONS = dict(Decision.choices)
 
 def export_filename(session: Session) -> str:
     """« Arbitrage - <session title>.xlsx », without the characters a file name cannot hold."""
-    title = "".join("-" if ch in FORBIDDEN_IN_FILENAMES else ch for ch in session.title if ch.isprintable())
-    return f"Arbitrage - {title.strip(' .')[:150] or session.pk}.xlsx"
+    return f"Arbitrage - {file_name_part(session.title, 150) or session.pk}.xlsx"
 
-
-def _cell(ws, value, number_format=None, font=None, alignment=None):
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters an XLSX cannot hold
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # whatever the user typed stays text: "=…" is not a formula
-    if number_format:
-        cell.number_format = number_format
-    if font:
-        cell.font = font
-    if alignment:
-        cell.alignment = alignment
-    return cell
 
 
 def _local(value: dt.datetime | None):

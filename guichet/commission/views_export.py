@@ -10,10 +10,9 @@ from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 
 from guichet.core import audit
+from guichet.core.spreadsheets import XLSX
 
 from . import arbitration, exports
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @login_required

@@ -32,12 +32,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import Q
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from guichet.core import audit
+from guichet.core.spreadsheets import BOLD, DATE, EUROS, TEXT, XLSX, clean, style
 from guichet.dossiers.models import Dossier
 from guichet.establishments.models import Establishment
 
@@ -45,12 +45,8 @@ from . import proofs
 from .models import GrantAction, InvoiceLine, LineStatus
 from .proofs import LineInput
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ATTACHMENT_PATH = "bordereau"
 
-EUROS = '#,##0.00 "€"'
-TEXT = "@"
-DATE = "DD/MM/YYYY"
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")  # what the database holds (14 digits, 2 decimals)
 FLOAT_NOISE = Decimal("0.000001")  # a spreadsheet formula's rounding noise on an amount in cents
@@ -68,7 +64,6 @@ REFERENCE_LABEL = "Référence de l'action"
 SEPARATOR = " / "
 
 TITLE_FONT = Font(bold=True, size=14)
-BOLD = Font(bold=True)
 REPEATED = Font(color="808080")  # the action's description repeated on the rows of its block
 LOCKED_FILL = PatternFill("solid", fgColor="EEEEEE")
 HEADER_FILL = PatternFill("solid", fgColor="DDDDEE")
@@ -342,19 +337,10 @@ def _sheet_order(dossier: Dossier, establishments) -> list[Establishment]:
 
 def _put(ws, row: int, column: int, value, number_format=None, font=None, fill=None, alignment=None,
          unlocked=False, border=None):
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    cell = ws.cell(row=row, column=column, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # typed text stays text: « =… » is not a formula
-    if number_format:
-        cell.number_format = number_format
-    if font:
-        cell.font = font
+    value = clean(value)
+    cell = style(ws.cell(row=row, column=column, value=value), value, number_format, font, alignment)
     if fill:
         cell.fill = fill
-    if alignment:
-        cell.alignment = alignment
     if unlocked:
         cell.protection = UNLOCKED
     if border:
@@ -544,7 +530,7 @@ class _Context:
         convention = read_text(cells.get("convention"))
         title = cells.get("action")
         if (convention and _squash(convention) != _squash(grant.convention_reference)) or (
-                not blank(title) and _squash(title) != _squash(ILLEGAL_CHARACTERS_RE.sub("", action.title))):
+                not blank(title) and _squash(title) != _squash(clean(action.title))):
             return None, (f"la référence « {text} » ne correspond pas à la convention et à l'action écrites sur "
                           "la ligne : ne modifiez pas les colonnes grisées, choisissez la référence dans la liste.")
         if establishment.pk not in {e.pk for e in self.concerned[action.pk]}:

@@ -17,23 +17,15 @@ from decimal import Decimal
 
 from django.utils import timezone
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+
+from guichet.core.spreadsheets import BOLD, DATE, DATE_TIME, EUROS, TEXT, WRAP, file_name_part
+from guichet.core.spreadsheets import write_only_cell as _cell
 
 from .models import PaymentOrder
 
 ZERO = Decimal("0.00")
-EUROS = '#,##0.00 "€"'
-TEXT = "@"
-DATE = "DD/MM/YYYY"
-DATE_TIME = "DD/MM/YYYY HH:MM"
-BOLD = Font(bold=True)
-WRAP = Alignment(wrap_text=True, vertical="top")
-FORBIDDEN_IN_FILENAMES = '/\\:*?"<>|'
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAYMENT_RELATIONS = ("action__grant__legal_entity", "action__grant__beneficiary", "dossier")
 
 
@@ -119,8 +111,7 @@ AMOUNT = [header for header, _, _ in COLUMNS].index("Montant")
 
 def export_filename(order: PaymentOrder, extension: str) -> str:
     """« Ordre de paiement <n°> - <window>.<extension> », without the characters a file name cannot hold."""
-    label = "".join("-" if ch in FORBIDDEN_IN_FILENAMES else ch for ch in order.window_label if ch.isprintable())
-    return f"Ordre de paiement {order.pk} - {label.strip(' .')[:120]}.{extension}"
+    return f"Ordre de paiement {order.pk} - {file_name_part(order.window_label, 120)}.{extension}"
 
 
 def _values(order: PaymentOrder, rows: list[OrderRow]):
@@ -129,20 +120,6 @@ def _values(order: PaymentOrder, rows: list[OrderRow]):
                r.convention_reference, r.action, ", ".join(r.dossiers), r.amount, order.window_label, order.pay_by,
                order.paid_on, order.reference)
 
-
-def _cell(ws, value, number_format=None, font=None, alignment=None):
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters an XLSX cannot hold
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # whatever was typed stays text: "=…" is not a formula
-    if number_format:
-        cell.number_format = number_format
-    if font:
-        cell.font = font
-    if alignment:
-        cell.alignment = alignment
-    return cell
 
 
 def order_workbook(order: PaymentOrder, rows: list[OrderRow]) -> bytes:

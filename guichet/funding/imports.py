@@ -53,6 +53,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from guichet.accounts.permissions import is_ars_staff
 from guichet.core import audit
 from guichet.core.money import euros, percent
+from guichet.core.spreadsheets import BOLD, DATE, EUROS, TEXT
 from guichet.establishments.identifiers import validate_finess
 from guichet.establishments.models import Establishment, LegalEntity, Region
 from guichet.formschema.values import parse_decimal
@@ -90,9 +91,6 @@ GUIDE_SHEET = "Mode d'emploi"
 DATA_SHEET = "Subventions"
 TEMPLATE_FILENAME = "modele-import-subventions.xlsx"
 
-EUROS_FORMAT = '#,##0.00 "€"'
-TEXT_FORMAT = "@"
-DATE_FORMAT = "DD/MM/YYYY"
 
 
 # --- columns -----------------------------------------------------------------------------------------
@@ -117,12 +115,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("ej_finess", "FINESS juridique", True,
            "Le FINESS de l'entité juridique (EJ) signataire de la convention : 9 caractères, "
            "« 2A » ou « 2B » en tête pour la Corse. Saisi comme du texte pour garder le zéro initial.",
-           "140000035", TEXT_FORMAT, 14,
+           "140000035", TEXT, 14,
            ("finess ej", "finess entite juridique", "finess de l entite juridique", "n finess ej")),
     Column("et_finess", "FINESS géographique", True,
            "Le FINESS de l'établissement (ET) bénéficiaire de l'action. Il doit figurer dans l'annuaire "
            "de la plateforme, appartenir à l'entité juridique de la ligne et relever de votre région.",
-           "140000027", TEXT_FORMAT, 14,
+           "140000027", TEXT, 14,
            ("finess et", "finess etablissement", "finess de l etablissement", "finess geo", "n finess et")),
     Column("title", "Action", True,
            "L'intitulé de l'action financée (500 caractères au plus).",
@@ -130,7 +128,7 @@ COLUMNS: tuple[Column, ...] = (
            ("intitule", "intitule de l action", "titre de l action", "action financee", "libelle de l action")),
     Column("ceiling", "Plafond (€)", True,
            "Le plafond de l'action fixé par la convention, en euros : au plus 2 décimales, par exemple 12 000,00.",
-           Decimal("12000.00"), EUROS_FORMAT, 16,
+           Decimal("12000.00"), EUROS, 16,
            ("plafond", "montant plafond", "plafond de l action", "montant accorde", "plafond en euros")),
     Column("rate", "Taux de cofinancement (%)", True,
            "Le taux de cofinancement de l'ARS en pourcentage : 50 pour 50 % (ou une cellule au format "
@@ -140,18 +138,18 @@ COLUMNS: tuple[Column, ...] = (
     Column("reference", "Référence de la convention", True,
            "La référence de la convention ou de l'avenant. Les lignes qui portent la même référence forment "
            "une seule subvention. Une référence déjà enregistrée sur la plateforme n'est pas importée.",
-           "CLACT-2022-28-014", TEXT_FORMAT, 22,
+           "CLACT-2022-28-014", TEXT, 22,
            ("reference", "reference convention", "reference de convention", "n de convention",
             "no de convention", "numero de convention", "numero de la convention")),
     Column("signed_on", "Date de la convention", True,
            "La date de signature de la convention, au format jj/mm/aaaa (une cellule date, ou du texte).",
-           dt.date(2022, 11, 15), DATE_FORMAT, 14,
+           dt.date(2022, 11, 15), DATE, 14,
            ("date de convention", "date convention", "date de signature", "date de signature de la convention",
             "convention signee le", "signee le")),
     Column("paid_before", "Déjà versé (€)", True,
            "Le montant déjà versé sur l'action avant la plateforme, en euros (0 si rien n'a été versé ; une "
            "cellule vide vaut 0). Il ne peut pas dépasser le plafond.",
-           Decimal("6000.00"), EUROS_FORMAT, 16,
+           Decimal("6000.00"), EUROS, 16,
            ("deja verse", "montant deja verse", "deja verse avant la plateforme", "verse", "montant verse")),
     Column("kind", "Acte", False,
            "Facultatif : « convention » ou « avenant ». Vide : « avenant » si la référence contient le mot "
@@ -944,7 +942,6 @@ def _column_rank(header: str) -> int:
 
 # --- the template file -------------------------------------------------------------------------------
 
-BOLD = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F4")
 WRAP = Alignment(wrap_text=True, vertical="top")
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from guichet.accounts.permissions import is_ars_staff
+from guichet.core.spreadsheets import XLSX
 
 from .imports import TEMPLATE_FILENAME, import_grants, template_workbook
 
@@ -31,7 +32,6 @@ FOLDER = "imports/subventions/"
 SESSION_KEY = "funding_grant_import"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 STALE_AFTER = dt.timedelta(days=1)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class GrantImportForm(forms.Form):

@@ -24,6 +24,7 @@ from dsfr.forms import DsfrBaseForm
 from guichet.calls.models import Call, CallKind
 from guichet.core import audit
 from guichet.core.money import euros
+from guichet.core.spreadsheets import XLSX
 from guichet.dossiers.models import State
 
 from . import exports, payments, proofs
@@ -151,7 +152,7 @@ def _download(request, order, kind: str, content: bytes, content_type: str, exte
 def order_xlsx(request, pk):
     order = _order(request, pk)
     rows = exports.order_rows(exports.order_payments(order))
-    return _download(request, order, "xlsx", exports.order_workbook(order, rows), exports.XLSX, "xlsx")
+    return _download(request, order, "xlsx", exports.order_workbook(order, rows), XLSX, "xlsx")
 
 
 @login_required
