@@ -42,6 +42,8 @@ bench: install
 	$(PY) benchmarks/workspace.py
 	$(PY) benchmarks/commission.py --database postgres
 	$(PY) benchmarks/commission.py --database sqlite
+	$(PY) benchmarks/payments.py --database postgres
+	$(PY) benchmarks/payments.py --database sqlite
 
 clean:
 	rm -rf $(VENV) var
