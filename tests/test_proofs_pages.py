@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from guichet.calls.models import CallKind
 from guichet.dossiers.models import Attachment, Dossier, State
@@ -82,6 +83,10 @@ def test_adding_an_invoice_keeps_what_was_typed_and_the_file_on_error(client, se
 
 def test_completion_filing_check_and_what_will_be_paid(client, setting):
     call, grant, dossier = setting
+    today = timezone.localdate()
+    call.payment_windows = [*WINDOWS, {"label": "Exercice en cours", "received_from": today.isoformat(),
+                                       "received_until": today.isoformat(), "paid_by": today.isoformat()}]
+    call.save(update_fields=["payment_windows"])
     formation = grant.actions.get(position=1)
     client.force_login(dossier.created_by)
     assert missing(dossier) == ["Ajoutez au moins une facture justificative."]
@@ -122,3 +127,9 @@ def test_who_reaches_the_invoices_page(client, setting):
         "action": grant.actions.first().pk, "supplier": "X", "number": "1", "invoice_date": "2024-03-01",
         "amount_ht": "10", "amount_ttc": "12"}).status_code == 404
     assert not InvoiceLine.objects.exists()
+
+
+def test_proofs_after_the_budget_years_last_window_cannot_be_filed(setting):
+    call, _, dossier = setting  # the seed's 2024 windows: today is past 15 November 2024
+    assert missing(dossier) == [payments.why_out_of_windows(call, timezone.localdate())]
+    assert "dernière date de l'exercice 2024" in missing(dossier)[0]

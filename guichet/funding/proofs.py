@@ -14,7 +14,7 @@ from django.utils import timezone
 from guichet.calls.models import CallKind
 from guichet.core import audit
 from guichet.core.money import euros
-from guichet.dossiers.models import Dossier
+from guichet.dossiers.models import Dossier, State
 
 from . import payments
 from .models import ActionProgress, Completion, GrantAction, InvoiceLine, LineStatus, Payment, PaymentStatus
@@ -128,8 +128,13 @@ def set_progress(dossier: Dossier, user, action: GrantAction, completion: str, c
 
 
 def missing(dossier: Dossier) -> list[str]:
-    """What stops a proofs dossier from being filed, beyond its form: at least one invoice, and the
-    degree of completion of each action it sends invoices for."""
+    """What stops a proofs dossier from being filed, beyond its form: a receipt date inside one of the
+    budget year's payment windows, at least one invoice, and the degree of completion of each action it
+    sends invoices for."""
+    if dossier.state == State.BROUILLON and dossier.call.payment_windows:
+        today = timezone.localdate()
+        if payments.window_for(dossier.call, today) is None:
+            return [payments.why_out_of_windows(dossier.call, today)]
     if not dossier.invoice_lines.exists():
         return ["Ajoutez au moins une facture justificative."]
     declared = set(dossier.action_progress.values_list("action_id", flat=True))
