@@ -27,3 +27,9 @@ def test_seed_demo_is_idempotent_and_prepares_a_commission(db):
     lille = Establishment.objects.get(finess="590000006")
     assert {g.convention_reference for g in payments.grants_for(lille, proofs)} == {
         "AVENANT-CPOM-2022-DEMO", "CONVENTION-2024-DEMO"}
+    # Its payment windows moved with its deadline: proofs sent today fall in one, the last ends with the call.
+    from django.utils import timezone
+
+    window = payments.window_for(proofs, timezone.localdate())
+    assert window is not None and str(window.pay_by.year) in window.label
+    assert payments.windows(proofs)[-1].received_until == timezone.localtime(proofs.closes_at).date()

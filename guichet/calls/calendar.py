@@ -64,3 +64,20 @@ def shift_phases(phases: list, delta: dt.timedelta) -> list:
                 moved[key] = (parse_moment(value) + delta).isoformat()
         shifted.append(moved)
     return shifted
+
+
+def shift_windows(windows: list, delta: dt.timedelta) -> list:
+    """Payment windows moved by ``delta`` whole days (demo calls), the years in their labels following
+    their payment date."""
+    import re
+
+    shifted = []
+    for window in windows or []:
+        moved = dict(window)
+        for key in ("received_from", "received_until", "paid_by"):
+            if window.get(key):
+                moved[key] = (dt.date.fromisoformat(str(window[key])) + dt.timedelta(days=delta.days)).isoformat()
+        if moved.get("paid_by") and moved.get("label"):
+            moved["label"] = re.sub(r"\b20\d\d\b", moved["paid_by"][:4], moved["label"])
+        shifted.append(moved)
+    return shifted

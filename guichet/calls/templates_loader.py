@@ -25,7 +25,7 @@ from django.db import transaction
 from guichet.establishments.models import Region
 from guichet.formschema.schema import SchemaError, parse_schema
 
-from .calendar import shift_phases
+from .calendar import shift_phases, shift_windows
 from .models import Call, CallKind, EligibleKind, FormVersion
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -310,17 +310,22 @@ def shift_template_for_demo(template: Call, now: dt.datetime) -> Call:
     opens_at, closes_at = shifted_dates(template.opens_at, template.closes_at, now)
     slug = demo_slug(template)
     existing = Call.objects.filter(slug=slug).first()
-    phases = shift_phases(template.phases, closes_at - template.closes_at)  # the calendar moves with the deadline
+    # The calendar and the payment windows move with the deadline.
+    phases = shift_phases(template.phases, closes_at - template.closes_at)
+    moved_days = closes_at.astimezone(PARIS).date() - template.closes_at.astimezone(PARIS).date()  # whole days
+    windows = shift_windows(template.payment_windows, moved_days)
     if existing is None:
         call = copy_call(template, region=template.region, title=template.title, slug=slug,
                          opens_at=opens_at, closes_at=closes_at, year=template.year)
-        Call.objects.filter(pk=call.pk).update(phases=phases)
-        call.phases = phases
+        Call.objects.filter(pk=call.pk).update(phases=phases, payment_windows=windows)
+        call.phases, call.payment_windows = phases, windows
         return call
     if existing.is_template:
         raise ValueError(f"L'identifiant « {slug} » est celui d'un modèle.")
     existing.opens_at, existing.closes_at, existing.published, existing.phases = opens_at, closes_at, True, phases
-    existing.save(update_fields=["opens_at", "closes_at", "published", "phases"])
+    existing.payment_windows, existing.covered_years = windows, list(template.covered_years or [])
+    existing.save(update_fields=["opens_at", "closes_at", "published", "phases", "payment_windows",
+                                 "covered_years"])
     if template.current_form is not None:
         _save_form(existing, template.current_form.schema)
     return existing
