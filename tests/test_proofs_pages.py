@@ -133,3 +133,12 @@ def test_proofs_after_the_budget_years_last_window_cannot_be_filed(setting):
     call, _, dossier = setting  # the seed's 2024 windows: today is past 15 November 2024
     assert missing(dossier) == [payments.why_out_of_windows(call, timezone.localdate())]
     assert "dernière date de l'exercice 2024" in missing(dossier)[0]
+
+
+def test_my_grants_points_to_the_open_proofs_call(client, setting):
+    call, _, dossier = setting
+    client.force_login(dossier.created_by)
+    assert "Déposer des justificatifs" in text(client.get(reverse("funding:mine")))  # the call is open
+    call.closes_at = timezone.now() - dt.timedelta(days=1)
+    call.save(update_fields=["closes_at"])
+    assert "Déposer des justificatifs" not in text(client.get(reverse("funding:mine")))

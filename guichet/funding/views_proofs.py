@@ -167,5 +167,9 @@ def my_grants(request):
                   .prefetch_related("actions__establishments").order_by("-call_year", "convention_reference"))
     balances = proofs.balances([a for g in grants for a in g.actions.all()])
     rows = [{"grant": g, "actions": [(a, balances[a.pk]) for a in g.actions.all()]} for g in grants]
-    return render(request, "funding/my_grants.html", {"rows": rows, "nav": "funding",
+    from guichet.calls.models import Call
+
+    proofs_calls = (Call.objects.open_at().filter(kind=CallKind.PROOFS, region__in={g.region_id for g in grants})
+                    .order_by("closes_at") if grants else [])
+    return render(request, "funding/my_grants.html", {"rows": rows, "proofs_calls": proofs_calls, "nav": "funding",
                                                       "page_title": "Mes subventions"})
