@@ -330,9 +330,22 @@ def mark_paid(order: PaymentOrder, user, paid_on: dt.date, reference: str) -> Pa
         order.save(update_fields=["paid_on", "reference"])
         order.payments.update(status=PaymentStatus.PAID, paid_on=paid_on, reference=reference)
         audit.record(user, "payments:paid", order=order.pk, paid_on=paid_on.isoformat(), reference=reference)
-        for grant in Grant.objects.filter(actions__payments__order=order).distinct():
-            close_if_paid(grant)
+        close_paid_grants(Grant.objects.filter(actions__payments__order=order).values("pk"))
     return order
+
+
+def close_paid_grants(grant_ids) -> int:
+    """Close the grants among ``grant_ids`` that are paid in full (before the platform and through paid
+    orders); a few queries whatever their number. Returns how many were closed."""
+    paid = {r["action__grant_id"]: r["s"] for r in Payment.objects.filter(
+        action__grant_id__in=grant_ids, status=PaymentStatus.PAID).values("action__grant_id").annotate(
+        s=Sum("amount"))}
+    before = {r["grant_id"]: r["s"] for r in GrantAction.objects.filter(grant_id__in=grant_ids).values(
+        "grant_id").annotate(s=Sum("paid_before"))}
+    done = [g.pk for g in Grant.objects.filter(pk__in=grant_ids).exclude(status=GrantStatus.CLOSED).only("pk", "total")
+            if paid.get(g.pk, ZERO) + before.get(g.pk, ZERO) >= g.total]
+    return Grant.objects.filter(pk__in=done).update(status=GrantStatus.CLOSED, closed_at=timezone.now(),
+                                                    closing_reason="Soldée")
 
 
 @dataclass
@@ -357,15 +370,6 @@ def ledger(grant: Grant) -> tuple[list[LedgerEntry], dict[str, Decimal]]:
     paid = sum((e.amount for e in entries if e.status == PaymentStatus.PAID), ZERO)
     pending = sum((e.amount for e in entries if e.status != PaymentStatus.PAID), ZERO)
     return entries, {"total": grant.total, "paid": paid, "pending": pending, "remaining": grant.total - paid - pending}
-
-
-def close_if_paid(grant: Grant) -> bool:
-    _, balance = ledger(grant)
-    if balance["paid"] >= grant.total and grant.status != GrantStatus.CLOSED:
-        grant.status, grant.closed_at, grant.closing_reason = GrantStatus.CLOSED, timezone.now(), "Soldée"
-        grant.save(update_fields=["status", "closed_at", "closing_reason"])
-        return True
-    return False
 
 
 def close(grant: Grant, user, reason: str) -> Grant:
