@@ -179,12 +179,19 @@ def schedule(dossier: Dossier) -> list[Payment]:
     on the same grants (they come after it on the ceilings). See ``schedule_one``."""
     with transaction.atomic():
         result = schedule_one(dossier)
-        grant_ids = GrantAction.objects.filter(
-            Q(invoice_lines__dossier=dossier) | Q(payments__dossier=dossier)).values("grant_id")
-        later = (Dossier.objects.filter(Q(invoice_lines__action__grant_id__in=grant_ids)
-                                        | Q(payments__action__grant_id__in=grant_ids))
-                 .exclude(pk=dossier.pk).exclude(_before(dossier)).distinct()
-                 .select_related("call"))
+        # The grants first, then the dossiers through indexed lookups (an OR across the joins would read
+        # every invoice line of the region on each call).
+        action_ids = set(dossier.invoice_lines.values_list("action_id", flat=True)) | set(
+            dossier.payments.values_list("action_id", flat=True))
+        grant_ids = set(GrantAction.objects.filter(pk__in=action_ids).values_list("grant_id", flat=True))
+        if not grant_ids:
+            return result
+        actions = GrantAction.objects.filter(grant_id__in=grant_ids).values("pk")
+        others = set(InvoiceLine.objects.filter(action__in=actions).values_list("dossier_id", flat=True)) | set(
+            Payment.objects.filter(action__in=actions).values_list("dossier_id", flat=True))
+        others.discard(dossier.pk)
+        later = (Dossier.objects.filter(pk__in=others).exclude(_before(dossier)).select_related("call")
+                 if others else [])
         for other in sorted(later, key=_key):
             schedule_one(other)
         return result
@@ -228,8 +235,8 @@ def schedule_one(dossier: Dossier) -> list[Payment]:
             remaining[grant.pk] -= amount
             current = existing.get(action.pk)
             if amount > 0:
-                fields = {"amount": amount, "call": call, "window_index": window.index, "window_label": window.label,
-                          "pay_by": window.pay_by}
+                fields = {"amount": amount, "call_id": call.pk, "window_index": window.index,
+                          "window_label": window.label, "pay_by": window.pay_by}
                 if current is None:
                     current = Payment.objects.create(action=action, dossier=dossier, **fields)
                 elif any(getattr(current, k) != v for k, v in fields.items()):
