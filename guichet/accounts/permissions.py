@@ -31,6 +31,15 @@ def is_ars_staff(user) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active and user.is_ars_staff)
 
 
+def is_ars_of(user, region) -> bool:
+    """True for ARS staff (instructor or administrator) of ``region`` (a Region or its primary key), or a
+    superuser; False for anyone else, an anonymous visitor included. The one check behind every « the
+    region's ARS only » rule (instruction, commission, payments)."""
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_superuser or (user.is_ars_staff and user.region_id == _region_id(region))
+
+
 def can_manage_region(user, region) -> bool:
     """True when ``user`` administers ``region`` (a Region or its primary key).
 

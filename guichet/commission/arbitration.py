@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from guichet.accounts.permissions import can_manage_region, is_ars_of
 from guichet.calls.models import Call
 from guichet.core import audit
 from guichet.core.money import euros, percent
@@ -41,7 +42,7 @@ class ArbitrationError(ValidationError):
 
 def can_manage(user, call: Call) -> bool:
     """ARS staff of the call's region prepare sessions, type amounts and apply decisions."""
-    return user.is_authenticated and (user.is_superuser or (user.is_ars_staff and user.region_id == call.region_id))
+    return is_ars_of(user, call.region_id)
 
 
 def sessions_visible_to(user):
@@ -236,7 +237,7 @@ def _over_ceiling(line: ActionLine, limit: Decimal, rate: Decimal) -> str:
 
 def raise_envelope(call: Call, user, new_amount, reason: str) -> EnvelopeChange:
     """Change a call's envelope (an ARS administrator, with a reason); never below what is committed."""
-    if not (user.is_authenticated and user.is_ars_admin and (user.is_superuser or user.region_id == call.region_id)):
+    if not can_manage_region(user, call.region_id):
         raise PermissionDenied("Seul un administrateur de l'ARS de la région modifie l'enveloppe.")
     reason = (reason or "").strip()
     if not reason:

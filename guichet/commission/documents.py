@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from guichet.accounts.permissions import is_ars_of
 from guichet.core.files import store_upload
 from guichet.core.models import ScanStatus
 from guichet.dossiers.models import Dossier
@@ -189,8 +190,7 @@ def upload_signed_convention(grant, upload, user, signed_on) -> Document:
 
     dossier = grant.dossier
     allowed = dossier is not None and (
-        (user.is_authenticated and dossier.members.filter(pk=user.pk).exists())
-        or (user.is_authenticated and user.is_ars_staff and (user.is_superuser or user.region_id == grant.region_id)))
+        is_ars_of(user, grant.region_id) or (user.is_authenticated and dossier.members.filter(pk=user.pk).exists()))
     if not allowed:
         raise PermissionDenied("Seuls l'établissement et l'ARS de la région déposent la convention signée.")
     if upload is None:

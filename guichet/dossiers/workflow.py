@@ -22,6 +22,8 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from guichet.accounts.permissions import is_ars_of
+
 from .models import Dossier, DossierEvent, EventKind, State
 
 DECIDED = (State.ACCEPTE, State.REFUSE, State.SANS_SUITE)
@@ -35,8 +37,7 @@ class TransitionError(ValidationError):
 
 def can_instruct(user, dossier: Dossier) -> bool:
     """ARS staff of the call's region (or a platform superuser)."""
-    return user.is_authenticated and (user.is_superuser or (user.is_ars_staff
-                                                            and user.region_id == dossier.call.region_id))
+    return is_ars_of(user, dossier.call.region_id)
 
 
 def _is_member(user, dossier: Dossier) -> bool:

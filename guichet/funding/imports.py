@@ -50,7 +50,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from guichet.accounts.permissions import is_ars_staff
+from guichet.accounts.permissions import is_ars_of, is_ars_staff
 from guichet.core import audit
 from guichet.core.money import euros, percent
 from guichet.core.spreadsheets import BOLD, DATE, EUROS, TEXT
@@ -713,10 +713,7 @@ def can_import_grants(user, region=None) -> bool:
     """ARS staff import into their own region; a platform superuser into any."""
     if not is_ars_staff(user):
         return False
-    if user.is_superuser or region is None:
-        return True
-    region_id = region if isinstance(region, int) else region.pk
-    return user.region_id == region_id
+    return region is None or is_ars_of(user, region)
 
 
 def _establishment_label(et: Establishment) -> str:

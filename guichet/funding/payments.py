@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from guichet.accounts.permissions import is_ars_of
 from guichet.core import audit
 from guichet.core.money import euros
 from guichet.dossiers.models import Dossier, State
@@ -299,7 +300,7 @@ def orderable(call, window_index: int):
 
 
 def _require_staff(user, call):
-    if not (user.is_authenticated and (user.is_superuser or (user.is_ars_staff and user.region_id == call.region_id))):
+    if not is_ars_of(user, call.region_id):
         raise PermissionDenied("Seule l'ARS de la région ordonne et enregistre les versements.")
 
 
@@ -381,7 +382,7 @@ def ledger(grant: Grant) -> tuple[list[LedgerEntry], dict[str, Decimal]]:
 
 def close(grant: Grant, user, reason: str) -> Grant:
     """Close a grant that will not be paid further (the convention ended): its scheduled payments are cancelled."""
-    if not (user.is_authenticated and (user.is_superuser or (user.is_ars_staff and user.region_id == grant.region_id))):
+    if not is_ars_of(user, grant.region_id):
         raise PermissionDenied("Seule l'ARS de la région clôture une subvention.")
     reason = (reason or "").strip()
     if not reason:

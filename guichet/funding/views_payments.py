@@ -21,6 +21,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 from dsfr.forms import DsfrBaseForm
 
+from guichet.accounts.permissions import is_ars_of
 from guichet.calls.models import Call, CallKind
 from guichet.core import audit
 from guichet.core.money import euros
@@ -172,8 +173,7 @@ class CloseForm(DsfrBaseForm):
 
 
 def _can_close(user, grant: Grant) -> bool:
-    return grant.status != GrantStatus.CLOSED and (
-        user.is_superuser or (user.is_ars_staff and user.region_id == grant.region_id))
+    return grant.status != GrantStatus.CLOSED and is_ars_of(user, grant.region_id)
 
 
 def _grant(request, pk) -> Grant:

@@ -31,7 +31,7 @@ PENDING_FILE_PATH = "factures.en_attente"
 def proofs_dossier_or_404(request, pk) -> Dossier:
     dossier = get_object_or_404(Dossier.objects.visible_to(request.user).select_related(
         "call__region", "establishment__legal_entity", "form_version"), pk=pk)
-    if dossier.call.kind != CallKind.PROOFS:
+    if not proofs.is_proofs(dossier):
         raise Http404
     return dossier
 

@@ -34,7 +34,8 @@ VERDICTS = [(LineStatus.ACCEPTED, "Acceptée"), (LineStatus.PARTIAL, "Acceptée 
             (LineStatus.REJECTED, "Rejetée")]
 
 
-def proofs_dossier_or_404(request, pk) -> Dossier:
+def instructed_proofs_or_404(request, pk) -> Dossier:
+    """A proofs dossier the user instructs (the establishment's side: ``views_proofs.proofs_dossier_or_404``)."""
     dossier = instructed_or_404(request, pk)
     if not proofs.is_proofs(dossier):
         raise Http404
@@ -99,7 +100,7 @@ def _context(dossier: Dossier, failed=None, errors=None, typed=None) -> dict:
 
 @login_required
 def validation(request, pk):
-    dossier = proofs_dossier_or_404(request, pk)
+    dossier = instructed_proofs_or_404(request, pk)
     audit.record(request.user, "view", dossier=dossier, request=request, page="proofs_validation")
     return render(request, "funding/ars/validation.html", _context(dossier))
 
@@ -107,7 +108,7 @@ def validation(request, pk):
 @login_required
 @require_POST
 def validate_line(request, pk, line_pk):
-    dossier = proofs_dossier_or_404(request, pk)
+    dossier = instructed_proofs_or_404(request, pk)
     line = get_object_or_404(InvoiceLine.objects.select_related("action__grant"), pk=line_pk, dossier=dossier)
     line.dossier = dossier
     typed = {key: request.POST.get(key, "").strip() for key in ("status", "accepted_amount", "reason")}
