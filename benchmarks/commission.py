@@ -27,7 +27,6 @@ differ, they grow with the agenda. Results go into docs/performance.md between
 ``<!-- bench:commission:start -->`` and ``<!-- bench:commission:end -->`` (one block per database).
 """
 
-import argparse
 import datetime as dt
 import logging
 import random
@@ -36,16 +35,16 @@ import sys
 from decimal import ROUND_DOWN, Decimal
 
 from common import (
-    DOC,
     ROOT,
     counted,
+    database_parser,
     db_block,
     machine,
     machine_text,
     markdown_table,
     measure,
+    run_on_throwaway_database,
     summarize,
-    throwaway_database,
     write_db_blocks,
 )
 
@@ -80,21 +79,12 @@ SCENARIOS = [
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser = database_parser(__doc__)
     parser.add_argument("--dossiers", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=20, help="timed repetitions of (a), (b), (a') (default 20)")
-    parser.add_argument("--no-doc", action="store_true")
     parser.add_argument("--profile", action="store_true",
                         help="also print a cProfile of the table page and of one dossier's letter and convention")
-    args = parser.parse_args()
-    with throwaway_database(args.database, PG_DB):
-        result = bench(args)
-    print(markdown_block(result))
-    if not args.no_doc:
-        write_doc(result)
-        print(f"Written to {DOC.relative_to(ROOT)}")
-    return 0
+    return run_on_throwaway_database(parser.parse_args(), PG_DB, bench, markdown_block, write_doc)
 
 
 # --- the data ------------------------------------------------------------------------------------

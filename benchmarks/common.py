@@ -8,6 +8,7 @@ The scripts run as ``.venv/bin/python benchmarks/<name>.py``: their own folder i
 so ``import common`` finds this module. Django is set up at most once per process.
 """
 
+import argparse
 import math
 import os
 import platform
@@ -25,6 +26,29 @@ DOC = ROOT / "docs" / "performance.md"
 PG_SERVER_URL = os.environ.get("BENCH_PG_URL", "postgres://root@127.0.0.1:5432/")
 DOC_HEADER = ("# Performance\n\nFigures produced by `make bench` (`benchmarks/run.py`). The part between the "
               "markers is rewritten at each run: do not edit it by hand.\n\n")
+
+
+# --- a benchmark on one database ------------------------------------------------------------------
+
+def database_parser(doc: str) -> argparse.ArgumentParser:
+    """The command line of a benchmark run on one throwaway database: ``--database`` and ``--no-doc``;
+    the script adds its own sizes."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--no-doc", action="store_true", help="do not write docs/performance.md")
+    return parser
+
+
+def run_on_throwaway_database(args, pg_db: str, bench, markdown_block, write_doc) -> int:
+    """``bench(args)`` on a throwaway database, its Markdown printed, and written to docs/performance.md
+    unless ``--no-doc``."""
+    with throwaway_database(args.database, pg_db):
+        result = bench(args)
+    print(markdown_block(result))
+    if not args.no_doc:
+        write_doc(result)
+        print(f"Written to {DOC.relative_to(ROOT)}")
+    return 0
 
 
 # --- the throwaway database and Django ------------------------------------------------------------

@@ -33,7 +33,6 @@ patterns each step of the small world repeats. Results go into docs/performance.
 ``<!-- bench:payments:start -->`` and ``<!-- bench:payments:end -->`` (one block per database).
 """
 
-import argparse
 import datetime as dt
 import logging
 import random
@@ -42,17 +41,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from common import (
-    DOC,
-    ROOT,
     capture_queries,
     counted,
+    database_parser,
     db_block,
     machine,
     machine_text,
     markdown_table,
+    run_on_throwaway_database,
     stopwatch,
     summarize,
-    throwaway_database,
     write_db_blocks,
 )
 
@@ -93,20 +91,11 @@ MINIMAL_SCHEMA = {"sections": [{"key": "justificatifs", "title": "Justificatifs"
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser = database_parser(__doc__)
     parser.add_argument("--grants", type=int, default=1000)
-    parser.add_argument("--no-doc", action="store_true")
     parser.add_argument("--sql", action="store_true",
                         help="print the SQL patterns each step of the small world repeats")
-    args = parser.parse_args()
-    with throwaway_database(args.database, PG_DB):
-        result = bench(args)
-    print(markdown_block(result))
-    if not args.no_doc:
-        write_doc(result)
-        print(f"Written to {DOC.relative_to(ROOT)}")
-    return 0
+    return run_on_throwaway_database(parser.parse_args(), PG_DB, bench, markdown_block, write_doc)
 
 
 # --- the data ------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ It prints median / p95 / SQL query count and writes them into docs/performance.m
 ``<!-- bench:workspace:start -->`` and ``<!-- bench:workspace:end -->`` (one block per database).
 """
 
-import argparse
 import csv
 import datetime as dt
 import random
@@ -30,14 +29,14 @@ import time
 from decimal import Decimal
 
 from common import (
-    DOC,
     ROOT,
+    database_parser,
     db_block,
     machine,
     machine_text,
     markdown_table,
     measure,
-    throwaway_database,
+    run_on_throwaway_database,
     write_db_blocks,
 )
 
@@ -66,19 +65,10 @@ SCENARIOS = [
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser = database_parser(__doc__)
     parser.add_argument("--dossiers", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--no-doc", action="store_true")
-    args = parser.parse_args()
-    with throwaway_database(args.database, PG_DB):
-        result = bench(args)
-    print(markdown_block(result))
-    if not args.no_doc:
-        write_doc(result)
-        print(f"Written to {DOC.relative_to(ROOT)}")
-    return 0
+    return run_on_throwaway_database(parser.parse_args(), PG_DB, bench, markdown_block, write_doc)
 
 
 # --- the data ------------------------------------------------------------------------------------
