@@ -210,7 +210,7 @@ def line_amounts(request, pk):
     """Save the amounts typed on one action; with htmx, answer the row and the totals (out of band)."""
     line = _line_or_404(request, pk)
     session = line.item.session
-    errors, typed, changes = {}, {}, {}
+    errors, typed, changes, totals = {}, {}, {}, None
     for field in AMOUNT_FIELDS:
         if field not in request.POST:
             continue
@@ -221,7 +221,7 @@ def line_amounts(request, pk):
             errors[field] = exc.messages[0]
     if not errors and changes:
         try:
-            arbitration.set_amounts(line, request.user, **changes)
+            totals = arbitration.set_amounts(line, request.user, **changes)
         except ArbitrationError as exc:
             errors = {k: v[0] for k, v in exc.message_dict.items()}
     line.refresh_from_db()
@@ -235,7 +235,8 @@ def line_amounts(request, pk):
     lines = list(item.lines.all())
     return render(request, "commission/_line.html", {
         "line": line, "item": item, "manage": True, "errors": errors, "typed": typed, "oob": True,
-        "totals": arbitration.totals(session.call),
+        # set_amounts returns the totals it checked the envelope against (the call row locked); else read them.
+        "totals": totals or arbitration.totals(session.call),
         "item_granted": sum((li.granted or 0 for li in lines), Decimal(0)),
         "item_proposed": sum((li.proposed or 0 for li in lines), Decimal(0))})
 
