@@ -32,7 +32,7 @@ from .arbitration import ArbitrationError
 from .models import ActionLine, AgendaItem, Capacity, ConventionKind, Decision, Document, Session, SessionMember
 from .scoring import scores_of
 
-AMOUNT_FIELDS = {"eligible_cost": "coût éligible", "proposed": "montant proposé", "granted": "montant accordé"}
+AMOUNT_FIELDS = ("eligible_cost", "proposed", "granted")  # the amounts of an action line a request may carry
 
 
 def _managed_call(request, slug) -> Call:
