@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgres://root@127.0.0.1:5432/guichet
 
 
-.PHONY: install demo serve test test-sqlite test-postgres lint bench clean
+.PHONY: install system-packages system-packages-demo demo serve test test-sqlite test-postgres lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-demo: install
+# Debian packages (apt-get, as root, only those missing): see scripts/system-packages and the README.
+system-packages-demo:
+	scripts/system-packages demo
+
+system-packages:
+	scripts/system-packages test
+
+demo: install system-packages-demo
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
@@ -26,14 +33,14 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 # The whole suite, on SQLite then on PostgreSQL (DATABASE_URL for the second run: PG_TEST_URL).
-test: install lint
+test: install system-packages lint
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
-test-sqlite: install
+test-sqlite: install system-packages
 	env -u DATABASE_URL $(VENV)/bin/pytest -q
 
-test-postgres: install
+test-postgres: install system-packages
 	DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest -q
 
 bench: install

@@ -3,8 +3,8 @@
 No signatures can be downloaded here (nor in CI), and clamd refuses to start with an empty database:
 ``start_clamd`` writes one test signature — the EICAR test string — into a temporary directory with a
 ``clamd.conf`` listening on a UNIX socket there, runs ``clamd`` in the foreground, and waits for PONG.
-It starts in well under a second. The CI installs it (Debian ``clamav-daemon``); a machine without it
-fails these tests with a message rather than skipping them silently.
+It starts in well under a second. ``make test`` installs it (Debian ``clamav-daemon``); a machine without it
+fails these tests with the command that fixes it, never skips them, unless ``GUICHET_SKIP_CLAMAV_TESTS=1``.
 """
 
 import contextlib
@@ -23,12 +23,19 @@ SIGNATURE_NAME = "Eicar-Test-Signature"
 START_TIMEOUT = 60
 
 
+# The explicit opt-out for a quick run: without it, a missing clamd fails these tests with the fix.
+SKIP_VARIABLE = "GUICHET_SKIP_CLAMAV_TESTS"
+
+
 def clamd_binary() -> str:
-    found = shutil.which("clamd") or ("/usr/sbin/clamd" if os.path.exists("/usr/sbin/clamd") else None)
-    if not found:
-        pytest.fail("clamd est introuvable (/usr/sbin/clamd) : installez le paquet Debian clamav-daemon "
-                    "(apt-get install -y --no-install-recommends clamav clamav-daemon), comme le fait .ci/run.",
-                    pytrace=False)
+    if os.environ.get(SKIP_VARIABLE, "") not in ("", "0"):
+        pytest.skip(f"{SKIP_VARIABLE} est défini : tests de l'antivirus ignorés")
+    # GUICHET_CLAMD names the binary (the suite's own test of a missing clamd points it nowhere).
+    found = os.environ.get("GUICHET_CLAMD") or shutil.which("clamd") or "/usr/sbin/clamd"
+    if not os.path.exists(found):
+        pytest.fail("clamd est introuvable (/usr/sbin/clamd) : `make test` l'installe (scripts/system-packages test), "
+                    "ou en root `apt-get install -y --no-install-recommends clamav clamav-daemon`. Pour une exécution "
+                    f"rapide sans antivirus, {SKIP_VARIABLE}=1.", pytrace=False)
     return found
 
 
