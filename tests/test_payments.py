@@ -69,11 +69,13 @@ def proofs_dossier(call, establishment, filed_at, state=State.EN_INSTRUCTION) ->
     return Dossier.objects.get(pk=d.pk)
 
 
-def invoice(dossier, action, ttc, ht=None, status=LineStatus.PENDING, accepted=None):
+def invoice(dossier, action, ttc, ht=None, status=LineStatus.PENDING, accepted=None, received_at="filing"):
+    """An invoice received with the dossier's filing (unless ``received_at`` says otherwise)."""
     return InvoiceLine.objects.create(dossier=dossier, action=action, supplier="Ergonomie Conseil", number="F-1",
                                       invoice_date=dt.date(2024, 3, 1), amount_ttc=Decimal(ttc),
                                       amount_ht=Decimal(ht if ht is not None else ttc), status=status,
-                                      accepted_amount=None if accepted is None else Decimal(accepted))
+                                      accepted_amount=None if accepted is None else Decimal(accepted),
+                                      received_at=dossier.first_filed_at if received_at == "filing" else received_at)
 
 
 def test_the_pure_rule():
