@@ -248,7 +248,7 @@ def populate(who: dict, n_grants: int, tag: str, rng: random.Random) -> dict:
                     dossier=d, action=a, establishment=rng.choice(by_entity[entity_id]),
                     supplier=rng.choice(SUPPLIERS), number=f"F{filed_day.year}-{rng.randrange(1000, 99999)}",
                     invoice_date=filed_day - dt.timedelta(days=rng.randint(5, 400)), amount_ttc=ttc,
-                    amount_ht=_money(ttc / Decimal("1.2")), source="online"))
+                    amount_ht=_money(ttc / Decimal("1.2")), source="online", received_at=d.first_filed_at))
     InvoiceLine.objects.bulk_create(lines, batch_size=2000)
     return {"call": call, "entities": len(entities), "establishments": sum(len(v) for v in by_entity.values()),
             "grants": len(grants), "actions": len(actions), "dossiers": len(dossiers), "lines": len(lines),

@@ -163,8 +163,9 @@ def next_proofs_call(call):
             .order_by("opens_at", "pk").first())
 
 
-def why_line_not_paid_this_year(line: InvoiceLine, next_call=None) -> str:
-    """For an invoice received outside every window of its budget year: why, and where to send it."""
+def why_line_not_paid_this_year(line: InvoiceLine) -> str:
+    """For an invoice received outside every window of its budget year: why, and where to send it (empty
+    for an invoice in a window, or not received yet)."""
     if not line.received_at or line_window(line) is not None:
         return ""
     call = line.dossier.call
@@ -173,6 +174,7 @@ def why_line_not_paid_this_year(line: InvoiceLine, next_call=None) -> str:
     if last is None or day <= last:
         return (f"Facture reçue le {day:%d/%m/%Y} : aucune fenêtre de versement de l'exercice {call.year} "
                 "ne la couvre ; écrivez à l'ARS par la messagerie du dossier.")
+    next_call = next_proofs_call(call)
     where = (f"dans l'appel « {next_call.title} »" if next_call is not None
              else f"dans l'appel de justificatifs de l'exercice {call.year + 1}, dès son ouverture")
     return (f"Facture reçue le {day:%d/%m/%Y}, après le {last:%d/%m/%Y}, dernière date de l'exercice {call.year} : "
@@ -372,6 +374,10 @@ def mark_paid(order: PaymentOrder, user, paid_on: dt.date, reference: str) -> Pa
         raise ProofsError({"paid_on": "Indiquez la date du versement."})
     if paid_on > timezone.localdate():
         raise ProofsError({"paid_on": "La date du versement ne peut pas être dans le futur."})
+    ordered_on = timezone.localtime(order.created_at, PARIS).date()
+    if paid_on < ordered_on:
+        raise ProofsError({"paid_on": f"La date du versement ne peut pas précéder l'ordre de paiement, émis le "
+                                      f"{ordered_on:%d/%m/%Y}."})
     if not reference:
         raise ProofsError({"reference": "Indiquez la référence du paiement (mandat, bordereau de la paierie…)."})
     with transaction.atomic():
