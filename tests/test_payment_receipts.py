@@ -83,6 +83,12 @@ def amounts(dossier) -> set:
             for p in Payment.objects.filter(dossier=dossier).exclude(status=PaymentStatus.CANCELLED)}
 
 
+def site(grant, n):
+    """Another establishment of the grant's legal entity (each files its own proofs dossier)."""
+    return EstablishmentFactory(finess=f"1400009{n:02d}", siret="", name=f"SITE {n}",
+                                legal_entity=grant.beneficiary.legal_entity)
+
+
 @pytest.fixture
 def grant(db):
     establishment = EstablishmentFactory()
@@ -217,7 +223,7 @@ def test_a_dossier_refused_or_closed_pays_nothing_and_its_invoices_count_for_not
     call, instructor = proofs_call(), InstructorFactory()
     first, _ = grant.actions.all()  # ceiling 5 000 €
     april = file_proofs(call, grant.beneficiary, [typed(first, "4000")], paris(2024, 4, 2, 9))
-    september = file_proofs(call, grant.beneficiary, [typed(first, "4000")], paris(2024, 9, 2, 9))
+    september = file_proofs(call, site(grant, 1), [typed(first, "4000")], paris(2024, 9, 2, 9))
     for dossier in (april, september):
         workflow.apply(dossier, "passer_en_instruction", instructor, now=dossier.first_filed_at + dt.timedelta(days=1))
     accept_all(april, instructor, decide=None)
@@ -229,7 +235,7 @@ def test_a_dossier_refused_or_closed_pays_nothing_and_its_invoices_count_for_not
     # September is settled as if April had never been sent: 50 % of its own 4 000 €.
     assert amounts(september) == {("Action 1", 1, Decimal("2000.00"), PaymentStatus.SCHEDULED)}
     # A third dossier of the same action: April's invoices still count for nothing.
-    october = file_proofs(call, grant.beneficiary, [typed(first, "8000")], paris(2024, 10, 2, 9))
+    october = file_proofs(call, site(grant, 2), [typed(first, "8000")], paris(2024, 10, 2, 9))
     workflow.apply(october, "passer_en_instruction", instructor, now=paris(2024, 10, 3, 9))
     accept_all(october, instructor, decide=None)
     assert amounts(october) == {("Action 1", 1, Decimal("3000.00"), PaymentStatus.SCHEDULED)}  # 5 000 − 2 000
@@ -249,7 +255,7 @@ def test_reopening_an_earlier_dossier_after_a_later_ones_order_moves_nothing(gra
     call, instructor = proofs_call(), InstructorFactory()
     first, _ = grant.actions.all()  # ceiling 5 000 €
     may = file_proofs(call, grant.beneficiary, [typed(first, "4000")], paris(2024, 5, 2, 9))
-    september = file_proofs(call, grant.beneficiary, [typed(first, "8000")], paris(2024, 9, 2, 9))
+    september = file_proofs(call, site(grant, 1), [typed(first, "8000")], paris(2024, 9, 2, 9))
     for dossier in (may, september):
         workflow.apply(dossier, "passer_en_instruction", instructor, now=dossier.first_filed_at + dt.timedelta(days=1))
         accept_all(dossier, instructor)
@@ -278,7 +284,7 @@ def test_a_later_order_is_never_exceeded_by_an_earlier_dossier_validated_after_i
     call, instructor = proofs_call(), InstructorFactory()
     first, _ = grant.actions.all()  # ceiling 5 000 €
     may = file_proofs(call, grant.beneficiary, [typed(first, "6000")], paris(2024, 5, 2, 9))
-    september = file_proofs(call, grant.beneficiary, [typed(first, "8000")], paris(2024, 9, 2, 9))
+    september = file_proofs(call, site(grant, 1), [typed(first, "8000")], paris(2024, 9, 2, 9))
     for dossier in (may, september):
         workflow.apply(dossier, "passer_en_instruction", instructor, now=dossier.first_filed_at + dt.timedelta(days=1))
     accept_all(september, instructor)
@@ -293,7 +299,7 @@ def test_no_new_payment_on_a_closed_grant(grant):
     call, instructor = proofs_call(), InstructorFactory()
     first, _ = grant.actions.all()
     may = file_proofs(call, grant.beneficiary, [typed(first, "1000")], paris(2024, 5, 2, 9))
-    september = file_proofs(call, grant.beneficiary, [typed(first, "1000")], paris(2024, 9, 2, 9))
+    september = file_proofs(call, site(grant, 1), [typed(first, "1000")], paris(2024, 9, 2, 9))
     for dossier in (may, september):
         workflow.apply(dossier, "passer_en_instruction", instructor, now=dossier.first_filed_at + dt.timedelta(days=1))
     accept_all(may, instructor)
