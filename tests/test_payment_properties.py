@@ -128,8 +128,12 @@ RATES = st.one_of(st.sampled_from([Decimal(50), Decimal(100), Decimal("33.33"), 
                   st.decimals(min_value=Decimal("0.01"), max_value=Decimal(100), places=2))
 
 
+CEILINGS = st.one_of(MONEY, st.just(0))
+UP_TO_THREE = st.integers(1, 3)
+
+
 @st.composite
-def grant_specs(draw, ceilings=st.one_of(MONEY, st.just(0)), sizes=st.integers(1, 3)):
+def grant_specs(draw, ceilings=CEILINGS, sizes=UP_TO_THREE):
     n = draw(sizes)
     ceilings = [draw(ceilings) for _ in range(n)]
     paid_before = [draw(st.one_of(st.just(0), st.integers(0, c // 2), st.integers(0, c))) for c in ceilings]

@@ -215,7 +215,8 @@ def schedule(dossier: Dossier) -> list[Payment]:
         action_ids = set(dossier.invoice_lines.values_list("action_id", flat=True)) | set(
             dossier.payments.values_list("action_id", flat=True))
         # Lock the grants: two computations on one grant run one after the other.
-        for grant in Grant.objects.select_for_update().filter(actions__in=action_ids).distinct().order_by("pk"):
+        grant_ids = GrantAction.objects.filter(pk__in=action_ids).values("grant_id")
+        for grant in Grant.objects.select_for_update().filter(pk__in=grant_ids).order_by("pk"):
             settle(grant)
         return list(dossier.payments.exclude(status=PaymentStatus.CANCELLED).order_by("pk"))
 
