@@ -51,7 +51,8 @@ def start(request, slug):
     if request.method == "POST" and form.is_valid():
         try:
             dossier = services.start_dossier(call, form.cleaned_data["establishment"], request.user,
-                                             partners=form.cleaned_data.get("partners") or ())
+                                             partners=form.cleaned_data.get("partners") or (),
+                                             region=form.cleaned_data.get("region"))
         except ValidationError as exc:
             form.add_error("establishment", exc)
         else:
@@ -237,11 +238,16 @@ def partners(request, pk):
     if request.method == "POST":
         services.ensure_editable(dossier, request.user)
         if form.is_valid():
-            services.set_partners(dossier, form.cleaned_data["partners"], request.user)
-            messages.success(request, "Les établissements parties prenantes ont été enregistrés.")
-            return redirect("dossiers:summary", pk=pk)
+            try:
+                services.set_partners(dossier, form.cleaned_data["partners"], request.user)
+            except ValidationError as exc:
+                form.add_error("partners", exc)
+            else:
+                messages.success(request, "Les établissements parties prenantes ont été enregistrés.")
+                return redirect("dossiers:summary", pk=pk)
     return render(request, "dossiers/partners.html", {"dossier": dossier, "form": form, "nav": "dossiers",
-                                                      "page_title": "Établissements parties prenantes"})
+                                                      "page_title": "Établissements parties prenantes"},
+                  status=400 if form.errors else 200)
 
 
 @login_required
