@@ -14,6 +14,8 @@ until it is classified.
 
 import datetime as dt
 import html
+import io
+import zipfile
 from urllib.parse import unquote
 
 import pytest
@@ -325,6 +327,20 @@ def test_every_role_gets_every_page_of_a_full_dossier(client, world, state):
                     missing = [a.original_name for a in w.attachments if a.original_name not in page]
                     if missing:
                         failures.append(f"{state} {role} {url}: files not named: {missing}")
+                if name == "dossiers:section":
+                    shown = [a.original_name for a in w.attachments
+                             if w.schema.field(a.field_path.split(".")[0]) in w.schema.section(args[1]).fields]
+                    page = _text(response)
+                    missing = [n for n in shown if n not in page]
+                    if missing:
+                        failures.append(f"{state} {role} {url}: files not named: {missing}")
+                if name == "dossiers:zip":
+                    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:
+                        entries = archive.namelist()
+                    missing = [a.original_name for a in w.attachments
+                               if not any(e.endswith(a.original_name) for e in entries)]
+                    if missing:
+                        failures.append(f"{state} {role} {url}: files not in the ZIP: {missing}")
                 if name == "messaging:thread":
                     page = _text(response)
                     missing = [a.original_name for a in w.message_files if a.original_name not in page]

@@ -171,3 +171,8 @@ def test_files_in_a_repeatable_block_open_through_the_personal_link(client, aske
         assert reverse("dossiers:attachment", args=[asked.dossier.pk, item.pk]) not in page
     download = client.get(reverse("experts:file", args=[asked.token, second.pk]))
     assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4"
+    from guichet.core.models import AuditRecord
+
+    record = AuditRecord.objects.filter(action="file:download").get()
+    assert (record.dossier_id, record.object_id) == (asked.dossier.pk, str(second.pk))
+    assert (record.details["expert"], record.details["name"]) == ("expert@exemple.fr", "devis-action-2.pdf")
