@@ -253,8 +253,9 @@ def test_another_call_is_not_concerned(call):
 
 
 def test_the_admin_and_the_api_start_no_dossier_and_add_no_partie_prenante():
-    """The rule has two ways in (``start_dossier``/``set_partners`` and ``file_dossier``): nothing else
-    creates a dossier or changes its parties prenantes."""
+    """The rule has its ways in (``start_dossier``, ``set_partners``, ``file_dossier``, the reopening guard):
+    neither the admin nor the API creates a dossier or changes its parties prenantes. A new API write on
+    dossiers fails this test until it is checked against the rule."""
     from django.contrib import admin
 
     from guichet.api.api import api
@@ -262,10 +263,26 @@ def test_the_admin_and_the_api_start_no_dossier_and_add_no_partie_prenante():
     model_admin = admin.site._registry[Dossier]
     assert model_admin.has_add_permission(None) is False
     assert model_admin.has_change_permission(None) is False
-    writes = [(path, method) for path, item in api.get_openapi_schema()["paths"].items()
-              for method in item if method in ("post", "put", "patch") and "dossier" in path]
-    assert not [w for w in writes if "partenaire" in w[0] or "partner" in w[0] or w[0].rstrip("/").endswith(
-        "dossiers")], writes
+    writes = sorted(f"{method.upper()} {path}" for path, item in api.get_openapi_schema()["paths"].items()
+                    for method in item if method in ("post", "put", "patch", "delete") and "/dossiers" in path)
+    assert writes == ["POST /api/v1/dossiers/{number}/messages", "POST /api/v1/dossiers/{number}/transitions"]
+
+
+def test_reopening_through_the_api_is_checked_too(client, call):
+    from guichet.api.models import issue_token
+
+    porteur = site("590780193")
+    user = applicant_of(porteur)
+    refused = draft(call, user, porteur)
+    Dossier.objects.filter(pk=refused.pk).update(state=State.REFUSE, number="2024-32-000001")
+    again = draft(call, user, porteur)
+    services.file_dossier(again, user)
+    again.refresh_from_db()
+    _, token = issue_token(InstructorFactory(), "outil", write=True)
+    response = client.post("/api/v1/dossiers/2024-32-000001/transitions", {"event": "repasser_en_instruction"},
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 409 and f"dans le dossier n° {again.number}" in response.json()["detail"]
+    assert Dossier.objects.get(pk=refused.pk).state == State.REFUSE
 
 
 # --- two filings at once -------------------------------------------------------------------------------
