@@ -192,6 +192,24 @@ def test_a_partie_prenante_counts_as_having_filed(call):
     services.set_partners(shared, [partner], user)
 
 
+def test_the_start_page_says_it_at_the_field_and_warns_of_a_draft_that_cannot_be_filed(client, call):
+    porteur, partner, third = site("590780193"), site("590000022"), site("590000030")
+    user = applicant_of(porteur, partner, third)
+    shared = draft(call, user, porteur, partners=[partner])
+    services.file_dossier(shared, user)
+    shared.refresh_from_db()
+    client.force_login(user)
+    url = reverse("dossiers:start", args=[call.slug])
+    response = client.post(url, {"establishment": third.pk, "partners": [partner.pk]})
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert f"dans le dossier n° {shared.number}" in form.errors["partners"][0]
+    response = client.post(url, {"establishment": porteur.pk}, follow=True)
+    assert (f"les actions de cet établissement vont dans le dossier n° {shared.number}. Ce nouveau dossier reste un "
+            f"brouillon : il ne pourra pas être déposé.") in text(response)
+    assert Dossier.objects.filter(establishment=porteur, state=State.BROUILLON).count() == 1
+
+
 def test_the_partners_page_says_why_at_the_field(client, call):
     porteur, partner, third = site("590780193"), site("590000022"), site("590000030")
     user = applicant_of(porteur, partner, third)

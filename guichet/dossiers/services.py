@@ -76,12 +76,16 @@ def start_dossier(call, establishment, user, partners=(), region=None) -> Dossie
 
 def _check_new_partners(call, partners, dossier=None) -> None:
     """Parties prenantes being added: each implanted in the call's region and eligible (``Call.refusal``),
-    and none standing in another dossier of the call (``unique``)."""
+    and none standing in another dossier of the call (``unique``). The error's code, ``partner``, lets a
+    page show it at the parties prenantes' field."""
     for partner in partners:
         refusal = call.refusal(partner)
         if refusal:
-            raise ValidationError(refusal)
-    unique.check(call, partners, exclude=dossier)
+            raise ValidationError(refusal, code="partner")
+    try:
+        unique.check(call, partners, exclude=dossier)
+    except unique.DuplicateDossier as exc:
+        raise unique.DuplicateDossier(exc.messages[0], code="partner") from None
 
 
 def prefilled_answers(schema, establishment, user) -> dict:

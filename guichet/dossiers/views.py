@@ -19,7 +19,7 @@ from guichet.commission.arbitration import sits_on
 from guichet.core import audit, downloads
 from guichet.formschema.forms import build_section_form
 
-from . import archive, display, notifications, services
+from . import archive, display, notifications, services, unique
 from .forms import InvitationForm, PartnersForm, StartForm
 from .models import Attachment, Dossier, Invitation, State
 
@@ -54,8 +54,13 @@ def start(request, slug):
                                              partners=form.cleaned_data.get("partners") or (),
                                              region=form.cleaned_data.get("region"))
         except ValidationError as exc:
-            form.add_error("establishment", exc)
+            form.add_error("partners" if exc.code == "partner" and "partners" in form.fields else "establishment",
+                           exc)
         else:
+            standing = unique.refusal(call, [dossier.establishment], exclude=dossier)
+            if standing:  # a draft is free, but the applicant should know now that it cannot be filed as is
+                messages.warning(request, f"{standing} Ce nouveau dossier reste un brouillon : il ne pourra "
+                                          "pas être déposé.")
             first = dossier.form_version.parsed().sections[0].key
             return redirect("dossiers:section", pk=dossier.pk, section=first)
     return render(request, "dossiers/start.html", {"call": call, "form": form, "nav": "dossiers",
