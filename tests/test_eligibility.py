@@ -13,6 +13,7 @@ import threading
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections
+from django.db.models import Q
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -333,3 +334,54 @@ def test_two_filings_at_once_cannot_both_pass():
         t.join()
     assert sorted(outcomes) == ["filed", "refused"]
     assert Dossier.objects.filter(state=State.EN_CONSTRUCTION).count() == 1
+
+
+# --- the rule as a property ----------------------------------------------------------------------------
+
+START = st.tuples(st.just("start"), st.integers(0, 2), st.sets(st.integers(0, 2), max_size=2))
+FILE = st.tuples(st.just("file"), st.integers(0, 5))
+OPS = st.one_of(  # starting and filing weigh more: the rule is about what is filed
+    START, START, FILE, FILE, FILE,
+    st.tuples(st.just("partners"), st.integers(0, 5), st.sets(st.integers(0, 2), max_size=2)),
+    st.tuples(st.sampled_from(["instruct", "refuse", "accept", "reopen"]), st.integers(0, 5)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(ops=st.lists(OPS, min_size=1, max_size=12))
+def test_property_an_establishment_never_stands_in_two_dossiers_of_a_call(db, ops):
+    """Whatever the applicants and the instructor do, in any order, no establishment is ever porteur or
+    partie prenante of two standing dossiers of one call; and what the rule refuses, it says why."""
+    from django.core.exceptions import PermissionDenied
+
+    from guichet.dossiers import unique
+
+    call = CallFactory(schema=SCHEMA)  # a new call per example: the examples do not see each other
+    sites = [site("590780193"), site("590000022"), site("590000030")]
+    user = EstablishmentAccess.objects.filter(establishment=sites[0]).first()
+    user = user.user if user else applicant_of(*sites)
+    instructor = InstructorFactory()
+    dossiers = []
+    for op in ops:
+        try:
+            if op[0] == "start":
+                dossiers.append(draft(call, user, sites[op[1]], partners=[sites[i] for i in op[2]]))
+            elif not dossiers:
+                continue
+            elif op[0] == "partners":
+                services.set_partners(dossiers[op[1] % len(dossiers)], [sites[i] for i in op[2]], user)
+            else:
+                dossier = Dossier.objects.get(pk=dossiers[op[1] % len(dossiers)].pk)
+                if op[0] == "file":
+                    services.file_dossier(dossier, user)
+                else:
+                    event = {"instruct": "passer_en_instruction", "refuse": "refuser", "accept": "accepter",
+                             "reopen": "repasser_en_instruction"}[op[0]]
+                    workflow.apply(dossier, event, instructor, motivation="Motif")
+        except (ValidationError, PermissionDenied) as exc:
+            assert exc.messages if isinstance(exc, ValidationError) else str(exc)
+        for establishment in sites:
+            standing = (Dossier.objects.filter(call=call, state__in=unique.STANDING)
+                        .filter(Q(establishment=establishment) | Q(partners=establishment)).distinct())
+            assert standing.count() <= 1, (op, [(d.number, d.state) for d in standing])
