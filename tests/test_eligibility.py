@@ -231,6 +231,7 @@ def test_the_file_page_names_the_other_dossier(client, call):
     services.file_dossier(first, user)
     first.refresh_from_db()
     client.force_login(user)
+    assert f"dans le dossier n° {first.number}" in text(client.get(reverse("dossiers:file", args=[second.pk])))
     response = client.post(reverse("dossiers:file", args=[second.pk]), follow=True)
     assert f"dans le dossier n° {first.number}" in text(response)
     assert Dossier.objects.get(pk=second.pk).state == State.BROUILLON

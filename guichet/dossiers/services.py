@@ -305,18 +305,25 @@ def file_dossier(dossier: Dossier, user, now=None) -> Dossier:
     return dossier
 
 
-def _check_may_file(dossier: Dossier) -> None:
-    """At filing, every establishment of the dossier is still accepted by the call and stands in no other
-    filed dossier of it (``unique``: locks their rows, so that two filings at once cannot both pass)."""
+def filing_refusal(dossier: Dossier) -> str | None:
+    """Why the dossier may not be filed on its call whatever its answers — an establishment the call does not
+    accept (``Call.refusal``) or one that already stands in another filed dossier of it (``unique``) — or None.
+    Read-only, for the page that files; ``file_dossier`` asks it again under the lock."""
     establishments = dossier.establishments
     for establishment in establishments:
         refusal = dossier.call.refusal(establishment)
         if refusal:
-            raise FilingError(f"{refusal} Le dossier n'a pas été déposé.")
-    try:
-        unique.check(dossier.call, establishments, exclude=dossier)
-    except unique.DuplicateDossier as exc:
-        raise FilingError(f"{exc.messages[0]} Le dossier n'a pas été déposé.") from None
+            return refusal
+    return unique.refusal(dossier.call, establishments, exclude=dossier)
+
+
+def _check_may_file(dossier: Dossier) -> None:
+    """At filing: the establishments' rows locked first, so that two filings at once cannot both pass."""
+    if unique.concerned(dossier.call):
+        unique.lock(e.pk for e in dossier.establishments)
+    refusal = filing_refusal(dossier)
+    if refusal:
+        raise FilingError(f"{refusal} Le dossier n'a pas été déposé.")
 
 
 @transaction.atomic

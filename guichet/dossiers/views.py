@@ -230,6 +230,7 @@ def file(request, pk):
             return redirect("dossiers:summary", pk=pk)
     return render(request, "dossiers/file.html", {
         "dossier": dossier, "missing": missing, "now": timezone.now(), "nav": "dossiers",
+        "refusal": services.filing_refusal(dossier) if dossier.state == State.BROUILLON else None,
         "is_open": dossier.call.is_open(), "page_title": f"Déposer le dossier — {dossier.call.title}",
     })
 
