@@ -54,7 +54,7 @@ PAGES = {
     "messaging:thread": lambda d: [([d.dossier.pk], None)],
     "messaging:attachment": lambda d: [([d.dossier.pk, a.pk], a.original_name) for a in d.message_files],
     "experts:dossier": lambda d: [([d.dossier.pk], None)],
-    "experts:ars_file": lambda d: [([d.dossier.pk, f.pk], f.original_name) for f in d.expert_files],
+    "experts:ars_file": lambda d: [([d.dossier.pk, f.pk], f.original_name) for f in d.all_expert_files],
     "experts:answer": lambda d: [([d.expert.token], None)],
     "experts:file": lambda d: [([d.expert.token, a.pk], a.original_name) for a in d.attachments],
     "experts:question_file": lambda d: [([d.expert.token, f.pk], f.original_name) for f in d.expert_files],
@@ -218,9 +218,13 @@ def world(db, django_capture_on_commit_callbacks):
         w.expert = experts.ask(w.dossier, w.instructor, email="experte@exemple.fr",
                                question="Le diagnostic est-il solide ?",
                                upload=SimpleUploadedFile("note-de-cadrage.pdf", b"%PDF-1.4 note"))
+        other = experts.ask(w.dossier, w.instructor, email="expert2@exemple.fr", question="Les coûts ?")
+        experts.answer(other, text="Coûts cohérents avec le marché.",
+                       upload=SimpleUploadedFile("avis-expert.pdf", b"%PDF-1.4 avis"))
     w.message_files = list(MessageAttachment.objects.filter(message__dossier=w.dossier))
-    w.expert_files = list(ExpertFile.objects.filter(request=w.expert))
-    assert len(w.message_files) == 2 and len(w.expert_files) == 1
+    w.expert_files = list(ExpertFile.objects.filter(request=w.expert))  # what the link opens
+    w.all_expert_files = list(ExpertFile.objects.filter(request__dossier=w.dossier))  # what the ARS opens
+    assert len(w.message_files) == 2 and len(w.expert_files) == 1 and len(w.all_expert_files) == 2
     w.dossier.annotations = {"avis_instructeur": "Projet solide, diagnostic partagé."}
     w.dossier.save(update_fields=["annotations"])
     w.member = UserFactory(email="membre.commission@exemple.fr")
@@ -341,6 +345,13 @@ def test_every_role_gets_every_page_of_a_full_dossier(client, world, state):
                                if not any(e.endswith(a.original_name) for e in entries)]
                     if missing:
                         failures.append(f"{state} {role} {url}: files not in the ZIP: {missing}")
+                if name == "instruction:dossier" and "Projet solide, diagnostic partagé." not in _text(response):
+                    failures.append(f"{state} {role} {url}: the private annotations are not shown")
+                if name == "experts:dossier":
+                    page = _text(response)
+                    missing = [f.original_name for f in w.all_expert_files if f.original_name not in page]
+                    if missing or "Coûts cohérents avec le marché." not in page:
+                        failures.append(f"{state} {role} {url}: the opinions or their files are not shown: {missing}")
                 if name == "messaging:thread":
                     page = _text(response)
                     missing = [a.original_name for a in w.message_files if a.original_name not in page]
