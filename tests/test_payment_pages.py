@@ -335,7 +335,7 @@ def test_the_exports_have_typed_cells(client, example):
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert rows[0][:3] == ["Entité juridique", "FINESS juridique", "SIREN"]
     assert len(rows) == 5  # header, four rows, no total
-    assert rows[1][1] == "140000035" and rows[1][5] == "26140091500011"
+    assert rows[1][1] == '="140000035"' and rows[1][5] == '="26140091500011"'
     assert [r[9] for r in rows[1:]] == ["4500,00", "2500,00", "2000,01", "1500,00"]  # decimal comma
     assert rows[1][11:] == ["30/06/2024", "28/06/2024", "Mandat 2024-0042"]
 
@@ -464,3 +464,68 @@ def test_closing_a_grant_cancels_what_is_scheduled(client, example):
     # The validation page says why nothing more is paid on the closed grant.
     page = text(client.get(reverse("payments:validation", args=[example["c"].pk])))
     assert "La subvention est clôturée : plus aucun versement." in page
+
+
+# --- who is paid: SIREN and SIRET on the order, with their leading zeros -----------------------------
+
+SIRET_SCHEMA = {"sections": [{"key": "porteur", "title": "Établissement porteur", "fields": [
+    {"key": "finess", "type": "finess", "label": "N° FINESS géographique", "required": True,
+     "prefill": "establishment.finess"},
+    {"key": "siret", "type": "siret", "label": "N° SIRET", "required": True, "prefill": "establishment.siret"}]}]}
+
+
+def paid_order(establishment, region_code, reference, application_answers=None):
+    """An order of one accepted proofs dossier of ``establishment``, in its region's proofs call; the grant
+    comes from an application dossier holding ``application_answers`` when given."""
+    call = CallFactory(kind=CallKind.PROOFS, region=region(region_code), year=2024, envelope=None,
+                       payment_windows=WINDOWS, covered_years=[2023], slug=f"justificatifs-{region_code}-2024")
+    grant = make_grant(establishment, ["6000"], year=2023, reference=reference)
+    grant.region = region(region_code)
+    if application_answers is not None:
+        application = CallFactory(region=region(region_code), year=2023, schema=SIRET_SCHEMA)
+        grant.dossier = DossierFactory(call=application, establishment=establishment, answers=application_answers,
+                                       state=State.ACCEPTE, number=f"2023-{region_code}-000001")
+    grant.save()
+    dossier = proofs_dossier(call, establishment, paris(2024, 4, 2, 9))
+    instructor = InstructorFactory(region=region(region_code))
+    payments.validate_line(invoice(dossier, grant.actions.get(), "3000"), instructor, LineStatus.ACCEPTED)
+    workflow.apply(dossier, "accepter", instructor)
+    return payments.create_order(call, 0, instructor), instructor
+
+
+def test_the_order_exports_carry_siren_and_siret_with_their_leading_zeros(client, db):
+    """Two beneficiaries of the SAE 2023 extract: the Maison de convalescence Valicelli (Corse-du-Sud, FINESS
+    2A0022554, SIRET 04662024100011 in the directory, its legal entity without SIREN: the SIREN is the
+    SIRET's first nine digits) and the Clinique du Dauphiné (Hauts-de-Seine, the SAE row carries only its
+    SIREN 058504390: the SIRET is the one typed in its application dossier)."""
+    valicelli_ej = LegalEntityFactory(finess="2A0000311", siren="", name="MAIS CONVAL ET REGIME VALICELLI")
+    valicelli = EstablishmentFactory(finess="2A0022554", siret="04662024100011", legal_entity=valicelli_ej,
+                                     name="MAIS CONVAL ET REGIME VALICELLI", department="2A", region=region("94"))
+    dauphine_ej = LegalEntityFactory(finess="920039674", siren="058504390", name="SAS CLINIQUE DU DAUPHINE")
+    dauphine = EstablishmentFactory(finess="920039674", siret="", legal_entity=dauphine_ej,
+                                    name="SAS CLINIQUE DU DAUPHINE", department="92", region=region("11"))
+    corse_order, corse_staff = paid_order(valicelli, "94", "CONV-2023-2A-1")
+    # A checksum-valid SIRET of that SIREN, as the clinic typed it in its application dossier.
+    idf_order, idf_staff = paid_order(dauphine, "11", "CONV-2023-92-1",
+                                      application_answers={"finess": "920039674", "siret": "05850439010003"})
+
+    for order, staff, expected in ((corse_order, corse_staff, ("2A0000311", "046620241", "2A0022554",
+                                                                 "04662024100011")),
+                                   (idf_order, idf_staff, ("920039674", "058504390", "920039674",
+                                                           "05850439010003"))):
+        client.force_login(staff)
+        wb = openpyxl.load_workbook(io.BytesIO(client.get(reverse("payments:order_xlsx", args=[order.pk])).content))
+        rows = list(wb["Lignes"].iter_rows())
+        col = {c.value: i for i, c in enumerate(rows[0])}
+        cells = [rows[1][col[h]] for h in ("FINESS juridique", "SIREN", "FINESS géographique", "SIRET")]
+        assert tuple(c.value for c in cells) == expected
+        assert all(c.data_type == "s" and c.number_format == "@" for c in cells)  # text cells
+
+        raw = client.get(reverse("payments:order_csv", args=[order.pk])).content
+        # Written as ="…" (quoted as CSV requires): Excel computes the text, leading zeros kept.
+        ej, siren, et, siret = expected
+        assert f'"=""{ej}""";"=""{siren}""";'.encode() in raw
+        assert f';"=""{et}""";"=""{siret}""";'.encode() in raw
+        row = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))[1]
+        assert [row[1], row[2], row[4], row[5]] == [f'="{v}"' for v in expected]
+

@@ -36,6 +36,7 @@ from guichet.funding.models import (
     PaymentOrder,
     PaymentStatus,
 )
+from guichet.funding.payees import payee_ids
 from guichet.funding.payments import ProofsError
 
 router = Router(tags=["versements"])
@@ -264,16 +265,18 @@ def _window(index, label, pay_by) -> dict:
 
 
 def _grants(user):
-    return (Grant.objects.visible_to(user).select_related("beneficiary", "legal_entity")
+    return (Grant.objects.visible_to(user).select_related("beneficiary__legal_entity", "legal_entity",
+                                                          "dossier__form_version")
             .prefetch_related(Prefetch("actions", queryset=GrantAction.objects.order_by("position"))))
 
 
 def _grant(grant, balances) -> dict:
-    entity = grant.legal_entity
+    entity = grant.legal_entity or grant.beneficiary.legal_entity
+    ids = payee_ids(grant)
     return {
         "id": grant.pk, "convention_reference": grant.convention_reference, "call_year": grant.call_year,
-        "beneficiary": _party(grant.beneficiary.name, grant.beneficiary.finess, siret=grant.beneficiary.siret),
-        "legal_entity": None if entity is None else _party(entity.name, entity.finess, siren=entity.siren),
+        "beneficiary": _party(grant.beneficiary.name, grant.beneficiary.finess, siret=ids.siret),
+        "legal_entity": None if entity is None else _party(entity.name, entity.finess, siren=ids.siren),
         "rate": str(grant.rate), "invoice_basis": grant.invoice_basis, "total": money(grant.total),
         "status": grant.status, "status_label": grant.get_status_display(),
         "closed_at": paris_time(grant.closed_at), "closing_reason": grant.closing_reason,
@@ -441,8 +444,8 @@ def list_payments(
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ):
     found = (Payment.objects.filter(call__in=_calls(request))
-             .select_related("call", "dossier", "action__grant__beneficiary", "action__grant__legal_entity")
-             .defer("dossier__answers", "dossier__pending"))
+             .select_related("call", "dossier__form_version", *exports.PAYMENT_RELATIONS)
+             .defer("dossier__pending"))
     if call is not None:
         found = found.filter(call=get_object_or_404(_calls(request), slug=call))
     if window is not None:
@@ -453,13 +456,14 @@ def list_payments(
     items = []
     for p in rows:
         grant = p.action.grant
-        entity = grant.legal_entity
+        entity = grant.legal_entity or grant.beneficiary.legal_entity
+        ids = payee_ids(grant, [p.dossier])
         items.append({
             "id": p.pk, "call": p.call.slug, "window": _window(p.window_index, p.window_label, p.pay_by),
             "dossier": p.dossier.number, "grant": grant.pk, "convention_reference": grant.convention_reference,
             "action": p.action_id, "action_title": p.action.title,
-            "beneficiary": _party(grant.beneficiary.name, grant.beneficiary.finess, siret=grant.beneficiary.siret),
-            "legal_entity": None if entity is None else _party(entity.name, entity.finess, siren=entity.siren),
+            "beneficiary": _party(grant.beneficiary.name, grant.beneficiary.finess, siret=ids.siret),
+            "legal_entity": None if entity is None else _party(entity.name, entity.finess, siren=ids.siren),
             "amount": money(p.amount), "status": p.status, "status_label": STATUS_LABELS.get(p.status, p.status),
             "order": p.order_id, "paid_on": p.paid_on, "reference": p.reference})
     return {"items": items, "next_cursor": next_cursor}
