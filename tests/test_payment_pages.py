@@ -17,8 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from guichet.calls.models import CallKind
+from guichet.core.models import AuditRecord
 from guichet.dossiers import workflow
 from guichet.dossiers.models import Dossier, State
+from guichet.establishments.models import EstablishmentAccess
 from guichet.funding import payments
 from guichet.funding.models import GrantStatus, InvoiceLine, LineStatus, Payment, PaymentOrder, PaymentStatus
 from tests.factories import (
@@ -126,7 +128,7 @@ def test_the_validation_page_lists_each_action_with_its_invoices_and_balances(cl
     for expected in ("Formation des managers", "Rails de transfert", "Salle de repos", "AVENANT-2022-1",
                      "CONV-2024-7", "Ergonomie Conseil", "F-2024-001", "01/03/2024", "9\u202f000,00\u00a0€",
                      "Plafond de l'action : 8\u202f000,00\u00a0€", "(dont 2\u202f000,00\u00a0€ avant la plateforme)",
-                     "Reste sur le plafond : 6\u202f000,00\u00a0€", "4 factures à valider"):
+                     "Reste disponible : 6\u202f000,00\u00a0€", "4 factures à valider"):
         assert expected in page, expected
     assert "Ergonomie des postes" not in page  # another legal entity's action
     assert reverse("payments:ledger", args=[example["g1"].pk]) in text(response)
@@ -529,3 +531,144 @@ def test_the_order_exports_carry_siren_and_siret_with_their_leading_zeros(client
         row = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))[1]
         assert [row[1], row[2], row[4], row[5]] == [f'="{v}"' for v in expected]
 
+
+
+# --- the convention's total, lower than the sum of its actions' ceilings -------------------------------
+
+def grant_page(client, grant):
+    return client.get(reverse("payments:ledger", args=[grant.pk]))
+
+
+def test_a_conventions_total_below_its_ceilings_binds_payments_and_every_balance_says_why(client, example):
+    """The avenant of the CH de Lisieux states two ceilings (Formation 8 000 €, 2 000 € of it paid before the
+    platform; Rails 3 000 €) and a total of 9 500 €: once 9 000 € are paid or scheduled, the total leaves 500 €,
+    whatever the ceilings leave (1 500 € and 500 €)."""
+    g1, instructor, lines = example["g1"], example["instructor"], example["lines"]
+    formation, rails = example["formation"], example["rails"]
+    client.force_login(instructor)
+    response = client.post(reverse("payments:set_total", args=[g1.pk]),
+                           {"total": "9 500,00", "reason": "Article 3 de l'avenant : 9 500 € au total."})
+    assert response.status_code == 302 and response.url == reverse("payments:ledger", args=[g1.pk])
+    g1.refresh_from_db()
+    assert g1.total == Decimal("9500.00")
+    record = AuditRecord.objects.get(action="grant:total")
+    assert (record.actor, record.object_id, record.details["before"], record.details["after"],
+            record.details["reason"]) == (instructor, str(g1.pk), "11000.00", "9500.00",
+                                          "Article 3 de l'avenant : 9 500 € au total.")
+    assert "Le montant total de la convention AVENANT-2022-1 est fixé à 9\u202f500,00\u00a0€." in text(
+        client.get(response.url))
+
+    # Dossier a (received 20 May): Formation 4 500 €, Rails 2 500 € — 9 000 € used with the 2 000 € paid before.
+    payments.validate_line(InvoiceLine.objects.get(pk=lines["a_formation"].pk), instructor, LineStatus.ACCEPTED)
+    payments.validate_line(InvoiceLine.objects.get(pk=lines["a_rails"].pk), instructor, LineStatus.PARTIAL,
+                           accepted_amount="5000", reason="Seuls 5 000 € concernent l'action.")
+    why = ("plafond de l'action : 1\u202f500,00\u00a0€ restants, mais le total de la convention n'en laisse que "
+           "500,00\u00a0€")
+    # The ARS's grant page.
+    response = grant_page(client, g1)
+    found = {a.title: a.balance for a in response.context["actions"]}
+    assert (found["Formation des managers"].ceiling_left, found["Formation des managers"].remaining,
+            found["Formation des managers"].reason) == (Decimal("1500.00"), Decimal("500.00"), why)
+    assert (found["Rails de transfert"].remaining, found["Rails de transfert"].reason) == (Decimal("500.00"), "")
+    page = plain(response)
+    assert why[0].upper() + why[1:] in page
+    assert ("reste disponible : 500,00\u00a0€ (les plafonds des actions laissent 2\u202f000,00\u00a0€, mais le total "
+            "de la convention n'en laisse que 500,00\u00a0€)") in page
+    assert ("Montant total accordé : 9\u202f500,00\u00a0€ (somme des plafonds des actions : "
+            "11\u202f000,00\u00a0€)") in page
+    # The establishment's pages: « Mes subventions » and the proofs dossier's invoices.
+    member = example["a"].created_by
+    EstablishmentAccess.objects.get_or_create(user=member, establishment=example["lisieux"])
+    client.force_login(member)
+    mine = plain(client.get(reverse("funding:mine")))
+    assert why[0].upper() + why[1:] in mine
+    assert "Reste disponible sur la subvention : 500,00\u00a0€ (les plafonds des actions laissent" in mine
+    invoices = plain(client.get(reverse("funding:invoices", args=[example["a"].pk])))
+    assert f"reste disponible : 500,00\u00a0€ ({why})" in invoices
+
+    # Dossier c (2 September): 8 000 € of training invoices, 1 500 € left on the ceiling — the total pays 500 €.
+    payments.validate_line(InvoiceLine.objects.get(pk=lines["c_formation"].pk), instructor, LineStatus.ACCEPTED)
+    assert Payment.objects.get(dossier=example["c"], action=formation).amount == Decimal("500.00")
+    assert sum(p.amount for p in Payment.objects.filter(action__grant=g1)) + Decimal("2000") == Decimal("9500.00")
+    client.force_login(instructor)
+    response = grant_page(client, g1)
+    found = {a.title: a.balance for a in response.context["actions"]}
+    assert (found["Formation des managers"].remaining, found["Formation des managers"].reason) == (
+        Decimal("0.00"), "plafond de l'action : 1\u202f000,00\u00a0€ restants, mais le total de la convention "
+                         "(9\u202f500,00\u00a0€) est atteint")
+    assert (found["Rails de transfert"].remaining, found["Rails de transfert"].reason) == (
+        Decimal("0.00"), "plafond de l'action : 500,00\u00a0€ restants, mais le total de la convention "
+                         "(9\u202f500,00\u00a0€) est atteint")
+    assert response.context["summary"].available == Decimal("0.00")
+    assert response.context["balance"]["remaining"] == Decimal("0.00")
+    assert Payment.objects.filter(dossier=example["c"], action=rails).count() == 0
+
+
+def test_setting_the_total_refuses_each_wrong_value_at_its_field(client, example):
+    g1, instructor = example["g1"], example["instructor"]
+    validate_all(example)
+    order = payments.create_order(example["call"], 0, instructor)
+    payments.mark_paid(order, instructor, dt.date(2024, 6, 28), "Mandat 2024-0042")
+    # Paid on the grant: 2 000 € before the platform, 4 500 € and 2 500 € in June; 1 500 € scheduled (window 2).
+    client.force_login(instructor)
+    url = reverse("payments:set_total", args=[g1.pk])
+    page = text(grant_page(client, g1))
+    assert 'name="total"' in page and 'value="11000,00"' in page and f'action="{url}"' in page
+    reason = "Article 3 de l'avenant."
+    for typed, field, message in (
+            ("", "total", "Indiquez le montant total de la convention."),
+            ("beaucoup", "total", "Saisissez un nombre, par exemple 1 250,50."),
+            ("9 000,555", "total", "Le montant s'écrit en euros et centimes, deux décimales au plus."),
+            ("0", "total", "Le montant total de la convention doit être supérieur à 0."),
+            ("11 000,01", "total", "Le montant total (11\u202f000,01\u00a0€) ne peut pas dépasser la somme des "
+                                   "plafonds des actions (11\u202f000,00\u00a0€)."),
+            ("8 999,99", "total", "Le montant total (8\u202f999,99\u00a0€) ne peut pas être inférieur à ce qui est "
+                                  "déjà versé ou ordonnancé sur la subvention (9\u202f000,00\u00a0€)."),
+    ):
+        response = client.post(url, {"total": typed, "reason": reason})
+        assert response.status_code == 400, typed
+        form = response.context["total_form"]
+        assert form.errors == {field: [message]}, typed
+        page = text(response)
+        assert message in page and (f'value="{typed}"' in page or not typed)
+    response = client.post(url, {"total": "9 000,00", "reason": "  "})
+    assert response.context["total_form"].errors == {
+        "reason": ["Indiquez le motif : par exemple, le montant total inscrit dans la convention signée."]}
+    g1.refresh_from_db()
+    assert g1.total == Decimal("11000.00") and not AuditRecord.objects.filter(action="grant:total").exists()
+
+    # The lowest total allowed: what is paid; the 1 500 € scheduled on dossier c is recomputed away,
+    # what was paid never changes.
+    assert client.post(url, {"total": "9000", "reason": reason}).status_code == 302
+    assert not Payment.objects.filter(dossier=example["c"], action=example["formation"],
+                                      status=PaymentStatus.SCHEDULED).exists()
+    assert sorted(Payment.objects.filter(action__grant=g1, status=PaymentStatus.PAID).values_list(
+        "amount", flat=True)) == [Decimal("2500.00"), Decimal("4500.00")]
+    # A closed grant's total does not change.
+    payments.close(g1, instructor, "Convention échue.")
+    response = client.post(url, {"total": "9500", "reason": reason}, follow=True)
+    assert "Cette subvention est clôturée : son montant total ne change plus." in text(response)
+    g1.refresh_from_db()
+    assert g1.total == Decimal("9000.00")
+
+
+def test_who_may_set_the_total(client, example):
+    g1 = example["g1"]
+    url = reverse("payments:set_total", args=[g1.pk])
+    data = {"total": "9000", "reason": "Avenant n° 2."}
+    member = UserFactory()
+    example["lisieux"].members.add(member)  # sees the grant's page, sets nothing
+    client.force_login(member)
+    assert grant_page(client, g1).status_code == 200 and 'name="total"' not in text(grant_page(client, g1))
+    assert client.post(url, data).status_code == 403
+    caen_member = UserFactory()
+    example["caen"].members.add(caen_member)
+    for outsider in (InstructorFactory(region=region("11")), caen_member, UserFactory()):
+        client.force_login(outsider)
+        assert client.post(url, data).status_code == 404
+    g1.refresh_from_db()
+    assert g1.total == Decimal("11000.00")
+    client.force_login(ArsAdminFactory())  # the region's ARS administrator may
+    assert client.post(url, data).status_code == 302
+    g1.refresh_from_db()
+    assert g1.total == Decimal("9000.00")

@@ -17,8 +17,9 @@ from guichet.core import audit
 from guichet.core.money import euros
 from guichet.dossiers.models import Dossier, State
 
+from . import balances as balances_module
 from . import payments
-from .models import ActionProgress, Completion, GrantAction, InvoiceLine, LineStatus, Payment, PaymentStatus
+from .models import ActionProgress, Completion, GrantAction, InvoiceLine, LineStatus, PaymentStatus
 from .payments import ProofsError
 
 ZERO = Decimal("0.00")
@@ -203,30 +204,17 @@ class ActionSummary:
     committed: Decimal  # scheduled or ordered, not yet paid
     remaining: Decimal
     lines: list
+    reason: str = ""  # why less than the ceiling leaves remains: the convention's total binds
     validated: Decimal = ZERO
     this_dossier: list = field(default_factory=list)  # this dossier's payments (amount, window, pay_by, status)
 
 
-@dataclass(frozen=True)
-class Balance:
-    paid: Decimal  # before the platform, and through orders marked paid
-    committed: Decimal  # scheduled or ordered, not yet paid
-    remaining: Decimal  # of the ceiling
+Balance = balances_module.ActionBalance
 
 
 def balances(actions: list[GrantAction]) -> dict[int, Balance]:
-    """Paid, committed and remaining per action, in one query."""
-    amounts: dict[int, dict[str, Decimal]] = {}
-    for p in Payment.objects.filter(action__in=actions).exclude(status=PaymentStatus.CANCELLED).only(
-            "action_id", "status", "amount"):
-        bucket = amounts.setdefault(p.action_id, {"paid": ZERO, "committed": ZERO})
-        bucket["paid" if p.status == PaymentStatus.PAID else "committed"] += p.amount
-    result = {}
-    for action in actions:
-        bucket = amounts.get(action.pk, {"paid": ZERO, "committed": ZERO})
-        paid = action.paid_before + bucket["paid"]
-        result[action.pk] = Balance(paid, bucket["committed"], max(ZERO, action.ceiling - paid - bucket["committed"]))
-    return result
+    """Paid, committed and remaining per action (``balances.for_actions``: the convention's total counts)."""
+    return balances_module.for_actions(actions)
 
 
 def summary(dossier: Dossier, actions: list[GrantAction] | None = None) -> list[ActionSummary]:
@@ -247,7 +235,7 @@ def summary(dossier: Dossier, actions: list[GrantAction] | None = None) -> list[
         b = found[action.pk]
         result.append(ActionSummary(
             action=action, ceiling=action.ceiling, paid=b.paid, committed=b.committed, remaining=b.remaining,
-            lines=lines, validated=sum((payments.validated_amount(li, basis) for li in lines), ZERO),
+            reason=b.reason, lines=lines, validated=sum((payments.validated_amount(li, basis) for li in lines), ZERO),
             this_dossier=mine.get(action.pk, [])))
     return result
 

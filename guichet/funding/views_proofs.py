@@ -20,7 +20,7 @@ from guichet.dossiers.models import Attachment, Dossier
 from guichet.formschema.forms import SchemaFileField
 from guichet.formschema.values import parse_decimal
 
-from . import proofs
+from . import balances, proofs
 from .models import Completion, Grant, GrantAction, InvoiceLine
 from .payments import ProofsError, receipt_day, why_out_of_windows, window_for
 
@@ -192,8 +192,9 @@ def my_grants(request):
     """The grants of the establishments the user files for: per action, ceiling, paid, remaining."""
     grants = list(Grant.objects.visible_to(request.user).select_related("beneficiary", "legal_entity")
                   .prefetch_related("actions__establishments").order_by("-call_year", "convention_reference"))
-    balances = proofs.balances([a for g in grants for a in g.actions.all()])
-    rows = [{"grant": g, "actions": [(a, balances[a.pk]) for a in g.actions.all()]} for g in grants]
+    grant_balances, action_balances = balances.compute(grants)
+    rows = [{"grant": g, "summary": grant_balances[g.pk], "actions": [(a, action_balances[a.pk])
+                                                                      for a in g.actions.all()]} for g in grants]
     from guichet.calls.models import Call
 
     proofs_calls = (Call.objects.open_at().filter(kind=CallKind.PROOFS, region__in={g.region_id for g in grants})

@@ -45,7 +45,8 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"{grant.reference} ({grant.kind}, {grant.call_year}, signée le {grant.signed_on:%d/%m/%Y}) — "
                     f"{grant.beneficiary.name} ({grant.beneficiary.finess}) — taux {percent(grant.rate)} — "
-                    f"{len(grant.actions)} action(s), total {euros(grant.total)}, "
+                    f"{len(grant.actions)} action(s), total {euros(grant.total)}"
+                    + (f" (plafonds {euros(grant.ceilings)})" if grant.total != grant.ceilings else "") + ", "
                     f"déjà versé {euros(grant.paid_before)}")
                 for action in grant.actions:
                     self.stdout.write(f"    ligne {action.line} : {action.title} — {action.establishment.finess} — "
