@@ -13,15 +13,18 @@ from urllib.parse import unquote
 
 import openpyxl
 import pytest
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from guichet.calls.models import CallKind
 from guichet.core.models import AuditRecord
 from guichet.dossiers import workflow
 from guichet.dossiers.models import Dossier, State
 from guichet.establishments.models import EstablishmentAccess
-from guichet.funding import payments
+from guichet.funding import balances, payments
 from guichet.funding.models import GrantStatus, InvoiceLine, LineStatus, Payment, PaymentOrder, PaymentStatus
 from tests.factories import (
     ArsAdminFactory,
@@ -672,3 +675,42 @@ def test_who_may_set_the_total(client, example):
     assert client.post(url, data).status_code == 302
     g1.refresh_from_db()
     assert g1.total == Decimal("9000.00")
+
+
+@pytest.mark.django_db
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(ceilings=st.lists(st.decimals(min_value="0.01", max_value=20000, places=2), min_size=1, max_size=3),
+       total_share=st.decimals(min_value=0, max_value=1, places=2),
+       paid_share=st.decimals(min_value=0, max_value=1, places=2),
+       invoices=st.lists(st.tuples(st.integers(0, 2), st.decimals(min_value="0.01", max_value=40000, places=2)),
+                         max_size=4))
+def test_property_what_remains_is_exactly_what_the_engine_pays_next(ceilings, total_share, paid_share, invoices):
+    """The « reste disponible » of an action — the ceiling's and the convention total's limit — is exactly what
+    a later proofs dossier with invoices far above it is paid on that action (nothing shown that can never be
+    paid, nothing paid that was not shown), and it comes with a reason exactly when the total binds."""
+    call = CallFactory(kind=CallKind.PROOFS, year=2024, envelope=None, payment_windows=WINDOWS,
+                       covered_years=[2022])
+    est = EstablishmentFactory()
+    paid = [(c * paid_share).quantize(Decimal("0.01")) for c in ceilings]
+    # Any total from what was paid before the platform to the sum of the ceilings.
+    total = max(Decimal("0.01"), sum(paid) + ((sum(ceilings) - sum(paid)) * total_share).quantize(Decimal("0.01")))
+    grant = make_grant(est, [str(c) for c in ceilings], total=str(total), paid_before=[str(p) for p in paid])
+    actions = list(grant.actions.order_by("position"))
+    instructor = InstructorFactory()
+    may = proofs_dossier(call, est, paris(2024, 5, 2, 9))
+    for which, amount in invoices:
+        payments.validate_line(invoice(may, actions[which % len(actions)], str(amount)), instructor,
+                               LineStatus.ACCEPTED)
+    found = balances.for_actions(actions)
+    for action in actions:
+        b = found[action.pk]
+        assert (b.reason != "") == (b.remaining < b.ceiling_left)
+        with transaction.atomic():
+            september = proofs_dossier(call, est, paris(2024, 9, 2, 9))
+            payments.validate_line(invoice(september, action, "99999999.99"), instructor, LineStatus.ACCEPTED)
+            probe = Payment.objects.filter(dossier=september, action=action).first()
+            assert (probe.amount if probe else Decimal("0.00")) == b.remaining, (action.position, b)
+            transaction.set_rollback(True)
+    summary = balances.for_grant(grant)
+    assert summary.available == min(summary.remaining, sum((b.ceiling_left for b in found.values()), Decimal(0)))

@@ -12,7 +12,8 @@ from guichet.funding.imports import import_grants
 
 class Command(BaseCommand):
     help = ("Importe les subventions antérieures à la plateforme depuis un classeur Excel (.xlsx) : une ligne "
-            "par action financée. Rien n'est enregistré si une ligne contient une erreur.")
+            "par action financée (et, facultatif, le montant total de la convention s'il est inférieur à la somme "
+            "des plafonds). Rien n'est enregistré si une ligne contient une erreur.")
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="chemin du classeur .xlsx (voir le modèle téléchargeable sur la plateforme)")
