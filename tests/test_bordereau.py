@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from guichet.calls.models import CallKind
-from guichet.dossiers import services
+from guichet.dossiers import services, workflow
 from guichet.dossiers.models import Attachment, Dossier, State
 from guichet.establishments.models import LegalEntity
 from guichet.funding import bordereau, payments, proofs
@@ -256,11 +256,28 @@ def test_a_bordereau_read_dossier_is_filed_only_once_each_invoice_has_its_file(c
     dossier.refresh_from_db()
     assert dossier.state == State.EN_CONSTRUCTION
     # Taken into instruction by the ARS: the files stay as they are.
-    Dossier.objects.filter(pk=dossier.pk).update(state=State.EN_INSTRUCTION)
+    instructor = InstructorFactory()
+    workflow.apply(dossier, "passer_en_instruction", instructor)
     response = client.post(file_url, {"file": SimpleUploadedFile("autre.pdf", PDF)})
     assert response.status_code == 404
     formation_line.refresh_from_db()
     assert formation_line.attachment == stored
+
+    # A correction asked: an invoice added without its file holds the corrections back, as it held the filing.
+    workflow.apply(dossier, "demander_correction", instructor, motivation="Ajoutez la facture des rails.")
+    dossier.refresh_from_db()
+    rails_line = proofs.add_line(dossier, user, proofs.LineInput(
+        action=setting["rails"], supplier="Rails & Cie", number="4567", invoice_date=dt.date(2024, 2, 1),
+        amount_ht=Decimal("2500.50"), amount_ttc=Decimal("3000.60")))
+    with pytest.raises(workflow.TransitionError) as refused:
+        workflow.apply(dossier, "deposer_corrections", user)
+    assert refused.value.messages == ["Joignez le fichier de chaque facture avant de déposer les corrections : "
+                                      "1 facture sans fichier (n° 4567 de Rails & Cie)."]
+    client.post(reverse("funding:invoice_file", args=[dossier.pk, rails_line.pk]),
+                {"file": SimpleUploadedFile("4567.pdf", PDF)})
+    workflow.apply(dossier, "deposer_corrections", user)
+    dossier.refresh_from_db()
+    assert not dossier.correction_requested
 
 
 def test_lines_typed_online_and_lines_judged_by_the_ars_survive_a_download_and_upload(client, setting):
