@@ -487,6 +487,10 @@ def test_the_command_and_the_page_show_the_conventions_total(client, directory, 
     text = page(upload(client, data))
     assert f"montant total des conventions : {euros(Decimal('6000.00'))}" in text
     assert f"plafonds {euros(Decimal('8000.00'))} (ligne 2)" in text
+    assert import_grants(BytesIO(data), normandie, staff).errors == []
+    listed = page(client.get(reverse("funding:list")))
+    six, eight = euros(Decimal("6000.00")), euros(Decimal("8000.00"))
+    assert f'{six}<br><span class="fr-text--xs">plafonds : {eight}</span>' in listed
 
 
 # --- the template file -------------------------------------------------------------------------------
