@@ -579,6 +579,9 @@ def test_a_conventions_total_below_its_ceilings_binds_payments_and_every_balance
             "de la convention n'en laisse que 500,00\u00a0€)") in page
     assert ("Montant total accordé : 9\u202f500,00\u00a0€ (somme des plafonds des actions : "
             "11\u202f000,00\u00a0€)") in page
+    # The ARS's validation page of the next dossier (c) says it too, before any verdict on it.
+    validation = plain(client.get(reverse("payments:validation", args=[example["c"].pk])))
+    assert f"Reste disponible : 500,00\u00a0€ ({why})" in validation
     # The establishment's pages: « Mes subventions » and the proofs dossier's invoices.
     member = example["a"].created_by
     EstablishmentAccess.objects.get_or_create(user=member, establishment=example["lisieux"])
