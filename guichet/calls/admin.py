@@ -59,7 +59,7 @@ def can_change_call(user, call) -> bool:
 class CallAdmin(admin.ModelAdmin):
     form = CallAdminForm
     change_form_template = "admin/calls/call/change_form.html"
-    list_display = ("title", "region", "year", "kind", "opens_at", "closes_at", "published", "is_template")
+    list_display = ("title", "region", "year", "kind", "opens_at", "deadline_text", "published", "is_template")
     list_filter = ("is_template", "published", "kind", "year", ("region", admin.RelatedOnlyFieldListFilter))
     search_fields = ("title", "slug")
     list_select_related = ("region",)
@@ -133,6 +133,10 @@ class CallAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     # --- Read-only displays ------------------------------------------------------------------------
+
+    @admin.display(description="date limite de dépôt", ordering="closes_at")
+    def deadline_text(self, obj):
+        return obj.deadline.until_paris
 
     @admin.display(description="Formulaire (version en vigueur)")
     def current_form_text(self, obj):
