@@ -87,6 +87,16 @@ def test_a_day_deadline_closes_at_the_next_paris_midnight(day):
         assert deadlines.has_closed(closes, instant) is not accepted, instant
 
 
+@pytest.mark.django_db
+def test_filing_opens_at_its_first_instant_included():
+    opens, closes = paris(2025, 1, 6, 9), deadlines.closing_instant(dt.date(2025, 1, 31))
+    call = CallFactory(opens_at=opens, closes_at=closes)
+    for when, within in ((opens - MS, False), (opens, True), (closes - MS, True), (closes, False)):
+        assert deadlines.is_within(opens, closes, when) is within, when
+        assert call.is_open(when) is within and Call.objects.open_at(when).filter(pk=call.pk).exists() is within
+    assert not deadlines.is_within(closes, opens, opens + SECOND)  # both bounds hold, not either
+
+
 def test_the_days_the_clocks_change_are_filed_whole():
     # 31 March 2024 lasts 23 hours, 27 October 2024 lasts 25: both are open from their first to their
     # last instant, and the wall-clock hour that happens twice in October is open both times.
@@ -173,6 +183,10 @@ def test_a_precise_deadline_is_never_shown_as_a_day():
     for closes_at in (paris(2024, 8, 1, 0, 0, 1), paris(2024, 8, 1, 0, 0, 0, 1), paris(2024, 7, 31, 23, 59, 59)):
         deadline = deadlines.Deadline(closes_at)
         assert not deadline.is_day and "inclus" not in deadline.until
+    # Its last day is the day of the last instant still accepted.
+    assert deadlines.last_day(paris(2024, 8, 1, 0, 0, 0, 1)) == dt.date(2024, 8, 1)
+    assert deadlines.last_day(paris(2024, 8, 1, 0, 0, 0, 2)) == dt.date(2024, 8, 1)
+    assert deadlines.last_day(paris(2024, 7, 31, 12)) == dt.date(2024, 7, 31)
 
 
 # --- Filing: the service and the page --------------------------------------------------------------
@@ -243,6 +257,30 @@ def test_filing_through_the_page_in_the_last_millisecond_and_at_midnight(client,
     assert (f"le dépôt était possible jusqu&#x27;au {deadlines.day_text(day)} inclus (heure de Paris). "
             "Le dossier n&#x27;a pas été déposé.") in page
     assert "L'appel à projets est fermé" in page and "23:59" not in page
+
+
+def test_the_calendar_marks_filing_over_from_midnight_and_a_days_phase_current_all_day():
+    from guichet.calls.calendar import calendar
+
+    call = Call(opens_at=paris(2024, 1, 26), closes_at=deadlines.closing_instant(dt.date(2024, 7, 31)),
+                phases=[{"kind": "commission", "starts_at": "2024-09-10", "ends_at": "2024-09-10"}])
+
+    def state(now):
+        return [(p["kind"], p["current"], p["past"]) for p in calendar(call, now)]
+
+    midnight = deadlines.closing_instant(dt.date(2024, 7, 31))
+    assert state(midnight - MS) == [("filing", True, False), ("commission", False, False)]
+    assert state(midnight) == [("filing", False, True), ("commission", False, False)]
+    assert state(paris(2024, 9, 10, 23, 59, 59, 999000)) == [("filing", False, True), ("commission", True, False)]
+    assert state(paris(2024, 9, 11)) == [("filing", False, True), ("commission", False, True)]
+
+
+def test_the_template_filters_read_as_the_rule():
+    from django.template import Context, Template
+
+    rendered = Template("{% load deadlines %}{{ day|notice_day }} | {{ closes|deadline }}").render(Context({
+        "day": dt.date(2024, 6, 1), "closes": deadlines.closing_instant(dt.date(2024, 11, 15))}))
+    assert rendered == "1er juin 2024 | jusqu&#x27;au 15 novembre 2024 inclus (heure de Paris)"
 
 
 # --- The proofs call of seed 001: 15 November, and its windows ------------------------------------
@@ -395,6 +433,10 @@ def test_the_ars_types_a_day_or_a_precise_instant_in_the_admin(client):
     assert 'value="31/07/2024"' in widget and 'name="closes_at_1" value=' not in widget
     listing = client.get("/admin/calls/call/").content.decode()
     assert "jusqu&#x27;au 31 juillet 2024 inclus (heure de Paris)" in listing
+    template = next(c for c in load_seed_templates() if c.slug == "modele-hdf-2024-justificatifs")
+    read_only = client.get(change_url(template)).content.decode()  # a template: read only for the ARS
+    assert "jusqu&#x27;au 15 novembre 2024 inclus (heure de Paris)" in read_only
+    assert "16 novembre 2024" not in read_only
 
     response = client.post(change_url(call), call_data(call, closes_at_0="31/01/2025", closes_at_1="12:00:30"))
     assert response.status_code == 302
