@@ -4,6 +4,7 @@ summer and on both days the clocks change; through filing (service and page), th
 reminders, the pages, the API, the admin, the seed templates and the migration of existing rows."""
 
 import datetime as dt
+import html
 import importlib
 from decimal import Decimal
 from types import SimpleNamespace
@@ -13,7 +14,7 @@ from django.apps import apps
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from guichet.calls import deadlines
@@ -220,6 +221,22 @@ def test_filing_at_both_sides_of_the_end_of_the_day(day):
 
 
 @pytest.mark.django_db
+@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(day_and_instant())
+def test_filing_any_instant_against_any_day_deadline(drawn):
+    day, instant = drawn
+    call = CallFactory(opens_at=paris(1999, 1, 1), closes_at=deadlines.closing_instant(day))
+    dossier = complete_draft(call)
+    wall = instant.astimezone(PARIS)
+    if (wall.year, wall.month, wall.day) <= (day.year, day.month, day.day):
+        services.file_dossier(dossier, dossier.created_by, now=instant)
+        assert Dossier.objects.get(pk=dossier.pk).state == State.EN_CONSTRUCTION
+    else:
+        with pytest.raises(services.FilingError, match=f"jusqu'au {deadlines.day_text(day)} inclus"):
+            services.file_dossier(dossier, dossier.created_by, now=instant)
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("slug, day", [("modele-hdf-2024-candidature", dt.date(2024, 7, 31)),
                                        ("modele-grand-est-2025-2026-candidature", dt.date(2025, 12, 31))])
 def test_the_seed_calls_accept_a_filing_in_the_last_second_of_their_day(slug, day):
@@ -387,6 +404,13 @@ def test_every_page_reads_the_deadline_the_same_way(client):
         page = client.get(url).content.decode()
         assert expected in page, url
         assert "00:00" not in page and "23:59" not in page, url
+    # The establishment's grants point to the open proofs call with the same reading.
+    proofs = CallFactory(kind=CallKind.PROOFS, payment_windows=WINDOWS, covered_years=[2022],
+                         closes_at=deadlines.closing_instant(day), opens_at=call.opens_at)
+    make_grant(applicant.establishments.get(), ["8000"], year=2022)
+    page = html.unescape(client.get(reverse("funding:mine")).content.decode())
+    assert (f"l'appel « {proofs.title} » est ouvert : dépôt possible jusqu'au {deadlines.day_text(day)} inclus "
+            "(heure de Paris).") in page
 
 
 @pytest.mark.django_db
