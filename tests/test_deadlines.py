@@ -415,13 +415,11 @@ def test_every_page_reads_the_deadline_the_same_way(client):
 
 @pytest.mark.django_db
 def test_a_precise_deadline_shows_its_seconds_on_the_pages(client):
-    call = CallFactory(closes_at=timezone.now().replace(microsecond=0) + dt.timedelta(days=3, seconds=7))
-    local = timezone.localtime(call.closes_at)
-    if local.time() == dt.time():
-        pytest.skip("the instant fell on midnight")  # pragma: no cover - one chance in 86 400
+    day = timezone.localdate() + dt.timedelta(days=3)
+    call = CallFactory(closes_at=deadlines.closing_instant(day) - SECOND)  # typed as 23:59:59, a precise instant
     page = client.get(reverse("calls:detail", args=[call.slug])).content.decode()
-    assert f"avant le {deadlines.moment_text(call.closes_at)} (heure de Paris)" in page
-    assert f"{local.second:02d} s" in page
+    assert f"avant le {deadlines.day_text(day)} à 23 h 59 min 59 s (heure de Paris)" in page
+    assert "inclus" not in page
 
 
 @pytest.mark.django_db

@@ -113,8 +113,6 @@ def check_dates_order(form, cleaned: dict) -> None:
 class DeadlineWidget(forms.MultiWidget):
     """The last day of filing and, only for a deadline in the course of a day, its time (browser pickers)."""
 
-    template_name = "django/forms/widgets/multiwidget.html"
-
     def __init__(self, attrs=None):
         super().__init__([forms.DateInput(attrs={"type": "date", "aria-label": "Dernier jour de dépôt"},
                                           format="%Y-%m-%d"),
