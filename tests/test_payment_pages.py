@@ -265,8 +265,9 @@ def test_the_call_page_shows_per_window_what_is_ready_per_legal_entity_and_actio
     page = text(response)
     assert "Créer l'ordre de paiement (10\u202f500,01\u00a0€)" in page
     assert "Sous-total — CENTRE HOSPITALIER DE LISIEUX" in page
-    assert "Justificatifs reçus jusqu'au 31/05/2024" in page
-    assert "Justificatifs reçus du 01/06/2024 au 15/11/2024 — versement au plus tard le" in page
+    assert "Justificatifs reçus jusqu'au 31 mai 2024 inclus (heure de Paris)" in page
+    assert ("Justificatifs reçus du 1er juin 2024 au 15 novembre 2024 inclus (heure de Paris) — versement au plus "
+            "tard le") in page
     # The instruction workspace of a proofs call links here.
     workspace = text(client.get(reverse("instruction:workspace", args=[call.slug])))
     assert reverse("payments:call", args=[call.slug]) in workspace
