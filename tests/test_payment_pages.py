@@ -534,6 +534,9 @@ def test_the_order_exports_carry_siren_and_siret_with_their_leading_zeros(client
         assert f';"=""{et}""";"=""{siret}""";'.encode() in raw
         row = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))[1]
         assert [row[1], row[2], row[4], row[5]] == [f'="{v}"' for v in expected]
+        # The order's page shows them too, for a check before it goes to the finance service.
+        page = plain(client.get(reverse("payments:order", args=[order.pk])))
+        assert f"SIREN {siren}" in page and f"FINESS {et} — SIRET {siret}" in page
 
 
 
