@@ -721,3 +721,26 @@ def test_property_what_remains_is_exactly_what_the_engine_pays_next(ceilings, to
             transaction.set_rollback(True)
     summary = balances.for_grant(grant)
     assert summary.available == min(summary.remaining, sum((b.ceiling_left for b in found.values()), Decimal(0)))
+
+
+def test_payee_ids_from_the_directory_else_the_beneficiarys_own_dossiers(db):
+    """A grant without a legal entity of its own takes its beneficiary's; a SIRET missing from the directory
+    is the one the beneficiary typed in its proofs dossier — not the one another site of the legal entity
+    typed in its own."""
+    from guichet.funding.payees import PayeeIds, payee_ids
+
+    entity = LegalEntityFactory(finess="920039674", siren="058504390", name="SAS CLINIQUE DU DAUPHINE")
+    clinic = EstablishmentFactory(finess="920039674", siret="", legal_entity=entity, name="SAS CLINIQUE DU DAUPHINE",
+                                  department="92", region=region("11"))
+    grant = make_grant(clinic, ["6000"], year=2023, reference="CONV-2023-92-1")
+    grant.legal_entity = None
+    grant.save(update_fields=["legal_entity"])
+    proofs_call = CallFactory(kind=CallKind.PROOFS, region=region("11"), schema=SIRET_SCHEMA)
+    sister = EstablishmentFactory(finess="920000650", siret="", legal_entity=entity, name="AUTRE SITE")
+    other = DossierFactory(call=proofs_call, establishment=sister, answers={"siret": "05850439010011"})
+    assert payee_ids(grant, [other]) == PayeeIds(siren="058504390", siret="")
+    own = DossierFactory(call=proofs_call, establishment=clinic, answers={"siret": "058 504 390 10003"})
+    assert payee_ids(grant, [other, own]) == PayeeIds(siren="058504390", siret="05850439010003")
+    # A SIRET whose check digit is wrong is no SIRET.
+    assert payee_ids(grant, [DossierFactory(call=proofs_call, establishment=clinic,
+                                            answers={"siret": "05850439010004"})]).siret == ""

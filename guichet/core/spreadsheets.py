@@ -74,11 +74,12 @@ def csv_identifier(value) -> str:
     default settings, as the same text.
 
     CSV has no types: Excel (and LibreOffice) read « 046620241 » as the number 46620241 — the leading zero
-    of a SIREN, of a FINESS of the Ain… is lost, and a 14-digit SIRET shows as 4,66202E+13. A leading
+    of a SIREN, of a FINESS of the Ain… is lost, and a SIRET shows in scientific notation (4,66202E+12). A leading
     apostrophe is shown as part of the value by Excel when it opens a CSV file, and a « text » column type
     needs the import wizard. Written as the formula ``="046620241"``, the cell is computed by Excel as
-    that very text, whatever its locale, and the value stays readable as is by a program (strip ``="``
-    and ``"``). Only strings of letters and digits are written this way — the identifiers the directory
+    that very text, whatever its locale (LibreOffice too when it evaluates formulas; when it does not, it
+    shows the characters themselves, zeros included), and a program reads it back by stripping ``="`` and
+    ``"``. Only strings of letters and digits are written this way — the identifiers the directory
     checked —, so nothing a person typed can become a formula: anything else is an ordinary text field."""
     text = "" if value is None else str(value)
     if text and IDENTIFIER.fullmatch(text):
