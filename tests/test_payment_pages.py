@@ -654,6 +654,11 @@ def test_setting_the_total_refuses_each_wrong_value_at_its_field(client, example
                                       status=PaymentStatus.SCHEDULED).exists()
     assert sorted(Payment.objects.filter(action__grant=g1, status=PaymentStatus.PAID).values_list(
         "amount", flat=True)) == [Decimal("2500.00"), Decimal("4500.00")]
+    # Raised back (an error corrected): dossier c's payment comes back, in its window.
+    assert client.post(url, {"total": "11 000", "reason": "Erreur de saisie corrigée."}).status_code == 302
+    back = Payment.objects.get(dossier=example["c"], action=example["formation"])
+    assert (back.amount, back.status, back.window_label) == (Decimal("1500.00"), PaymentStatus.SCHEDULED, SECOND)
+    assert client.post(url, {"total": "9000", "reason": reason}).status_code == 302
     # A closed grant's total does not change.
     payments.close(g1, instructor, "Convention échue.")
     response = client.post(url, {"total": "9500", "reason": reason}, follow=True)
