@@ -239,11 +239,12 @@ def missing_items(dossier: Dossier, schema=None):
     if dossier.call.kind == "proofs":
         from django.urls import reverse
 
-        from guichet.funding.proofs import missing as missing_proofs
+        from guichet.funding.proofs import missing_with_anchors
 
         url = reverse("funding:invoices", args=[dossier.pk])
         items += [engine.Missing("factures", "Pièces justificatives par action", "factures", "Factures", message,
-                                 url=url) for message in missing_proofs(dossier)]
+                                 url=f"{url}#{anchor}" if anchor else url)
+                  for message, anchor in missing_with_anchors(dossier)]
     return items
 
 
