@@ -12,6 +12,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from . import deadlines
+
 
 class CallKind(models.TextChoices):
     APPLICATION = "application", "Dépôt des candidatures"
@@ -38,7 +40,7 @@ class CallQuerySet(models.QuerySet):
 
     def open_at(self, when=None):
         when = when or timezone.now()
-        return self.calls().filter(published=True, opens_at__lte=when, closes_at__gt=when)
+        return self.calls().filter(deadlines.within_q(when), published=True)
 
     def administered_by(self, user):
         """Calls an ARS administrator may manage: those of their region (all for a superuser)."""
@@ -64,7 +66,9 @@ class Call(models.Model):
     slug = models.SlugField("identifiant d'adresse", max_length=120, unique=True)
     notice = models.TextField("notice", blank=True)
     opens_at = models.DateTimeField("ouverture")
-    closes_at = models.DateTimeField("clôture", help_text="Heure de Paris. Aucun dépôt n'est accepté après.")
+    # The closing instant, excluded (see calls.deadlines): a deadline given as a day D is midnight, Paris
+    # time, at the start of D + 1.
+    closes_at = models.DateTimeField("clôture", help_text=deadlines.HELP_TEXT)
     eligible_kinds = models.JSONField("établissements éligibles", default=list, blank=True)
     envelope = models.DecimalField("enveloppe (€)", max_digits=14, decimal_places=2, null=True, blank=True)
     cofinancing_rate = models.DecimalField(
@@ -95,7 +99,17 @@ class Call(models.Model):
 
     def is_open(self, when=None) -> bool:
         when = when or timezone.now()
-        return self.published and not self.is_template and self.opens_at <= when < self.closes_at
+        return self.published and not self.is_template and deadlines.is_within(self.opens_at, self.closes_at, when)
+
+    @property
+    def deadline(self) -> deadlines.Deadline:
+        """The filing deadline as a person reads it (« jusqu'au 31 juillet 2024 inclus »)."""
+        return deadlines.Deadline(self.closes_at)
+
+    @property
+    def opening_text(self) -> str:
+        """« 26 janvier 2024 » (from the start of that day, Paris), or with its time."""
+        return deadlines.moment_text(self.opens_at)
 
     @property
     def current_form(self):

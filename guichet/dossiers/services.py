@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from guichet.calls import deadlines
 from guichet.core.files import store_upload
 from guichet.formschema import engine
 from guichet.formschema.forms import FormContext, build_section_form, merge_section
@@ -261,11 +262,12 @@ def missing_items(dossier: Dossier, schema=None):
     if dossier.call.kind == "proofs":
         from django.urls import reverse
 
-        from guichet.funding.proofs import missing as missing_proofs
+        from guichet.funding.proofs import missing_with_anchors
 
         url = reverse("funding:invoices", args=[dossier.pk])
         items += [engine.Missing("factures", "Pièces justificatives par action", "factures", "Factures", message,
-                                 url=url) for message in missing_proofs(dossier)]
+                                 url=f"{url}#{anchor}" if anchor else url)
+                  for message, anchor in missing_with_anchors(dossier)]
     return items
 
 
@@ -278,11 +280,8 @@ def file_dossier(dossier: Dossier, user, now=None) -> Dossier:
     if dossier.state != State.BROUILLON:
         raise FilingError("Ce dossier a déjà été déposé.")
     call = dossier.call
-    if now >= call.closes_at:
-        closes = timezone.localtime(call.closes_at)
-        raise FilingError(
-            f"La date limite de dépôt est dépassée : l'appel à projets a fermé le "
-            f"{closes.strftime('%d/%m/%Y à %H:%M:%S')} (heure de Paris). Le dossier n'a pas été déposé.")
+    if deadlines.has_closed(call.closes_at, now):
+        raise FilingError(call.deadline.closed_message())
     if now < call.opens_at:
         raise FilingError("L'appel à projets n'est pas encore ouvert.")
     version = working_version(dossier)

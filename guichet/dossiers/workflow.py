@@ -51,6 +51,21 @@ def _correction_was_requested(dossier: Dossier, **_) -> str | None:
     return None
 
 
+def _invoice_files_complete(dossier: Dossier, **_) -> str | None:
+    """A proofs dossier's corrections are filed, like the dossier itself, with the file of each invoice."""
+    if dossier.call.kind != "proofs":
+        return None
+    from guichet.funding.proofs import lines_without_file
+
+    waiting = lines_without_file(dossier)
+    if not waiting:
+        return None
+    return (f"Joignez le fichier de chaque facture avant de déposer les corrections : "
+            f"{len(waiting)} facture{'s' if len(waiting) > 1 else ''} sans fichier ("
+            + ", ".join(f"n° {line.number} de {line.supplier}" for line in waiting[:5])
+            + (", …" if len(waiting) > 5 else "") + ").")
+
+
 def _annotations_complete(dossier: Dossier, **_) -> str | None:
     """Mandatory private annotations must be filled before a decision."""
     from guichet.instruction.annotations import missing_annotations
@@ -92,7 +107,8 @@ TRANSITIONS: dict[str, Transition] = {t.event: t for t in (
                INSTRUCTOR, motivation_required=True, guards=(_not_archived,),
                done="Une correction du dossier est demandée."),
     Transition("deposer_corrections", "Déposer les corrections", (State.EN_CONSTRUCTION,), None, APPLICANT,
-               guards=(_correction_was_requested,), done="Les corrections du dossier ont été déposées."),
+               guards=(_correction_was_requested, _invoice_files_complete),
+               done="Les corrections du dossier ont été déposées."),
     Transition("accepter", "Accepter", (State.EN_INSTRUCTION,), State.ACCEPTE, INSTRUCTOR,
                guards=(_not_archived, _annotations_complete), done="Le dossier est accepté."),
     Transition("refuser", "Refuser", (State.EN_INSTRUCTION,), State.REFUSE, INSTRUCTOR, motivation_required=True,
