@@ -22,6 +22,8 @@ class StartForm(DsfrBaseForm):
         help_text="Demandée seulement quand l'annuaire ne connaît pas la région de l'établissement : seuls les "
                   "établissements implantés dans la région de l'appel à projets peuvent y déposer un dossier.")
 
+    field_order = ["establishment", "region", "partners"]
+
     def __init__(self, *args, establishments, call, **kwargs):
         from guichet.establishments.models import Region
 
