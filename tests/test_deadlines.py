@@ -6,12 +6,14 @@ reminders, the pages, the API, the admin, the seed templates and the migration o
 import datetime as dt
 import html
 import importlib
+import itertools
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
 from django.core import mail
+from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +24,7 @@ from guichet.calls.forms import CopyCallForm
 from guichet.calls.models import Call, CallKind
 from guichet.calls.templates_loader import TemplateError, copy_call, load_seed_templates, parse_datetime
 from guichet.dossiers import reminders, services
-from guichet.dossiers.models import Dossier, State
+from guichet.dossiers.models import Attachment, Dossier, State
 from guichet.establishments.models import EstablishmentAccess
 from guichet.funding import payments
 from guichet.funding.models import ActionProgress, Completion, InvoiceLine
@@ -196,8 +198,15 @@ def day_call(day, **kwargs):
     return CallFactory(opens_at=paris(2024, 1, 1), closes_at=deadlines.closing_instant(day), **kwargs)
 
 
+_SITES = itertools.count(1)
+
+
 def complete_draft(call):
-    dossier = DossierFactory(call=call, answers={"nom_projet": "Ergonomie des postes", "cout": "1000.00"})
+    # Each draft for its own establishment: one filed dossier per establishment and call (dossiers/unique.py).
+    n = next(_SITES)
+    establishment = EstablishmentFactory(finess=f"59{n:07d}", siret="", name=f"ÉTABLISSEMENT {n}")
+    dossier = DossierFactory(call=call, establishment=establishment,
+                             answers={"nom_projet": "Ergonomie des postes", "cout": "1000.00"})
     dossier.members.add(dossier.created_by)
     return dossier
 
@@ -316,9 +325,11 @@ def proofs_draft(call, establishment, action):
     dossier = DossierFactory(call=call, establishment=establishment,
                              answers={"nom_projet": "Justificatifs 2024", "cout": "1000.00"})
     dossier.members.add(dossier.created_by)
+    invoice = Attachment.objects.create(dossier=dossier, field_path="factures", original_name="F-1.pdf", size=8,
+                                        file=ContentFile(b"%PDF-1.4", name="F-1.pdf"), scan_status="safe")
     InvoiceLine.objects.create(dossier=dossier, action=action, supplier="Ergonomie Conseil", number="F-1",
                                invoice_date=dt.date(2024, 3, 1), amount_ttc=Decimal("1000"),
-                               amount_ht=Decimal("1000"))
+                               amount_ht=Decimal("1000"), attachment=invoice)  # each line needs its file
     ActionProgress.objects.create(dossier=dossier, action=action, completion=Completion.DONE)
     return dossier
 

@@ -27,6 +27,10 @@ class EligibleKind(models.TextChoices):
     MEDICO_SOCIAL = "medico_social", "Médico-social"
 
 
+REGION_UNKNOWN = ("La région où est implanté l'établissement {name} (FINESS {finess}) n'est pas connue : "
+                  "indiquez-la pour vérifier qu'il peut déposer sur cet appel à projets.")
+
+
 class CallQuerySet(models.QuerySet):
     def calls(self):
         return self.filter(is_template=False)
@@ -121,12 +125,26 @@ class Call(models.Model):
         labels = dict(EligibleKind.choices)
         return [labels.get(k, k) for k in self.eligible_kinds]
 
+    def refusal(self, establishment) -> str | None:
+        """Why ``establishment`` may not file on (or take part in a dossier of) this call, in French, or None.
+
+        Seeds 000 and 001: the establishments concerned are those « implantés dans la région » — the
+        region rule holds whatever the eligible kinds; an establishment whose region is unknown is
+        refused until its region is given (``REGION_UNKNOWN`` lets a page ask for it). Then the eligible
+        kinds, when the call lists some."""
+        if establishment.region_id is None:
+            return REGION_UNKNOWN.format(name=establishment.name, finess=establishment.finess)
+        if establishment.region_id != self.region_id:
+            return (f"L'établissement {establishment.name} (FINESS {establishment.finess}) est implanté dans "
+                    f"la région {establishment.region.name} : cet appel à projets de l'{self.region.ars_name} est "
+                    f"réservé aux établissements implantés dans la région {self.region.name}.")
+        if self.eligible_kinds and establishment.eligibility_kind not in self.eligible_kinds:
+            return (f"L'établissement {establishment.name} n'est pas éligible à cet appel à projets "
+                    f"(établissements éligibles : {', '.join(self.eligible_kind_labels())}).")
+        return None
+
     def accepts(self, establishment) -> bool:
-        if not self.eligible_kinds:
-            return True
-        if establishment.region_id and establishment.region_id != self.region_id:
-            return False
-        return establishment.eligibility_kind in self.eligible_kinds
+        return self.refusal(establishment) is None
 
 
 class FormKind(models.TextChoices):

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from guichet.accounts.permissions import is_ars_of
 
+from . import unique
 from .models import Dossier, DossierEvent, EventKind, State
 
 DECIDED = (State.ACCEPTE, State.REFUSE, State.SANS_SUITE)
@@ -76,6 +77,13 @@ def _annotations_complete(dossier: Dossier, **_) -> str | None:
     return None
 
 
+def _still_the_only_one(dossier: Dossier, **_) -> str | None:
+    """Reopening a refused or closed dossier makes it stand again: one dossier per establishment and call."""
+    if dossier.state in unique.STANDING:
+        return None
+    return unique.refusal(dossier.call, dossier.establishments, exclude=dossier)
+
+
 def _not_archived(dossier: Dossier, **_) -> str | None:
     return "Ce dossier est archivé : désarchivez-le d'abord." if dossier.archived else None
 
@@ -109,7 +117,7 @@ TRANSITIONS: dict[str, Transition] = {t.event: t for t in (
                motivation_required=True, guards=(_not_archived, _annotations_complete),
                done="Le dossier est classé sans suite."),
     Transition("repasser_en_instruction", "Repasser en instruction", DECIDED, State.EN_INSTRUCTION, INSTRUCTOR,
-               guards=(_not_archived,), done="Le dossier est repassé en instruction."),
+               guards=(_not_archived, _still_the_only_one), done="Le dossier est repassé en instruction."),
     Transition("archiver", "Archiver", DECIDED, None, INSTRUCTOR, guards=(_not_archived,),
                done="Le dossier est archivé."),
     Transition("desarchiver", "Désarchiver", DECIDED, None, INSTRUCTOR, done="Le dossier est désarchivé."),
@@ -149,6 +157,8 @@ def apply(dossier: Dossier, event: str, user, motivation: str = "", now=None, up
     with transaction.atomic():
         dossier = (Dossier.objects.select_for_update(of=("self",)).select_related("call__region")
                    .get(pk=dossier.pk))
+        if t.event == "repasser_en_instruction":
+            unique.lock([dossier.establishment_id, *dossier.partners.values_list("pk", flat=True)])
         refusal = why_not(t, dossier, user)
         if refusal:
             if t.actor == INSTRUCTOR and not can_instruct(user, dossier):
