@@ -402,7 +402,9 @@ def run_year(world: dict, who: dict, rng: random.Random, capture: bool) -> dict:
             step = Step(capture)
             content = step(export, order, rows)
             figures[kind] = {**step.figures(), "repeated": step.repeated, "bytes": len(content)}
-        # (e) marked paid
+        # (e) marked paid; the order dated in the budget year it pays (it is paid no earlier than it was issued)
+        PaymentOrder.objects.filter(pk=order.pk).update(
+            created_at=dt.datetime.combine(PAID_ON[window.index], dt.time(9), tzinfo=PARIS))
         order = PaymentOrder.objects.select_related("call__region", "created_by").get(pk=order.pk)
         closed_before = Grant.objects.filter(status=GrantStatus.CLOSED).count()
         step = Step(capture)

@@ -25,7 +25,7 @@ from guichet.funding import payments, proofs
 from guichet.funding.models import Grant, GrantAction, GrantStatus, InvoiceLine, LineStatus, Payment, PaymentStatus
 from guichet.funding.payments import ProofsError
 from tests.factories import EstablishmentFactory, InstructorFactory, LegalEntityFactory, region
-from tests.test_payment_receipts import file_proofs, proofs_call
+from tests.test_payment_receipts import add_invoice, file_proofs, proofs_call
 
 pytestmark = pytest.mark.django_db
 TZ = ZoneInfo("Europe/Paris")
@@ -219,7 +219,7 @@ def build(grant_list, dossier_list):
             workflow.apply(dossier, "demander_correction", instructor, motivation="Factures manquantes.",
                            now=spec["first"] + dt.timedelta(seconds=2))
             for i, line in enumerate(spec["extra"]):
-                proofs.add_line(Dossier.objects.get(pk=dossier.pk), dossier.created_by, typed(line, f"C-{d}-{i}"))
+                add_invoice(Dossier.objects.get(pk=dossier.pk), typed(line, f"C-{d}-{i}"))
                 line.update(dossier=d, at=spec["corrections"])
             workflow.apply(dossier, "deposer_corrections", dossier.created_by, now=spec["corrections"])
             workflow.apply(dossier, "passer_en_instruction", instructor,

@@ -10,12 +10,14 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
+from guichet.calls import deadlines
 from guichet.calls.models import CallKind
 from guichet.dossiers import services, workflow
-from guichet.dossiers.models import Dossier
+from guichet.dossiers.models import Attachment, Dossier
 from guichet.funding import payments, proofs
 from guichet.funding.models import GrantStatus, InvoiceLine, LineStatus, Payment, PaymentOrder, PaymentStatus
 from guichet.funding.payments import ProofsError
@@ -40,12 +42,20 @@ def clock(instant):
 def proofs_call(year=2024, **kwargs):
     return CallFactory(kind=CallKind.PROOFS, year=year, envelope=None, payment_windows=WINDOWS,
                        covered_years=[2022, 2023, 2024], opens_at=paris(2024, 1, 1),
-                       closes_at=paris(2024, 11, 16), **kwargs)
+                       closes_at=deadlines.closing_instant(dt.date(2024, 11, 15)), **kwargs)
 
 
 def typed(action, ttc, ht=None, number="F-1"):
     return proofs.LineInput(action=action, supplier="Ergonomie Conseil", number=number,
                             invoice_date=dt.date(2024, 1, 2), amount_ht=Decimal(ht or ttc), amount_ttc=Decimal(ttc))
+
+
+def add_invoice(dossier, line):
+    """An invoice typed online with its file (each invoice needs one before filing)."""
+    pdf = Attachment.objects.create(dossier=dossier, field_path="factures", original_name=f"{line.number}.pdf",
+                                    size=8, file=ContentFile(b"%PDF-1.4", name=f"{line.number}.pdf"),
+                                    scan_status="safe")
+    return proofs.add_line(dossier, dossier.created_by, line, attachment=pdf)
 
 
 def file_proofs(call, establishment, lines, at) -> Dossier:
@@ -56,7 +66,7 @@ def file_proofs(call, establishment, lines, at) -> Dossier:
         Dossier.objects.filter(pk=dossier.pk).update(answers={"nom_projet": "Justificatifs", "cout": "1000.00"})
         dossier = Dossier.objects.get(pk=dossier.pk)
         for line in lines:
-            proofs.add_line(dossier, dossier.created_by, line)
+            add_invoice(dossier, line)
         for action in {line.action.pk: line.action for line in lines}.values():
             proofs.set_progress(dossier, dossier.created_by, action, "totale")
         return services.file_dossier(dossier, dossier.created_by)
@@ -67,7 +77,7 @@ def send_corrections(dossier, instructor, lines, asked_at, filed_at) -> Dossier:
     workflow.apply(dossier, "demander_correction", instructor, motivation="Il manque des factures.", now=asked_at)
     dossier.refresh_from_db()
     for line in lines:
-        proofs.add_line(dossier, dossier.created_by, line)
+        add_invoice(dossier, line)
     return workflow.apply(dossier, "deposer_corrections", dossier.created_by, now=filed_at)
 
 
@@ -156,7 +166,7 @@ def test_an_invoice_added_before_the_ars_takes_the_dossier_is_received_when_it_d
     call, instructor = proofs_call(), InstructorFactory()
     first, _ = grant.actions.all()
     dossier = file_proofs(call, grant.beneficiary, [typed(first, "1000")], paris(2024, 5, 30, 9))
-    proofs.add_line(Dossier.objects.get(pk=dossier.pk), dossier.created_by, typed(first, "3000", number="F-2"))
+    add_invoice(Dossier.objects.get(pk=dossier.pk), typed(first, "3000", number="F-2"))
     assert InvoiceLine.objects.get(number="F-2").received_at is None
     workflow.apply(dossier, "passer_en_instruction", instructor, now=paris(2024, 6, 3, 9))
     assert InvoiceLine.objects.get(number="F-2").received_at == paris(2024, 6, 3, 9)
