@@ -18,7 +18,7 @@ from guichet.funding import payments
 from guichet.funding.models import InvoiceLine, LineStatus, Payment, PaymentOrder, PaymentStatus
 from tests.factories import CallFactory, EstablishmentFactory, InstructorFactory, LegalEntityFactory, region
 from tests.test_payment_pages import FIRST, SECOND, WINDOWS, build_example, validate_all
-from tests.test_payments import invoice, make_grant, paris, proofs_dossier
+from tests.test_payments import invoice, issued, make_grant, paris, proofs_dossier
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ def post(client, token, url, data):
 
 def paid_first_window(example):
     validate_all(example)
-    order = payments.create_order(example["call"], 0, example["instructor"])
+    order = issued(payments.create_order(example["call"], 0, example["instructor"]))
     payments.mark_paid(order, example["instructor"], dt.date(2024, 6, 28), "Mandat 2024-0042")
     return order
 
@@ -124,6 +124,9 @@ def test_the_proofs_dossiers_of_a_call_with_their_invoices(client, example, read
     assert a["establishment"] == {"name": "CENTRE HOSPITALIER DE LISIEUX", "finess": "140000027", "siren": "",
                                   "siret": "26140091500011"}
     rails = next(line for line in a["invoice_lines"] if line["id"] == lines["a_rails"].pk)
+    assert dt.datetime.fromisoformat(rails.pop("received_at")) == paris(2024, 5, 20, 10)
+    assert rails.pop("window") == {"index": 0, "label": FIRST, "pay_by": "2024-06-30"}
+    assert rails.pop("not_paid_this_year") == ""
     assert rails | {"validated_at": None} == {
         "id": lines["a_rails"].pk, "dossier": example["a"].number, "grant": example["g1"].pk,
         "convention_reference": "AVENANT-2022-1", "action": example["rails"].pk, "action_title": "Rails de transfert",
@@ -237,7 +240,7 @@ def test_a_refused_verdict_says_why_at_the_field(client, example, write_token):
 
 def test_read_only_tokens_and_other_regions_cannot_write(client, example, read_token, other_token):
     validate_all(example)
-    order = payments.create_order(example["call"], 0, example["instructor"])
+    order = issued(payments.create_order(example["call"], 0, example["instructor"]))
     line = example["lines"]["a_formation"]
     for token, status in ((read_token, 403), (other_token, 404)):
         assert post(client, token, f"/invoice-lines/{line.pk}/validation",
@@ -251,7 +254,7 @@ def test_read_only_tokens_and_other_regions_cannot_write(client, example, read_t
 
 def test_marking_an_order_paid(client, example, write_token):
     validate_all(example)
-    order = payments.create_order(example["call"], 0, example["instructor"])
+    order = issued(payments.create_order(example["call"], 0, example["instructor"]))
     url = f"/payment-orders/{order.pk}/paid"
     response = post(client, write_token, url, {"paid_on": "2024-06-28", "reference": " "})
     assert response.status_code == 422
@@ -341,7 +344,7 @@ def grow(example, start, n):
         for action in grant.actions.all():
             payments.validate_line(invoice(dossier, action, "400"), instructor, LineStatus.ACCEPTED)
         workflow.apply(dossier, "accepter", instructor)
-        order = payments.create_order(call, 0, instructor)
+        order = issued(payments.create_order(call, 0, instructor))
         if i % 2:
             payments.mark_paid(order, instructor, dt.date(2024, 6, 28), f"Mandat {i}")
 

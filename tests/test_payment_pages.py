@@ -36,7 +36,7 @@ from tests.factories import (
     UserFactory,
     region,
 )
-from tests.test_payments import WINDOWS, invoice, make_grant, paris, proofs_dossier
+from tests.test_payments import WINDOWS, invoice, issued, make_grant, paris, proofs_dossier
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 FIRST, SECOND = WINDOWS[0]["label"], WINDOWS[1]["label"]
@@ -298,7 +298,7 @@ def test_creating_an_order_marks_the_payments_ordered_and_shows_its_lines(client
 
 def test_the_exports_have_typed_cells(client, example):
     validate_all(example)
-    order = payments.create_order(example["call"], 0, example["instructor"])
+    order = issued(payments.create_order(example["call"], 0, example["instructor"]))
     payments.mark_paid(order, example["instructor"], dt.date(2024, 6, 28), "Mandat 2024-0042")
     client.force_login(example["instructor"])
 
@@ -349,7 +349,7 @@ def test_the_exports_have_typed_cells(client, example):
 def test_csv_text_never_becomes_a_formula(client, example):
     validate_all(example)
     example["formation"].__class__.objects.filter(pk=example["formation"].pk).update(title="=HYPERLINK(\"x\")")
-    order = payments.create_order(example["call"], 0, example["instructor"])
+    order = issued(payments.create_order(example["call"], 0, example["instructor"]))
     client.force_login(example["instructor"])
     rows = list(csv.reader(io.StringIO(client.get(reverse("payments:order_csv", args=[order.pk]))
                                        .content.decode("utf-8-sig")), delimiter=";"))
@@ -361,7 +361,7 @@ def test_csv_text_never_becomes_a_formula(client, example):
 
 def test_marking_an_order_paid(client, example):
     validate_all(example)
-    order = payments.create_order(example["call"], 0, example["instructor"])
+    order = issued(payments.create_order(example["call"], 0, example["instructor"]))
     client.force_login(example["instructor"])
     url = reverse("payments:order", args=[order.pk])
     response = client.post(url, {"paid_on": "31/02/2024", "reference": "Mandat 42"})
@@ -389,7 +389,7 @@ def test_marking_an_order_paid(client, example):
 def test_who_may_reach_the_orders(client, example):
     validate_all(example)
     call = example["call"]
-    order = payments.create_order(call, 0, example["instructor"])
+    order = issued(payments.create_order(call, 0, example["instructor"]))
     urls = [reverse("payments:call", args=[call.slug]), reverse("payments:order", args=[order.pk]),
             reverse("payments:order_xlsx", args=[order.pk]), reverse("payments:order_csv", args=[order.pk])]
     member = UserFactory()
@@ -412,7 +412,7 @@ def test_who_may_reach_the_orders(client, example):
 
 def test_the_ledger_shows_entries_balances_and_actions(client, example):
     validate_all(example)
-    order = payments.create_order(example["call"], 0, example["instructor"])
+    order = issued(payments.create_order(example["call"], 0, example["instructor"]))
     payments.mark_paid(order, example["instructor"], dt.date(2024, 6, 28), "Mandat 2024-0042")
     g1 = example["g1"]
     client.force_login(example["instructor"])
@@ -617,7 +617,7 @@ def test_a_conventions_total_below_its_ceilings_binds_payments_and_every_balance
 def test_setting_the_total_refuses_each_wrong_value_at_its_field(client, example):
     g1, instructor = example["g1"], example["instructor"]
     validate_all(example)
-    order = payments.create_order(example["call"], 0, instructor)
+    order = issued(payments.create_order(example["call"], 0, instructor))
     payments.mark_paid(order, instructor, dt.date(2024, 6, 28), "Mandat 2024-0042")
     # Paid on the grant: 2 000 € before the platform, 4 500 € and 2 500 € in June; 1 500 € scheduled (window 2).
     client.force_login(instructor)

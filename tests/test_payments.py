@@ -20,6 +20,7 @@ from guichet.funding.models import (
     InvoiceLine,
     LineStatus,
     Payment,
+    PaymentOrder,
     PaymentStatus,
 )
 from guichet.funding.payments import ProofsError, payable
@@ -69,11 +70,20 @@ def proofs_dossier(call, establishment, filed_at, state=State.EN_INSTRUCTION) ->
     return Dossier.objects.get(pk=d.pk)
 
 
-def invoice(dossier, action, ttc, ht=None, status=LineStatus.PENDING, accepted=None):
+def invoice(dossier, action, ttc, ht=None, status=LineStatus.PENDING, accepted=None, received_at="filing"):
+    """An invoice received with the dossier's filing (unless ``received_at`` says otherwise)."""
     return InvoiceLine.objects.create(dossier=dossier, action=action, supplier="Ergonomie Conseil", number="F-1",
                                       invoice_date=dt.date(2024, 3, 1), amount_ttc=Decimal(ttc),
                                       amount_ht=Decimal(ht if ht is not None else ttc), status=status,
-                                      accepted_amount=None if accepted is None else Decimal(accepted))
+                                      accepted_amount=None if accepted is None else Decimal(accepted),
+                                      received_at=dossier.first_filed_at if received_at == "filing" else received_at)
+
+
+def issued(order, day=dt.date(2024, 6, 20)):
+    """The order as issued in the year of the story (it is marked paid no earlier than it was issued)."""
+    PaymentOrder.objects.filter(pk=order.pk).update(created_at=paris(day.year, day.month, day.day, 9))
+    order.refresh_from_db()
+    return order
 
 
 def test_the_pure_rule():
@@ -227,7 +237,7 @@ def test_orders_payments_ledger_and_closing(proofs_call):
     workflow.apply(dossier, "accepter", instructor)
     with pytest.raises(PermissionDenied):
         payments.create_order(proofs_call, 0, InstructorFactory(region=region("11")))
-    order = payments.create_order(proofs_call, 0, instructor)
+    order = issued(payments.create_order(proofs_call, 0, instructor))
     assert [(p.amount, p.status) for p in order.payments.all()] == [(Decimal("200.00"), PaymentStatus.ORDERED)]
     with pytest.raises(ProofsError):
         payments.mark_paid(order, instructor, dt.date(2024, 6, 28), "")
@@ -241,7 +251,7 @@ def test_orders_payments_ledger_and_closing(proofs_call):
     later = proofs_dossier(proofs_call, est, paris(2024, 10, 2, 8))
     payments.validate_line(invoice(later, action, "2000"), instructor, LineStatus.ACCEPTED)
     workflow.apply(later, "accepter", instructor)
-    order = payments.create_order(proofs_call, 1, instructor)
+    order = issued(payments.create_order(proofs_call, 1, instructor))
     assert order.payments.get().amount == Decimal("400.00")
     payments.mark_paid(order, instructor, dt.date(2024, 12, 1) if dt.date.today() > dt.date(2024, 12, 1)
                        else dt.date.today(), "Mandat 2024-0107")

@@ -107,6 +107,7 @@ def test_completion_filing_check_and_what_will_be_paid(client, setting):
     assert missing(dossier) == []
     # Filed in May, taken into instruction, the instructor validates part of the invoice.
     Dossier.objects.filter(pk=dossier.pk).update(state=State.EN_INSTRUCTION, first_filed_at=paris(2024, 5, 20, 9))
+    InvoiceLine.objects.filter(dossier=dossier).update(received_at=paris(2024, 5, 20, 9))
     line = InvoiceLine.objects.get(dossier=dossier)
     payments.validate_line(line, InstructorFactory(), LineStatus.PARTIAL, accepted_amount="8000",
                            reason="1 000 € de frais de déplacement ne sont pas éligibles.")

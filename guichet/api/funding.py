@@ -155,6 +155,11 @@ class InvoiceLineOut(Schema):
     reason: str
     validated_by: str | None
     validated_at: dt.datetime | None
+    received_at: dt.datetime | None = Field(description="Reçue par l'ARS le (heure de Paris) : le dépôt, ou le dépôt "
+                                                        "des corrections, qui l'a apportée ; null avant.")
+    window: WindowOut | None = Field(description="Fenêtre de versement de sa réception ; null hors fenêtre.")
+    not_paid_this_year: str = Field(description="Reçue après la dernière fenêtre de l'exercice : pourquoi elle n'est "
+                                                "pas payée sur cet exercice et où l'envoyer ; vide sinon.")
 
 
 class DossierPaymentOut(Schema):
@@ -172,9 +177,10 @@ class ProofsDossierOut(Schema):
     state: str
     establishment: PartyOut
     first_filed_at: dt.datetime | None
-    received_on: dt.date | None = Field(description="Date de réception des justificatifs (premier dépôt, heure de "
-                                                    "Paris) : elle fixe la fenêtre de versement.")
-    window: WindowOut | None = Field(description="Fenêtre de versement de la date de réception ; null hors fenêtre.")
+    received_on: dt.date | None = Field(description="Date du premier dépôt des justificatifs (heure de Paris) ; "
+                                                    "chaque facture a sa propre date de réception (received_at), "
+                                                    "qui fixe sa fenêtre de versement.")
+    window: WindowOut | None = Field(description="Fenêtre de versement du premier dépôt ; null hors fenêtre.")
     invoice_lines: list[InvoiceLineOut]
     payments: list[DossierPaymentOut]
 
@@ -317,6 +323,7 @@ def _grant(grant, found) -> dict:
 
 def _line(line) -> dict:
     grant = line.action.grant
+    window = payments.line_window(line)
     return {
         "id": line.pk, "dossier": line.dossier.number, "grant": grant.pk,
         "convention_reference": grant.convention_reference, "action": line.action_id,
@@ -326,7 +333,9 @@ def _line(line) -> dict:
         "has_file": line.attachment_id is not None, "source": line.source, "status": line.status,
         "status_label": line.get_status_display(), "accepted_amount": decimal_string(line.accepted_amount),
         "reason": line.reason, "validated_by": line.validated_by.email if line.validated_by else None,
-        "validated_at": paris_time(line.validated_at),
+        "validated_at": paris_time(line.validated_at), "received_at": paris_time(line.received_at),
+        "window": None if window is None else _window(window.index, window.label, window.pay_by),
+        "not_paid_this_year": payments.why_line_not_paid_this_year(line),
     }
 
 
@@ -336,7 +345,7 @@ def _dossier_payment(p) -> dict:
             "status_label": STATUS_LABELS.get(p.status, p.status)}
 
 
-LINE_RELATIONS = ("dossier", "action__grant", "establishment", "validated_by")
+LINE_RELATIONS = ("dossier__call", "action__grant", "establishment", "validated_by")
 
 
 def _lines_queryset():

@@ -17,6 +17,7 @@ from guichet.formschema.forms import FormContext, build_section_form, merge_sect
 
 from . import notifications, unique
 from .models import Attachment, Dossier, DossierEvent, EventKind, State
+from .workflow import filed
 
 
 class FilingError(ValidationError):
@@ -300,6 +301,7 @@ def file_dossier(dossier: Dossier, user, now=None) -> Dossier:
     dossier.save()
     DossierEvent.objects.create(dossier=dossier, kind=EventKind.FILED, actor=user,
                                 from_state=State.BROUILLON, to_state=State.EN_CONSTRUCTION)
+    filed.send(sender=Dossier, dossier=dossier, at=now)
     transaction.on_commit(lambda: notifications.dossier_filed.enqueue(dossier.pk))
     return dossier
 

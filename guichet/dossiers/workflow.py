@@ -29,6 +29,7 @@ from .models import Dossier, DossierEvent, EventKind, State
 
 DECIDED = (State.ACCEPTE, State.REFUSE, State.SANS_SUITE)
 transitioned = Signal()  # sent inside the transaction with dossier=, event= (DossierEvent), transition=, upload=
+filed = Signal()  # sent inside the transaction when a draft is filed (services.file_dossier), with dossier=, at=
 INSTRUCTOR, APPLICANT = "instructor", "applicant"
 
 

@@ -219,10 +219,13 @@ def balances(actions: list[GrantAction]) -> dict[int, Balance]:
 
 def summary(dossier: Dossier, actions: list[GrantAction] | None = None) -> list[ActionSummary]:
     """Per covered action: the ceiling, what was paid and what remains; the dossier's invoices with their
-    verdict (and the reason of a rejection); what this dossier will be paid, in which window."""
+    verdict (and the reason of a rejection) and the window of their receipt; what this dossier will be paid,
+    in which window(s)."""
     actions = actions if actions is not None else covered_actions(dossier)
     lines_by_action: dict[int, list] = {}
     for line in dossier.invoice_lines.filter(action__in=actions).select_related("attachment", "establishment"):
+        # Each invoice's own receipt: its window, or why it is not paid on this budget year and where to send it.
+        line.window, line.not_paid_this_year = payments.line_window(line), payments.why_line_not_paid_this_year(line)
         lines_by_action.setdefault(line.action_id, []).append(line)
     mine: dict[int, list] = {}
     for p in dossier.payments.exclude(status=PaymentStatus.CANCELLED).order_by("pk"):

@@ -13,7 +13,7 @@ from guichet.commission.actions import finess_mentioned
 from guichet.core import audit
 from guichet.core.money import euros
 
-from .models import Grant, GrantAction, GrantStatus, InvoiceLine, Payment, PaymentStatus
+from .models import Grant, GrantAction, GrantStatus, Payment, PaymentStatus
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -133,10 +133,6 @@ def set_total(grant: Grant, user, total, reason: str, request=None) -> Grant:
         grant.save(update_fields=["total"])
         audit.record(user, "grant:total", dossier=grant.dossier_id, request=request, obj=grant,
                      before=str(before), after=str(total), reason=reason)
-        # Settle again, from the first proofs dossier received, what is scheduled on the grant.
-        dossiers = {p.dossier for p in Payment.objects.filter(action__grant=grant).select_related("dossier__call")}
-        dossiers |= {line.dossier for line in InvoiceLine.objects.filter(action__grant=grant)
-                     .select_related("dossier__call")}
-        if dossiers:
-            payments.schedule(min(dossiers, key=payments._key))
+        # Settle again what is scheduled on the grant (the grant is locked above).
+        payments.settle(grant)
     return grant
