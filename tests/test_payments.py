@@ -23,7 +23,7 @@ from guichet.funding.models import (
     PaymentOrder,
     PaymentStatus,
 )
-from guichet.funding.payments import ProofsError, payable
+from guichet.funding.payments import ProofsError, entitlement
 from tests.factories import (
     PARIS,
     CallFactory,
@@ -87,17 +87,17 @@ def issued(order, day=dt.date(2024, 6, 20)):
 
 
 def test_the_pure_rule():
-    assert payable(Decimal(50), Decimal("10000.01"), Decimal(8000), Decimal(0)) == Decimal("5000.01")  # half up
-    assert payable(Decimal(50), Decimal("0.01"), Decimal(8000), Decimal(0)) == Decimal("0.01")
-    assert payable(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(0)) == Decimal("8000.00")  # ceiling
-    assert payable(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(3000)) == Decimal("5000.00")  # less paid
-    assert payable(Decimal(50), Decimal("4000"), Decimal(8000), Decimal(3000)) == Decimal("0.00")  # never < 0
-    assert payable(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(0), Decimal("1234.56")) == Decimal("1234.56")
+    """What the platform owes on one action in all: rate × V half up to the cent, within the ceiling less what
+    was paid before the platform; what was already paid on the platform is taken off by ``settle``."""
+    assert entitlement(Decimal(50), Decimal("10000.01"), Decimal(8000), Decimal(0)) == Decimal("5000.01")  # half up
+    assert entitlement(Decimal(50), Decimal("0.01"), Decimal(8000), Decimal(0)) == Decimal("0.01")
+    assert entitlement(Decimal("33.33"), Decimal("0.03"), Decimal(8000), Decimal(0)) == Decimal("0.01")
+    assert entitlement(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(0)) == Decimal("8000.00")  # ceiling
+    assert entitlement(Decimal(50), Decimal(0), Decimal(8000), Decimal(0)) == Decimal("0.00")
     # Paid before the platform: it takes its share of the ceiling, not of the invoices sent now.
-    assert payable(Decimal(50), Decimal("4000"), Decimal(8000), Decimal(0), paid_before=Decimal(3000)) == Decimal(
-        "2000.00")
-    assert payable(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(0), paid_before=Decimal(3000)) == Decimal(
-        "5000.00")
+    assert entitlement(Decimal(50), Decimal("4000"), Decimal(8000), Decimal(3000)) == Decimal("2000.00")
+    assert entitlement(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(3000)) == Decimal("5000.00")
+    assert entitlement(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(9000)) == Decimal("0.00")  # never < 0
 
 
 def test_worked_example_a_legal_entity_with_two_establishments_and_a_grant_partly_paid_before(proofs_call):

@@ -2,7 +2,7 @@
 
 A convention states a ceiling per action and a total, which may be lower than the sum of the ceilings.
 What remains on an action is therefore the smaller of what its ceiling leaves and what the convention's
-total leaves (the same rule the payment engine applies, ``payments.payable(..., grant_remaining)``); when
+total leaves (the same limits the payment engine applies in ``payments.settle``); when
 the total is what stops an action, the reason says so, in the establishment's words.
 
     used(action)        = paid before the platform + paid + scheduled or ordered (never cancelled)

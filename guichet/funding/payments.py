@@ -50,7 +50,6 @@ from .models import (
 PARIS = ZoneInfo("Europe/Paris")
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
-COUNTED = (PaymentStatus.SCHEDULED, PaymentStatus.ORDERED, PaymentStatus.PAID)
 
 
 class ProofsError(ValidationError):
@@ -58,18 +57,6 @@ class ProofsError(ValidationError):
 
 
 # --- the arithmetic (pure) ----------------------------------------------------------------------
-
-def payable(rate: Decimal, validated: Decimal, ceiling: Decimal, already: Decimal,
-            grant_remaining: Decimal | None = None, paid_before: Decimal = ZERO) -> Decimal:
-    """What may still be paid on one action: rate (a percentage) × invoices validated on the platform,
-    rounded half up to the cent, within what the ceiling leaves after ``paid_before`` (paid before the
-    platform), less what the platform ``already`` paid or scheduled; never below zero, and never more
-    than what remains of the convention's total."""
-    amount = max(ZERO, entitlement(rate, validated, ceiling, paid_before) - Decimal(already))
-    if grant_remaining is not None:
-        amount = min(amount, max(ZERO, Decimal(grant_remaining)))
-    return amount.quantize(CENT)
-
 
 def validated_amount(line: InvoiceLine, basis: str) -> Decimal:
     """The part of an invoice the ARS retained: all of it (TTC, or HT when VAT is recovered), the
