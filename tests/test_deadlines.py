@@ -16,7 +16,7 @@ from django.core import mail
 from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from guichet.calls import deadlines
@@ -149,10 +149,20 @@ def test_any_instant_against_any_day_deadline(drawn):
 
 @settings(deadline=None, max_examples=300)
 @given(st.one_of(ANY_INSTANT, day_and_instant().map(lambda drawn: drawn[1])))
+@example(dt.datetime(2004, 10, 31, 0, 0, tzinfo=UTC))  # 2 h 00 in Paris, the first time
+@example(dt.datetime(2024, 10, 27, 1, 30, tzinfo=UTC))  # 2 h 30 in Paris, the second time
 def test_what_the_admin_shows_is_what_it_stores(closes_at):
+    """Found by this property: 2 h 00 on 31 October 2004 happened twice in Paris; the form's time cannot say
+    which, so such a time is asked again rather than saved an hour off."""
     day, time = deadlines.split(closes_at)
-    assert deadlines.join(day, time) == closes_at
     assert (time is None) is deadlines.is_day_deadline(closes_at)
+    local = closes_at.astimezone(PARIS)
+    if local.utcoffset() != local.replace(fold=1 - local.fold).utcoffset():
+        with pytest.raises(deadlines.UnclearTime, match="existe deux fois"):
+            deadlines.join(day, time.replace(fold=0))
+        return
+    # In UTC: Python's == across time zones is False for a wall time of the repeated hour (PEP 495).
+    assert deadlines.join(day, time).astimezone(UTC) == closes_at.astimezone(UTC)
 
 
 # --- How it reads -----------------------------------------------------------------------------------
@@ -482,6 +492,11 @@ def test_the_ars_types_a_day_or_a_precise_instant_in_the_admin(client):
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["closes_at"] == [
         "L'heure 2 h 30 n'existe pas le 31 mars 2024 à Paris (passage à l'heure d'été) : choisissez une autre heure."]
+    # 2:30 happens twice on 27 October 2024: which one is not guessed.
+    response = client.post(change_url(call), call_data(call, closes_at_0="27/10/2024", closes_at_1="02:30"))
+    assert response.context["adminform"].form.errors["closes_at"] == [
+        "L'heure 2 h 30 existe deux fois le 27 octobre 2024 à Paris (passage à l'heure d'hiver) : choisissez une "
+        "autre heure."]
     response = client.post(change_url(call), call_data(call, closes_at_0="", closes_at_1=""))
     assert response.context["adminform"].form.errors["closes_at"] == ["Indiquez le dernier jour de dépôt."]
 

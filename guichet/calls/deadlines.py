@@ -82,8 +82,9 @@ def within_q(when: dt.datetime, prefix: str = "") -> Q:
 
 # --- Entry: a day, and a time only when needed ----------------------------------------------------
 
-class NonexistentTime(ValueError):
-    """A Paris wall-clock time skipped by the change to summer time (French message)."""
+class UnclearTime(ValueError):
+    """A Paris wall-clock time that names no instant (skipped when the clocks go forward) or two (repeated when
+    they go back): the ARS is asked for another time (French message)."""
 
 
 def join(day: dt.date, time: dt.time | None) -> dt.datetime:
@@ -92,9 +93,14 @@ def join(day: dt.date, time: dt.time | None) -> dt.datetime:
         return closing_instant(day)
     naive = dt.datetime.combine(day, time)
     instant = naive.replace(tzinfo=PARIS)
+    said = f"L'heure {moment_text(naive, with_day=False)}"
     if instant.astimezone(dt.UTC).astimezone(PARIS).replace(tzinfo=None) != naive:
-        raise NonexistentTime(f"L'heure {moment_text(naive, with_day=False)} n'existe pas le {day_text(day)} "
-                              "à Paris (passage à l'heure d'été) : choisissez une autre heure.")
+        raise UnclearTime(f"{said} n'existe pas le {day_text(day)} à Paris (passage à l'heure d'été) : "
+                          "choisissez une autre heure.")
+    if instant.utcoffset() != instant.replace(fold=1).utcoffset():
+        # A typed time carries no « first » or « second » 2 h 30: guessing would move the deadline by an hour.
+        raise UnclearTime(f"{said} existe deux fois le {day_text(day)} à Paris (passage à l'heure d'hiver) : "
+                          "choisissez une autre heure.")
     return instant
 
 

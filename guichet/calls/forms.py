@@ -160,8 +160,8 @@ class DeadlineField(forms.MultiValueField):
         day, time = data_list[0], data_list[1] if len(data_list) > 1 else None
         try:
             return deadlines.join(day, time)
-        except deadlines.NonexistentTime as exc:
-            raise ValidationError(str(exc), code="nonexistent") from None
+        except deadlines.UnclearTime as exc:
+            raise ValidationError(str(exc), code="unclear_time") from None
 
 
 class SchemaTextField(forms.CharField):
