@@ -131,7 +131,7 @@ def test_the_proofs_dossiers_of_a_call_with_their_invoices(client, example, read
         "id": lines["a_rails"].pk, "dossier": example["a"].number, "grant": example["g1"].pk,
         "convention_reference": "AVENANT-2022-1", "action": example["rails"].pk, "action_title": "Rails de transfert",
         "establishment": None, "supplier": "Ergonomie Conseil", "number": "F-1", "invoice_date": "2024-03-01",
-        "amount_ht": "7000.00", "amount_ttc": "7000.00", "has_file": False, "source": "online", "status": "partielle",
+        "amount_ht": "7000.00", "amount_ttc": "7000.00", "has_file": True, "source": "online", "status": "partielle",
         "status_label": "Acceptée en partie", "accepted_amount": "5000.00",
         "reason": "Seuls 5 000 € concernent l'action.", "validated_by": "instructeur.hdf@ars.sante.fr",
         "validated_at": None}

@@ -288,7 +288,8 @@ def test_lines_typed_online_and_lines_judged_by_the_ars_survive_a_download_and_u
         upload=SimpleUploadedFile("facture.pdf", b"%PDF-1.4\n%%EOF\n"))
     judged = proofs.add_line(dossier, user, proofs.LineInput(
         action=setting["repos"], supplier="Mobilier Normand", number="MN 1", invoice_date=dt.date(2024, 1, 5),
-        amount_ht=Decimal("500"), amount_ttc=Decimal("600"), establishment=setting["bayeux"]))
+        amount_ht=Decimal("500"), amount_ttc=Decimal("600"), establishment=setting["bayeux"]),
+        upload=SimpleUploadedFile("devis-mobilier.pdf", b"%PDF-1.4\n%%EOF\n"))
     [old_action] = make_grant(setting["lisieux"], ["1000"], year=2019, reference="ANCIENNE-2019").actions.all()
     uncovered = InvoiceLine.objects.create(dossier=dossier, action=old_action, supplier="Ancien", number="A-1",
                                            invoice_date=dt.date(2019, 5, 1), amount_ht=1, amount_ttc=1)

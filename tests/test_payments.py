@@ -7,11 +7,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from guichet.calls.models import CallKind
-from guichet.dossiers.models import Dossier, State
+from guichet.core.models import ScanStatus
+from guichet.dossiers.models import Attachment, Dossier, State
 from guichet.funding import payments
 from guichet.funding.models import (
     Grant,
@@ -70,10 +72,19 @@ def proofs_dossier(call, establishment, filed_at, state=State.EN_INSTRUCTION) ->
     return Dossier.objects.get(pk=d.pk)
 
 
+def invoice_file(dossier) -> Attachment:
+    """An invoice's PDF, stored (no antivirus configured in these tests: « non analysé », served)."""
+    content = b"%PDF-1.4\n% facture\n"
+    return Attachment.objects.create(dossier=dossier, field_path="factures", original_name="facture.pdf",
+                                     file=ContentFile(content, name="facture.pdf"), size=len(content),
+                                     content_type="application/pdf", scan_status=ScanStatus.NOT_SCANNED)
+
+
 def invoice(dossier, action, ttc, ht=None, status=LineStatus.PENDING, accepted=None, received_at="filing"):
-    """An invoice received with the dossier's filing (unless ``received_at`` says otherwise)."""
+    """An invoice received with the dossier's filing (unless ``received_at`` says otherwise), with its file."""
     return InvoiceLine.objects.create(dossier=dossier, action=action, supplier="Ergonomie Conseil", number="F-1",
-                                      invoice_date=dt.date(2024, 3, 1), amount_ttc=Decimal(ttc),
+                                      attachment=invoice_file(dossier), invoice_date=dt.date(2024, 3, 1),
+                                      amount_ttc=Decimal(ttc),
                                       amount_ht=Decimal(ht if ht is not None else ttc), status=status,
                                       accepted_amount=None if accepted is None else Decimal(accepted),
                                       received_at=dossier.first_filed_at if received_at == "filing" else received_at)
@@ -208,6 +219,33 @@ def test_validation_rules_and_permissions(proofs_call):
     line = InvoiceLine.objects.get(pk=line.pk)
     payments.validate_line(line, instructor, LineStatus.ACCEPTED)
     assert dossier.payments.get().amount == Decimal("500.00")
+
+
+@pytest.mark.parametrize("file_state", ["none", ScanStatus.INFECTED, ScanStatus.PENDING, ScanStatus.ERROR])
+def test_an_invoice_is_retained_only_with_a_file_the_ars_can_open(proofs_call, file_state):
+    """Filing asks for each invoice's file, but a line added afterwards (en construction, before the ARS took
+    the dossier) may have none: nothing is paid on it until its file is there and readable."""
+    est = EstablishmentFactory()
+    [action] = make_grant(est, ["5000"]).actions.all()
+    dossier = proofs_dossier(proofs_call, est, paris(2024, 3, 1, 8))
+    line = invoice(dossier, action, "1200")
+    if file_state == "none":
+        InvoiceLine.objects.filter(pk=line.pk).update(attachment=None)
+    else:
+        Attachment.objects.filter(pk=line.attachment_id).update(scan_status=file_state)
+    line = InvoiceLine.objects.get(pk=line.pk)
+    instructor = InstructorFactory()
+    for status, amount in ((LineStatus.ACCEPTED, None), (LineStatus.PARTIAL, "100")):
+        with pytest.raises(ProofsError) as exc:
+            payments.validate_line(line, instructor, status, accepted_amount=amount, reason="en partie")
+        assert "n'a pas de fichier valide" in exc.value.message_dict["status"][0]
+    assert not dossier.payments.exists()
+    # Rejecting it needs no file.
+    payments.validate_line(line, instructor, LineStatus.REJECTED, reason="Facture absente")
+    # Its file sent with the corrections, it is retained and paid.
+    InvoiceLine.objects.filter(pk=line.pk).update(attachment=invoice_file(dossier))
+    payments.validate_line(InvoiceLine.objects.get(pk=line.pk), instructor, LineStatus.ACCEPTED)
+    assert dossier.payments.get().amount == Decimal("600.00")
 
 
 def test_a_refused_proofs_dossier_pays_nothing(proofs_call):

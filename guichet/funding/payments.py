@@ -283,6 +283,12 @@ def settle(grant: Grant) -> None:
 
 # --- validating invoice lines --------------------------------------------------------------------
 
+def line_waits_for_file(line: InvoiceLine) -> bool:
+    """Whether the ARS cannot retain an invoice yet: no file attached (a bordereau gives the amounts, not
+    the invoices), or one it cannot open (infected, not yet or not analysable by the antivirus)."""
+    return line.attachment_id is None or not line.attachment.is_servable
+
+
 def validate_line(line: InvoiceLine, user, status: str, accepted_amount=None, reason: str = "",
                   request=None) -> InvoiceLine:
     """The instructor's verdict on one invoice (accepted, rejected with a reason, accepted for part of
@@ -294,6 +300,11 @@ def validate_line(line: InvoiceLine, user, status: str, accepted_amount=None, re
         raise ProofsError("Les factures se valident sur un dossier en instruction.")
     if status not in LineStatus.values:
         raise ProofsError({"status": "Choisissez : acceptée, acceptée en partie ou rejetée."})
+    if status in (LineStatus.ACCEPTED, LineStatus.PARTIAL) and line_waits_for_file(line):
+        # Filing already asks for every invoice's file; a line added afterwards (en construction, before the
+        # ARS took the dossier) may still lack it, and nothing is paid on an invoice the ARS has not seen.
+        raise ProofsError({"status": "La facture n'a pas de fichier valide : demandez-le à l'établissement "
+                                     "(demande de corrections) avant de la retenir."})
     reason = (reason or "").strip()
     basis = line.amount_ht if line.action.grant.invoice_basis == "ht" else line.amount_ttc
     errors = {}
