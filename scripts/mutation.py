@@ -50,8 +50,9 @@ TARGETS: dict[str, list[str]] = {
         "tests/test_accounts.py",
         "tests/test_workflow.py",
     ],
-    "guichet/calls/deadlines.py": [
+    "guichet/calls/deadlines.py": [  # the deadline rule: filing, the proofs' windows, reminders, how it reads
         "tests/test_deadlines.py",
+        "tests/test_calendar.py",
     ],
 }
 

@@ -159,7 +159,8 @@ def test_whose_account_an_ars_admin_manages(kind):
     manages = kind in ("instructor_32", "instructor_32_inactive", "admin_32", "admin_32_inactive")
     assert can_manage_user(admin, target) is manages
     assert can_manage_user(root, target) is True
-    for manager in (None, AnonymousUser(), ArsAdminFactory(email="parti@ars.sante.fr", is_active=False),
+    gone_root = User.objects.create_superuser("racine.partie@exemple.fr", PASSWORD, is_active=False)
+    for manager in (None, AnonymousUser(), ArsAdminFactory(email="parti@ars.sante.fr", is_active=False), gone_root,
                     InstructorFactory(email="i@ars.sante.fr")):
         assert can_manage_user(manager, target) is False
 
