@@ -43,9 +43,11 @@ test-sqlite: install system-packages
 test-postgres: install system-packages
 	DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest -q
 
-# Mutation testing of the money, dates and permission modules (slow: not part of make test). Scores per module,
-# then every surviving mutant; docs/testing.md explains them. One module: make mutation MODULES=guichet/dossiers/workflow.py
+# Mutation testing of the money, dates and permission modules (slow: not part of make test): the score per module,
+# then every surviving mutant; docs/testing.md explains them. One module: make mutation MODULES=guichet/x/y.py
+# (several: space-separated); only the last run's survivors again: make mutation MUTATION_ARGS=--survivors
 MODULES ?=
+MUTATION_ARGS ?=
 MUTATION_STAMP := $(VENV)/.installed-mutation
 
 $(MUTATION_STAMP): $(STAMP) requirements-mutation.txt
@@ -53,7 +55,7 @@ $(MUTATION_STAMP): $(STAMP) requirements-mutation.txt
 	touch $(MUTATION_STAMP)
 
 mutation: $(MUTATION_STAMP)
-	nice -n 10 $(PY) scripts/mutation.py $(MODULES)
+	nice -n 10 $(PY) scripts/mutation.py $(MUTATION_ARGS) $(MODULES)
 
 bench: install
 	$(PY) benchmarks/run.py

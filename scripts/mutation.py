@@ -165,7 +165,7 @@ def run_module(module: str, tests: list[str], timeout: float | None, sample: int
         session.unlink(missing_ok=True)
         subprocess.run([bin_path("cosmic-ray"), "init", str(config), str(session)], cwd=src, check=True)
         subprocess.run([bin_path("cr-filter-operators"), str(session), str(config)], cwd=src, check=True)
-        skip_annotations(session, src / module)
+        skip_non_behaviour(session, src / module)
         if sample:
             keep_a_sample(session, sample)
     pending = sum(1 for item in dump(session, src) if item["outcome"] == "pending")
@@ -177,27 +177,40 @@ def run_module(module: str, tests: list[str], timeout: float | None, sample: int
     return items
 
 
-def skip_annotations(session: Path, path: Path) -> None:
-    """Leave out the mutants inside type annotations (`str | None` → `str & None`): not behaviour."""
+def skip_non_behaviour(session: Path, path: Path) -> None:
+    """Leave out the mutants that change no behaviour by construction: inside a type annotation (`str | None` →
+    `str & None`), and « operators » that are not operations (cosmic-ray takes the bare `*` of keyword-only
+    parameters, `def f(a, *, b)`, for a multiplication and turns it into `/`, positional-only)."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
-    spans = []
+    def span(node):
+        return (node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset)
+
+    annotations, operations = [], []
     for node in ast.walk(ast.parse(path.read_text())):
-        annotations = []
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             annotations.append(node.returns)
-            arguments = node.args
-            annotations += [a.annotation for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
-                                                   arguments.vararg, arguments.kwarg) if a is not None]
         elif isinstance(node, ast.AnnAssign | ast.arg):
             annotations.append(node.annotation)
-        spans += [((a.lineno, a.col_offset), (a.end_lineno, a.end_col_offset)) for a in annotations if a is not None]
+        elif isinstance(node, ast.BinOp | ast.AugAssign):
+            operations.append(node)
+    annotations = [span(a) for a in annotations if a is not None]
+    operations = [span(o) for o in operations]
+
+    def left_out(mutation) -> str | None:
+        where = tuple(mutation.start_pos)
+        if any(start <= where < end for start, end in annotations):
+            return "Type annotation"
+        if "BinaryOperator" in mutation.operator_name and not any(start <= where < end for start, end in operations):
+            return "Not an operation"
+        return None
+
     with use_db(str(session), WorkDB.Mode.open) as db:
-        inside = [w.job_id for w in db.pending_work_items
-                  if any(start <= tuple(w.mutations[0].start_pos) < end for start, end in spans)]
-        if inside:
-            db.set_multiple_results(inside, WorkResult(output="Type annotation", worker_outcome=WorkerOutcome.SKIPPED))
+        for work_item in db.pending_work_items:
+            reason = left_out(work_item.mutations[0])
+            if reason:
+                db.set_result(work_item.job_id, WorkResult(output=reason, worker_outcome=WorkerOutcome.SKIPPED))
 
 
 def dump(session: Path, src: Path) -> list[dict]:
@@ -225,7 +238,7 @@ def dump(session: Path, src: Path) -> list[dict]:
     return items
 
 
-def summarize(results: dict[str, list[dict]]) -> int:
+def summarize(results: dict[str, list[dict]], sampled: set[str] = frozenset()) -> int:
     """Print the score per module and in all, and every survivor; returns the number of survivors."""
     print("\nmodule                              killed  survived  timeout  error  total  score")
     totals = dict.fromkeys(("killed", "survived", "timeout", "error"), 0)
@@ -233,7 +246,7 @@ def summarize(results: dict[str, list[dict]]) -> int:
         counts = {key: sum(1 for i in items if i["outcome"] == key) for key in totals}
         for key in totals:
             totals[key] += counts[key]
-        print(line(module, counts))
+        print(line(module, counts) + ("  (a sample only: not a score)" if module in sampled else ""))
     print(line("all modules", totals))
     survivors = 0
     for module, items in results.items():
@@ -268,11 +281,15 @@ def main(argv=None) -> int:
         parser.error(f"not in TARGETS: {', '.join(unknown)} (known: {', '.join(TARGETS)})")
     os.environ.pop("DATABASE_URL", None)  # SQLite: fast, and no shared server to lock
     results: dict[str, list[dict]] = {}
+    sampled: set[str] = set()
     for module in args.modules or list(TARGETS):
         if args.report:
             saved = WORK / slug(module) / "result.json"
             if saved.exists():
-                results[module] = json.loads(saved.read_text())["mutants"]
+                result = json.loads(saved.read_text())
+                results[module] = result["mutants"]
+                if result.get("sample"):
+                    sampled.add(module)
             continue
         if not (ROOT / module).exists():
             print(f"\n=== {module}: absent, skipped")
@@ -288,10 +305,12 @@ def main(argv=None) -> int:
         if items is None:
             return 1
         results[module] = items
+        if args.sample:
+            sampled.add(module)
     if not results:
         print("nothing to report")
         return 0
-    summarize(results)
+    summarize(results, sampled)
     return 0
 
 
