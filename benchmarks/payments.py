@@ -248,7 +248,7 @@ def populate(who: dict, n_grants: int, tag: str, rng: random.Random) -> dict:
                     dossier=d, action=a, establishment=rng.choice(by_entity[entity_id]),
                     supplier=rng.choice(SUPPLIERS), number=f"F{filed_day.year}-{rng.randrange(1000, 99999)}",
                     invoice_date=filed_day - dt.timedelta(days=rng.randint(5, 400)), amount_ttc=ttc,
-                    amount_ht=_money(ttc / Decimal("1.2")), source="online"))
+                    amount_ht=_money(ttc / Decimal("1.2")), source="online", received_at=d.first_filed_at))
     InvoiceLine.objects.bulk_create(lines, batch_size=2000)
     return {"call": call, "entities": len(entities), "establishments": sum(len(v) for v in by_entity.values()),
             "grants": len(grants), "actions": len(actions), "dossiers": len(dossiers), "lines": len(lines),
@@ -402,7 +402,9 @@ def run_year(world: dict, who: dict, rng: random.Random, capture: bool) -> dict:
             step = Step(capture)
             content = step(export, order, rows)
             figures[kind] = {**step.figures(), "repeated": step.repeated, "bytes": len(content)}
-        # (e) marked paid
+        # (e) marked paid; the order dated in the budget year it pays (it is paid no earlier than it was issued)
+        PaymentOrder.objects.filter(pk=order.pk).update(
+            created_at=dt.datetime.combine(PAID_ON[window.index], dt.time(9), tzinfo=PARIS))
         order = PaymentOrder.objects.select_related("call__region", "created_by").get(pk=order.pk)
         closed_before = Grant.objects.filter(status=GrantStatus.CLOSED).count()
         step = Step(capture)

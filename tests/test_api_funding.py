@@ -18,7 +18,7 @@ from guichet.funding import payments
 from guichet.funding.models import InvoiceLine, LineStatus, Payment, PaymentOrder, PaymentStatus
 from tests.factories import CallFactory, EstablishmentFactory, InstructorFactory, LegalEntityFactory, region
 from tests.test_payment_pages import FIRST, SECOND, WINDOWS, build_example, validate_all
-from tests.test_payments import invoice, make_grant, paris, proofs_dossier
+from tests.test_payments import invoice, issued, make_grant, paris, proofs_dossier
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ def post(client, token, url, data):
 
 def paid_first_window(example):
     validate_all(example)
-    order = payments.create_order(example["call"], 0, example["instructor"])
+    order = issued(payments.create_order(example["call"], 0, example["instructor"]))
     payments.mark_paid(order, example["instructor"], dt.date(2024, 6, 28), "Mandat 2024-0042")
     return order
 
@@ -124,6 +124,9 @@ def test_the_proofs_dossiers_of_a_call_with_their_invoices(client, example, read
     assert a["establishment"] == {"name": "CENTRE HOSPITALIER DE LISIEUX", "finess": "140000027", "siren": "",
                                   "siret": "26140091500011"}
     rails = next(line for line in a["invoice_lines"] if line["id"] == lines["a_rails"].pk)
+    assert dt.datetime.fromisoformat(rails.pop("received_at")) == paris(2024, 5, 20, 10)
+    assert rails.pop("window") == {"index": 0, "label": FIRST, "pay_by": "2024-06-30"}
+    assert rails.pop("not_paid_this_year") == ""
     assert rails | {"validated_at": None} == {
         "id": lines["a_rails"].pk, "dossier": example["a"].number, "grant": example["g1"].pk,
         "convention_reference": "AVENANT-2022-1", "action": example["rails"].pk, "action_title": "Rails de transfert",
@@ -237,7 +240,7 @@ def test_a_refused_verdict_says_why_at_the_field(client, example, write_token):
 
 def test_read_only_tokens_and_other_regions_cannot_write(client, example, read_token, other_token):
     validate_all(example)
-    order = payments.create_order(example["call"], 0, example["instructor"])
+    order = issued(payments.create_order(example["call"], 0, example["instructor"]))
     line = example["lines"]["a_formation"]
     for token, status in ((read_token, 403), (other_token, 404)):
         assert post(client, token, f"/invoice-lines/{line.pk}/validation",
@@ -251,7 +254,7 @@ def test_read_only_tokens_and_other_regions_cannot_write(client, example, read_t
 
 def test_marking_an_order_paid(client, example, write_token):
     validate_all(example)
-    order = payments.create_order(example["call"], 0, example["instructor"])
+    order = issued(payments.create_order(example["call"], 0, example["instructor"]))
     url = f"/payment-orders/{order.pk}/paid"
     response = post(client, write_token, url, {"paid_on": "2024-06-28", "reference": " "})
     assert response.status_code == 422
@@ -269,6 +272,48 @@ def test_marking_an_order_paid(client, example, write_token):
     assert set(order.payments.values_list("status", flat=True)) == {PaymentStatus.PAID}
     response = post(client, write_token, url, {"paid_on": "2024-06-29", "reference": "Encore"})
     assert response.status_code == 409 and response.json()["detail"] == "Cet ordre est déjà marqué comme payé."
+
+
+def test_setting_a_conventions_total_and_the_balances_it_binds(client, example, write_token, read_token,
+                                                               other_token):
+    """The avenant of the CH de Lisieux: ceilings 8 000 € and 3 000 €, a total of 9 500 €; after dossier a's
+    verdicts 9 000 € are used (2 000 € before the platform, 4 500 € and 2 500 €): the total leaves 500 €."""
+    g1, instructor, lines = example["g1"], example["instructor"], example["lines"]
+    url = f"/ledgers/{g1.pk}/total"
+    for token, status in ((read_token, 403), (other_token, 404)):
+        assert post(client, token, url, {"total": "9500", "reason": "Avenant"}).status_code == status
+    response = post(client, write_token, url, {"total": "11000.01", "reason": "Avenant"})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"loc": ["body", "payload", "total"], "type": "value_error",
+                                          "msg": "Le montant total (11\u202f000,01\u00a0€) ne peut pas dépasser la "
+                                                 "somme des plafonds des actions (11\u202f000,00\u00a0€)."}]
+    response = post(client, write_token, url, {"total": "9500.001", "reason": ""})
+    assert {e["loc"][-1]: e["msg"] for e in response.json()["errors"]} == {
+        "total": "Le montant s'écrit en euros et centimes, deux décimales au plus.",
+        "reason": "Indiquez le motif : par exemple, le montant total inscrit dans la convention signée."}
+    g1.refresh_from_db()
+    assert g1.total == Decimal("11000.00")
+
+    response = post(client, write_token, url, {"total": "9500.00", "reason": "Article 3 de l'avenant."})
+    assert response.status_code == 200, response.content
+    assert (response.json()["total"], response.json()["ceilings"]) == ("9500.00", "11000.00")
+    assert AuditRecord.objects.get(action="grant:total").details["reason"] == "Article 3 de l'avenant."
+    payments.validate_line(InvoiceLine.objects.get(pk=lines["a_formation"].pk), instructor, LineStatus.ACCEPTED)
+    payments.validate_line(InvoiceLine.objects.get(pk=lines["a_rails"].pk), instructor, LineStatus.PARTIAL,
+                           accepted_amount="5000", reason="Seuls 5 000 € concernent l'action.")
+    data = get(client, read_token, f"/ledgers/{g1.pk}").json()
+    assert (data["available"], data["available_reason"]) == (
+        "500.00", "les plafonds des actions laissent 2\u202f000,00\u00a0€, mais le total de la convention n'en "
+                  "laisse que 500,00\u00a0€")
+    assert data["balance"] == {"total": "9500.00", "paid": "2000.00", "pending": "7000.00", "remaining": "500.00"}
+    assert [(a["title"], a["ceiling_remaining"], a["remaining"], a["remaining_reason"]) for a in data["actions"]] == [
+        ("Formation des managers", "1500.00", "500.00", "plafond de l'action : 1\u202f500,00\u00a0€ restants, mais "
+                                                        "le total de la convention n'en laisse que 500,00\u00a0€"),
+        ("Rails de transfert", "500.00", "500.00", ""),
+    ]
+    listed = {g["convention_reference"]: g for g in get(client, read_token, "/ledgers").json()["items"]}
+    assert listed["AVENANT-2022-1"]["actions"] == data["actions"]
+    assert listed["CONV-2023-3"]["available_reason"] == ""
 
 
 def test_the_openapi_document_lists_the_payment_endpoints(client):
@@ -299,7 +344,7 @@ def grow(example, start, n):
         for action in grant.actions.all():
             payments.validate_line(invoice(dossier, action, "400"), instructor, LineStatus.ACCEPTED)
         workflow.apply(dossier, "accepter", instructor)
-        order = payments.create_order(call, 0, instructor)
+        order = issued(payments.create_order(call, 0, instructor))
         if i % 2:
             payments.mark_paid(order, instructor, dt.date(2024, 6, 28), f"Mandat {i}")
 

@@ -261,3 +261,18 @@ def test_a_transition_refused_for_one_dossier_applies_none(setting, monkeypatch)
     assert "archivé" in " ".join(exc.value.messages)
     assert Dossier.objects.get(pk=one.pk).state == State.EN_INSTRUCTION
     assert not Grant.objects.exists()
+
+
+def test_raising_the_envelope_on_its_page_answers_with_the_new_amount(client, setting):
+    from django.contrib.messages import get_messages
+    from django.urls import reverse
+
+    call, _, _ = setting
+    client.force_login(ArsAdminFactory())
+    response = client.post(reverse("commission:envelope", args=[call.slug]),
+                           {"envelope": "12 500,50", "reason": "Crédits complémentaires du FIR"})
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "L'enveloppe de l'appel est portée à 12\u202f500,50\u00a0€."]
+    call.refresh_from_db()
+    assert call.envelope == Decimal("12500.50")

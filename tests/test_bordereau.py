@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from guichet.calls.models import CallKind
+from guichet.dossiers import services, workflow
 from guichet.dossiers.models import Attachment, Dossier, State
 from guichet.establishments.models import LegalEntity
 from guichet.funding import bordereau, payments, proofs
@@ -32,6 +33,7 @@ from tests.factories import (
 from tests.test_payments import WINDOWS, make_grant
 
 LISIEUX, BAYEUX = "140000027 CH LISIEUX", "140000076 CH AUNAY-BAYEUX"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 COLUMN = {"supplier": "G", "number": "H", "invoice_date": "I", "amount_ht": "J", "amount_ttc": "K"}
 
 
@@ -140,9 +142,11 @@ def test_round_trip_on_two_sheets(client, setting):
     fill(wb[BAYEUX], "AVENANT-2022-1 / 1", "Ergonomie Conseil", "F-2024-002", "16/03/2024", "1 000", "1 200,00 €")
     fill(wb[BAYEUX], "CONV-2024-7 / 1", "Mobilier Normand", "MN 88", "2024-04-02", "1 200,50", "1440,60")
     response = upload(client, dossier, save(wb))
-    assert response.status_code == 302 and response["Location"] == reverse("funding:invoices", args=[dossier.pk])
+    assert response.status_code == 302
+    assert response["Location"] == reverse("funding:invoices", args=[dossier.pk]) + "#factures-sans-fichier"
     page = text(client.get(response["Location"]))
-    assert "4 factures lues dans le bordereau (4 ajoutées)." in page
+    assert ("4 factures lues dans le bordereau (4 ajoutées). 4 factures attendent encore leur fichier : "
+            "joignez-le ci-dessous, le dossier ne peut pas être déposé sans.") in page
     assert f'href="{reverse("funding:bordereau", args=[dossier.pk])}"' in page  # the invoices page offers it
     s = setting
     assert lines_of(dossier) == sorted([
@@ -162,6 +166,118 @@ def test_round_trip_on_two_sheets(client, setting):
     assert [again[LISIEUX][f"{c}12"].value for c in "GHIJK"] == ["Ergonomie Conseil", "F-2024-001",
                                                                 dt.datetime(2024, 3, 15), 1000, 1200]
     assert again[BAYEUX]["G12"].value == "Ergonomie Conseil" and again[BAYEUX]["H12"].value == "F-2024-002"
+
+
+def test_a_bordereau_read_dossier_is_filed_only_once_each_invoice_has_its_file(client, setting):
+    """Seed 001: « les pièces justificatives correspondantes à chaque action ». The bordereau gives the
+    amounts, not the invoices: each line read from it waits for its file, listed at the line (on the filing
+    page, linked to where it is attached), and the dossier cannot be filed until every one has it."""
+    from django.utils import timezone
+
+    dossier, user, call = setting["dossier"], setting["user"], setting["call"]
+    today = timezone.localdate().isoformat()
+    call.payment_windows = [*WINDOWS, {"label": "Exercice en cours", "received_from": today, "received_until": today,
+                                       "paid_by": today}]
+    call.save(update_fields=["payment_windows"])
+    Dossier.objects.filter(pk=dossier.pk).update(state=State.BROUILLON, number=None,
+                                                 answers={"nom_projet": "Justificatifs 2024", "cout": "2440.60"})
+    dossier.refresh_from_db()
+    client.force_login(user)
+    wb = download(client, dossier)
+    fill(wb[LISIEUX], "AVENANT-2022-1 / 1", "Ergonomie Conseil", "F-2024-001", dt.date(2024, 3, 15), 1000, 1200)
+    fill(wb[BAYEUX], "CONV-2024-7 / 1", "Mobilier Normand", "MN 88", dt.date(2024, 4, 2), "1 200,50", "1440,60")
+    assert upload(client, dossier, save(wb)).status_code == 302
+    for action in (setting["formation"], setting["repos"]):
+        proofs.set_progress(dossier, user, action, "totale")
+    formation_line = InvoiceLine.objects.get(dossier=dossier, number="F-2024-001")
+    repos_line = InvoiceLine.objects.get(dossier=dossier, number="MN 88")
+    invoices_url = reverse("funding:invoices", args=[dossier.pk])
+
+    # The filing page lists each line without its file, linked to where it is attached; filing is refused.
+    assert proofs.missing(dossier) == [
+        "Joignez le fichier de la facture n° F-2024-001 de Ergonomie Conseil (1\u202f200,00\u00a0€ TTC, action "
+        "« Formation à la manutention »).",
+        "Joignez le fichier de la facture n° MN 88 de Mobilier Normand (1\u202f440,60\u00a0€ TTC, action "
+        "« Salle de repos »)."]
+    page = text(client.get(reverse("dossiers:file", args=[dossier.pk])))
+    assert "Le dossier est complet." not in page
+    assert f'href="{invoices_url}#fichier-facture-{formation_line.pk}"' in page
+    assert f'href="{invoices_url}#fichier-facture-{repos_line.pk}"' in page
+    client.post(reverse("dossiers:file", args=[dossier.pk]))
+    dossier.refresh_from_db()
+    assert dossier.state == State.BROUILLON and dossier.first_filed_at is None
+
+    # The invoices page lists the two lines waiting, each with its own upload form (no JavaScript needed).
+    page = text(client.get(invoices_url))
+    assert "2 factures en attente de leur fichier" in page
+    for line in (formation_line, repos_line):
+        assert f'id="fichier-facture-{line.pk}"' in page
+        assert f'action="{reverse("funding:invoice_file", args=[dossier.pk, line.pk])}"' in page
+    file_url = reverse("funding:invoice_file", args=[dossier.pk, formation_line.pk])
+    # A wrong file: the message at the line, nothing attached.
+    response = client.post(file_url, {"file": SimpleUploadedFile("facture.exe", b"MZ\x90\x00")})
+    assert response.status_code == 400
+    assert "Le fichier « facture.exe » n'est pas d'un type accepté." in text(response)
+    response = client.post(file_url, {})
+    assert response.status_code == 400 and "Choisissez le fichier de la facture (PDF, JPG ou PNG)." in text(response)
+    formation_line.refresh_from_db()
+    assert formation_line.attachment is None
+    # Nobody else attaches a file: another establishment's member, the ARS.
+    outsider = UserFactory()
+    EstablishmentFactory(finess="140000209", siret="26140093100018", name="CHU COTE DE NACRE - CAEN",
+                         legal_entity=LegalEntity.objects.create(finess="140000100", siren="261400931",
+                                                                 name="CHU COTE DE NACRE - CAEN")).members.add(outsider)
+    for other in (outsider, InstructorFactory()):
+        client.force_login(other)
+        assert client.post(file_url, {"file": SimpleUploadedFile("f.pdf", PDF)}).status_code == 404
+    formation_line.refresh_from_db()
+    assert formation_line.attachment is None
+
+    client.force_login(user)
+    response = client.post(file_url, {"file": SimpleUploadedFile("facture F-2024-001.pdf", PDF)})
+    assert response.status_code == 302
+    formation_line.refresh_from_db()
+    stored = formation_line.attachment
+    assert (stored.original_name, stored.field_path, stored.dossier_id) == (
+        "facture F-2024-001.pdf", f"factures.{formation_line.pk}", dossier.pk)
+    page = text(client.get(invoices_url))
+    assert "1 facture en attente de son fichier" in page and f'id="fichier-facture-{repos_line.pk}"' in page
+    assert len(proofs.missing(dossier)) == 1
+    client.post(reverse("dossiers:file", args=[dossier.pk]))
+    dossier.refresh_from_db()
+    assert dossier.state == State.BROUILLON
+
+    client.post(reverse("funding:invoice_file", args=[dossier.pk, repos_line.pk]),
+                {"file": SimpleUploadedFile("MN 88.pdf", PDF)})
+    assert proofs.missing(dossier) == []
+    assert "en attente de" not in text(client.get(invoices_url))
+    assert "Le dossier est complet." in text(client.get(reverse("dossiers:file", args=[dossier.pk])))
+    services.file_dossier(dossier, user)
+    dossier.refresh_from_db()
+    assert dossier.state == State.EN_CONSTRUCTION
+    # Taken into instruction by the ARS: the files stay as they are.
+    instructor = InstructorFactory()
+    workflow.apply(dossier, "passer_en_instruction", instructor)
+    response = client.post(file_url, {"file": SimpleUploadedFile("autre.pdf", PDF)})
+    assert response.status_code == 404
+    formation_line.refresh_from_db()
+    assert formation_line.attachment == stored
+
+    # A correction asked: an invoice added without its file holds the corrections back, as it held the filing.
+    workflow.apply(dossier, "demander_correction", instructor, motivation="Ajoutez la facture des rails.")
+    dossier.refresh_from_db()
+    rails_line = proofs.add_line(dossier, user, proofs.LineInput(
+        action=setting["rails"], supplier="Rails & Cie", number="4567", invoice_date=dt.date(2024, 2, 1),
+        amount_ht=Decimal("2500.50"), amount_ttc=Decimal("3000.60")))
+    with pytest.raises(workflow.TransitionError) as refused:
+        workflow.apply(dossier, "deposer_corrections", user)
+    assert refused.value.messages == ["Joignez le fichier de chaque facture avant de déposer les corrections : "
+                                      "1 facture sans fichier (n° 4567 de Rails & Cie)."]
+    client.post(reverse("funding:invoice_file", args=[dossier.pk, rails_line.pk]),
+                {"file": SimpleUploadedFile("4567.pdf", PDF)})
+    workflow.apply(dossier, "deposer_corrections", user)
+    dossier.refresh_from_db()
+    assert not dossier.correction_requested
 
 
 def test_lines_typed_online_and_lines_judged_by_the_ars_survive_a_download_and_upload(client, setting):

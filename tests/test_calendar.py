@@ -20,7 +20,8 @@ def test_grand_est_calendar_follows_the_guide():
     template = next(c for c in load_seed_templates() if c.slug == "modele-grand-est-2025-2026-candidature")
     phases = template.calendar()
     assert [p["kind"] for p in phases] == ["filing", "instruction", "notification"]
-    assert phases[0]["ends_at"] == dt.datetime(2025, 12, 31, 23, 59, 59, tzinfo=PARIS)
+    assert phases[0]["ends_at"] == dt.datetime(2026, 1, 1, tzinfo=PARIS)  # 31 December 2025 included
+    assert template.deadline.until == "jusqu'au 31 décembre 2025 inclus"
     assert phases[1]["starts_at"] == dt.datetime(2026, 1, 1, tzinfo=PARIS)
     assert phases[1]["ends_at"].date() == dt.date(2026, 3, 15)
     assert phases[2]["label"].startswith("Notification")
@@ -32,7 +33,8 @@ def test_the_demo_call_moves_its_calendar_with_its_deadline():
     demo = shift_template_for_demo(template, timezone.now())
     phases = Call.objects.get(pk=demo.pk).calendar()
     assert phases[0]["kind"] == "filing" and phases[0]["ends_at"] > timezone.now()
-    assert all(p["starts_at"] > phases[0]["ends_at"] for p in phases[1:])  # still after the filing deadline
+    # Still after the filing deadline: instruction starts on 1 January, when filing (31 December included) ends.
+    assert all(p["starts_at"] >= phases[0]["ends_at"] for p in phases[1:])
 
 
 @pytest.mark.django_db

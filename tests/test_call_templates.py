@@ -259,14 +259,17 @@ def test_load_creates_templates_with_the_seeds_dates():
     hdf = Call.objects.get(slug="modele-hdf-2024-candidature")
     assert hdf.is_template and hdf.region.code == "32" and hdf.year == 2024 and hdf.kind == CallKind.APPLICATION
     assert hdf.opens_at == paris(2024, 1, 26)
-    assert hdf.closes_at == paris(2024, 7, 31, 23, 59, 59)
+    # « du 26 janvier 2024 au 31 juillet 2024 »: the whole of 31 July, closed from 1 August at midnight
+    assert hdf.closes_at == paris(2024, 8, 1)
+    assert hdf.deadline.until_paris == "jusqu'au 31 juillet 2024 inclus (heure de Paris)"
     assert len(hdf.required_documents) == 7
     ge = Call.objects.get(slug="modele-grand-est-2025-2026-candidature")
-    assert ge.region.code == "44" and ge.closes_at == paris(2025, 12, 31, 23, 59, 59)
+    assert ge.region.code == "44" and ge.closes_at == paris(2026, 1, 1)
     assert ge.envelope is None
     proofs = Call.objects.get(slug="modele-hdf-2024-justificatifs")
     assert proofs.kind == CallKind.PROOFS and proofs.cofinancing_rate == Decimal("50")
-    assert proofs.closes_at == paris(2024, 11, 15, 23, 59, 59)
+    assert proofs.closes_at == paris(2024, 11, 16)
+    assert proofs.deadline.until == "jusqu'au 15 novembre 2024 inclus"
     assert not Call.objects.open_at().exists()  # templates are never open
     for call in (hdf, ge, proofs):
         assert call.current_form.number == 1
@@ -352,15 +355,15 @@ def test_demo_shift_is_open_today_and_keeps_the_deadline_time(now):
     assert demo.slug == "hdf-2024-candidature" and not demo.is_template
     assert demo.is_open(now)
     closes = demo.closes_at.astimezone(PARIS)
-    assert closes.time() == dt.time(23, 59, 59)
+    assert closes.time() == dt.time(0, 0) and demo.deadline.is_day  # still a whole day, included
     assert demo.opens_at.astimezone(PARIS).time() == dt.time(0, 0)
     wall = closes.replace(tzinfo=None) - demo.opens_at.astimezone(PARIS).replace(tzinfo=None)
-    assert wall == dt.datetime(2024, 7, 31, 23, 59, 59) - dt.datetime(2024, 1, 26)
+    assert wall == dt.datetime(2024, 8, 1) - dt.datetime(2024, 1, 26)
     assert demo.current_form.schema == template.current_form.schema
     assert (closes - now) >= dt.timedelta(days=7)
     # the template keeps the seed's dates; running again updates the same demo call
     template.refresh_from_db()
-    assert template.closes_at == paris(2024, 7, 31, 23, 59, 59)
+    assert template.closes_at == paris(2024, 8, 1)
     again = shift_template_for_demo(template, now + dt.timedelta(days=1))
     assert again.pk == demo.pk and again.is_open(now + dt.timedelta(days=1))
     assert again.form_versions.count() == 1
@@ -371,12 +374,13 @@ def test_demo_shift_prefers_whole_years():
     templates = {c.slug: c for c in load_seed_templates()}
     demo = shift_template_for_demo(templates["modele-grand-est-2025-2026-candidature"], paris(2027, 10, 15, 12))
     assert demo.slug == "grand-est-2025-2026-candidature"
-    assert demo.opens_at == paris(2027, 9, 1) and demo.closes_at == paris(2027, 12, 31, 23, 59, 59)
+    assert demo.opens_at == paris(2027, 9, 1) and demo.closes_at == paris(2028, 1, 1)
+    assert demo.deadline.until == "jusqu'au 31 décembre 2027 inclus"
     assert Call.objects.open_at(paris(2027, 10, 15, 12)).get() == demo
 
 
 def test_shifted_dates_across_daylight_saving():
-    opens, closes = shifted_dates(paris(2024, 1, 1), paris(2024, 11, 15, 23, 59, 59), paris(2026, 12, 1, 12))
+    opens, closes = shifted_dates(paris(2024, 1, 1), paris(2024, 11, 16), paris(2026, 12, 1, 12))
     assert opens <= paris(2026, 12, 1, 12) < closes
-    assert closes.astimezone(PARIS).time() == dt.time(23, 59, 59)
+    assert closes.astimezone(PARIS).time() == dt.time(0, 0)  # still the end of a whole day
     assert opens.astimezone(PARIS).time() == dt.time(0, 0)

@@ -191,13 +191,13 @@ def test_ars_admin_copies_a_template_into_their_region(client, hdf_admin, templa
     assert page.status_code == 200
     assert list(page.context["form"].fields["region"].queryset) == [region("32")]
     data = {"region": region("32").pk, "title": "Appel CLACT 2026 (Hauts-de-France)", "slug": "hdf-clact-2026",
-            "year": 2026, "opens_at": "2026-01-05T09:00", "closes_at": "2026-06-30T23:59"}
+            "year": 2026, "opens_at": "2026-01-05T09:00", "closes_at_0": "2026-06-30", "closes_at_1": ""}
     response = client.post(copy_url(template), data)
     new = Call.objects.get(slug="hdf-clact-2026")
     assert response.status_code == 302 and response["Location"] == change_url(new)
     assert new.region.code == "32" and not new.is_template and not new.published and new.year == 2026
     assert new.opens_at == dt.datetime(2026, 1, 5, 9, 0, tzinfo=PARIS)
-    assert new.closes_at == dt.datetime(2026, 6, 30, 23, 59, tzinfo=PARIS)
+    assert new.closes_at == dt.datetime(2026, 7, 1, 0, 0, tzinfo=PARIS)  # 30 June typed as a day: included
     version = new.current_form
     assert version.number == 1 and version.created_by == hdf_admin
     assert version.schema == template.current_form.schema
@@ -213,7 +213,7 @@ def test_ars_admin_copies_a_template_into_their_region(client, hdf_admin, templa
 def test_copy_checks_the_slug_and_the_dates(client, hdf_admin, hdf_call):
     client.force_login(hdf_admin)
     data = {"region": region("32").pk, "title": "Copie", "slug": hdf_call.slug, "year": 2026,
-            "opens_at": "2026-06-30T09:00", "closes_at": "2026-01-05T09:00"}
+            "opens_at": "2026-06-30T09:00", "closes_at_0": "2026-01-05", "closes_at_1": "09:00"}
     response = client.post(copy_url(hdf_call), data)
     assert response.status_code == 200
     errors = response.context["form"].errors

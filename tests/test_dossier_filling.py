@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from guichet.calls import deadlines
 from guichet.dossiers import services
 from guichet.dossiers.models import Attachment, Dossier, EventKind, State
 from guichet.establishments.models import EstablishmentAccess
@@ -176,18 +177,21 @@ def test_filing_refused_when_incomplete(dossier, applicant):
     assert dossier.state == State.BROUILLON
 
 
-@pytest.mark.parametrize("offset, accepted", [(-1, True), (0, False), (1, False)])
-def test_deadline_is_enforced_to_the_second_in_paris_time(call, dossier, applicant, offset, accepted):
-    call.closes_at = dt.datetime(2024, 7, 31, 23, 59, 59, tzinfo=PARIS)
+@pytest.mark.parametrize("moment, accepted", [
+    (dt.datetime(2024, 7, 31, 23, 59, 59, 999000), True),
+    (dt.datetime(2024, 8, 1, 0, 0, 0), False),
+    (dt.datetime(2024, 8, 1, 0, 0, 1), False)])
+def test_deadline_is_enforced_to_the_second_in_paris_time(call, dossier, applicant, moment, accepted):
+    call.closes_at = deadlines.closing_instant(dt.date(2024, 7, 31))  # « au 31 juillet 2024 »
     call.opens_at = dt.datetime(2024, 1, 26, 0, 0, tzinfo=PARIS)
     call.save()
     fill_completely(dossier)
-    now = call.closes_at + dt.timedelta(seconds=offset)
+    now = moment.replace(tzinfo=PARIS)
     if accepted:
         services.file_dossier(dossier, applicant, now=now)
         assert Dossier.objects.get(pk=dossier.pk).state == State.EN_CONSTRUCTION
     else:
-        with pytest.raises(services.FilingError, match="31/07/2024 à 23:59:59"):
+        with pytest.raises(services.FilingError, match="jusqu'au 31 juillet 2024 inclus \\(heure de Paris\\)"):
             services.file_dossier(dossier, applicant, now=now)
 
 

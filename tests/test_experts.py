@@ -145,3 +145,34 @@ def test_files_in_the_expert_page_open_through_the_personal_link(client, asked):
     page = client.get(reverse("experts:answer", args=[asked.token])).content.decode()
     assert reverse("experts:file", args=[asked.token, attachment.pk]) in page
     assert reverse("dossiers:attachment", args=[asked.dossier.pk, attachment.pk]) not in page
+
+
+def test_files_in_a_repeatable_block_open_through_the_personal_link(client, asked):
+    """Every CLACT dossier has a « devis » per action, inside the repeatable block: the expert's page
+    showed a server error (the block's row hid the expert's request in the template)."""
+    from guichet.calls.models import FormVersion
+
+    first, second = attach(asked.dossier, "devis-action-1.pdf"), attach(asked.dossier, "devis-action-2.pdf")
+    FormVersion.objects.filter(pk=asked.dossier.form_version_id).update(schema={"sections": [
+        {"key": "s", "title": "Actions", "fields": [{"key": "actions", "type": "repeat", "label": "Actions",
+                                                     "fields": [
+            {"key": "intitule", "type": "text", "label": "Intitulé"},
+            {"key": "devis", "type": "file", "label": "Devis"}]}]}]})
+    Dossier.objects.filter(pk=asked.dossier.pk).update(answers={"actions": [
+        {"intitule": "Formation", "devis": {"attachment": first.pk, "name": first.original_name, "size": 8}},
+        {"intitule": "Matériel", "devis": {"attachment": second.pk, "name": second.original_name, "size": 8}},
+    ]})
+    response = client.get(reverse("experts:answer", args=[asked.token]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    for item in (first, second):
+        assert reverse("experts:file", args=[asked.token, item.pk]) in page
+        assert item.original_name in page
+        assert reverse("dossiers:attachment", args=[asked.dossier.pk, item.pk]) not in page
+    download = client.get(reverse("experts:file", args=[asked.token, second.pk]))
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4"
+    from guichet.core.models import AuditRecord
+
+    record = AuditRecord.objects.filter(action="file:download").get()
+    assert (record.dossier_id, record.object_id) == (asked.dossier.pk, str(second.pk))
+    assert (record.details["expert"], record.details["name"]) == ("expert@exemple.fr", "devis-action-2.pdf")

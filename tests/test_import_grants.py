@@ -417,13 +417,90 @@ def test_command_region_from_the_file_or_required(directory, tmp_path):
     assert not Grant.objects.exists()
 
 
+def test_the_conventions_total_from_its_optional_column(directory, normandie, staff):
+    """A convention states a ceiling per action and a total, which may be lower than their sum (the CRF Le
+    Normandy: 12 000,50 € + 3 500,25 € of ceilings, 14 000 € in all): the optional column sets it; empty, the
+    total is the sum of the ceilings; every refusal is at its row and column."""
+    headers = [*HEADERS, "Montant total de la convention (€)"]
+    rows = [
+        [*line(GRANVILLE, "Ergonomie des postes de soins", 12000.5, 50, "CLACT-2021-28-014", dt.date(2021, 12, 3),
+               6000, year=2021), "14 000,00"],
+        [*line(NORMANDY_II, "Formation gestes et postures", 3500.25, 50, "CLACT-2021-28-014", dt.date(2021, 12, 3),
+               1000, year=2021), None],
+        [*line(LISIEUX, "Prévention des risques psychosociaux", 8000, 40, "CLACT-2022-28-007",
+               dt.date(2022, 6, 30), 0), None],
+    ]
+    dry = import_grants(BytesIO(xlsx(rows, headers)), normandie, staff, dry_run=True)
+    assert dry.errors == [] and [g.total for g in dry.grants] == [Decimal("14000.00"), Decimal("8000.00")]
+    assert dry.summary == (f"Simulation, rien n'est enregistré (région Normandie) : 2 subventions et 3 actions "
+                           f"seraient créées (plafonds {euros(Decimal('23500.75'))}, montant total des conventions "
+                           f"{euros(Decimal('22000.00'))}, déjà versé {euros(Decimal('7000.00'))}).")
+
+    bad = [
+        # above the sum of the ceilings
+        [*rows[0][:-1], "15 500,76"], rows[1],
+        # below what was paid before the platform
+        [*line(LISIEUX, "Prévention", 8000, 40, "CLACT-2022-28-007", dt.date(2022, 6, 30), 5000), 4999.99],
+        # two rows of one convention that disagree
+        [*line(COUTANCES, "Rails", 3000, 50, "CLACT-2022-28-009", dt.date(2022, 6, 30), 0), 2500],
+        [*line(COUTANCES, "Salle de repos", 3000, 50, "CLACT-2022-28-009", dt.date(2022, 6, 30), 0), 2600],
+        # not an amount, and zero
+        [*line(COUTANCES, "Ergonomie", 3000, 50, "CLACT-2022-28-010", dt.date(2022, 6, 30), 0), "beaucoup"],
+        [*line(COUTANCES, "Formation", 3000, 50, "CLACT-2022-28-011", dt.date(2022, 6, 30), 0), 0],
+    ]
+    report = import_grants(BytesIO(xlsx(bad, headers)), normandie, staff)
+    column = "Montant total de la convention (€)"
+    assert [str(e) for e in report.errors if e.column == column] == [
+        f"Ligne 2, colonne « {column} » : Convention « CLACT-2021-28-014 » : le montant total "
+        f"({euros(Decimal('15500.76'))}) ne peut pas dépasser la somme des plafonds des actions "
+        f"({euros(Decimal('15500.75'))}).",
+        f"Ligne 4, colonne « {column} » : Convention « CLACT-2022-28-007 » : le montant total "
+        f"({euros(Decimal('4999.99'))}) ne peut pas être inférieur à ce qui est déjà versé ou ordonnancé sur la "
+        f"subvention ({euros(Decimal('5000.00'))}).",
+        f"Ligne 6, colonne « {column} » : Cette ligne porte la même référence de convention « CLACT-2022-28-009 » "
+        f"que la ligne 5, mais un montant total différent ({euros(Decimal('2600.00'))} au lieu de "
+        f"{euros(Decimal('2500.00'))}) : les lignes d'une même convention doivent concorder.",
+        f"Ligne 7, colonne « {column} » : « beaucoup » n'est pas un montant : indiquez un montant en euros, "
+        "par exemple 1 250,50.",
+        f"Ligne 8, colonne « {column} » : Convention « CLACT-2022-28-011 » : le montant total de la convention "
+        "doit être supérieur à 0.",
+    ]
+    assert not Grant.objects.exists()
+
+    report = import_grants(BytesIO(xlsx(rows, headers)), normandie, staff)
+    assert report.errors == []
+    crf = Grant.objects.get(convention_reference="CLACT-2021-28-014")
+    assert (crf.total, sum(a.ceiling for a in crf.actions.all())) == (Decimal("14000.00"), Decimal("15500.75"))
+    assert Grant.objects.get(convention_reference="CLACT-2022-28-007").total == Decimal("8000.00")
+
+
+def test_the_command_and_the_page_show_the_conventions_total(client, directory, normandie, staff, tmp_path):
+    headers = [*HEADERS, "Montant total de la convention (€)"]
+    data = xlsx([[*line(LISIEUX, "Prévention des risques psychosociaux", 8000, 40, "CLACT-2022-28-007",
+                        dt.date(2022, 6, 30), 0), 6000]], headers)
+    path = tmp_path / "subventions.xlsx"
+    path.write_bytes(data)
+    out = StringIO()
+    call_command("import_grants", str(path), "--region", "28", "--dry-run", stdout=out)
+    assert f"total {euros(Decimal('6000.00'))} (plafonds {euros(Decimal('8000.00'))})" in out.getvalue()
+    client.force_login(staff)
+    text = page(upload(client, data))
+    assert f"montant total des conventions : {euros(Decimal('6000.00'))}" in text
+    assert f"plafonds {euros(Decimal('8000.00'))} (ligne 2)" in text
+    assert import_grants(BytesIO(data), normandie, staff).errors == []
+    listed = page(client.get(reverse("funding:list")))
+    six, eight = euros(Decimal("6000.00")), euros(Decimal("8000.00"))
+    assert f'{six}<br><span class="fr-text--xs">plafonds : {eight}</span>' in listed
+
+
 # --- the template file -------------------------------------------------------------------------------
 
 def test_template_workbook_headers_and_formats():
     wb = load_workbook(BytesIO(template_workbook()))
     assert wb.sheetnames == ["Subventions", "Mode d'emploi"]
     ws = wb["Subventions"]
-    assert [c.value for c in ws[1]] == TEMPLATE_COLUMNS == [*HEADERS, "Acte"]
+    assert [c.value for c in ws[1]] == TEMPLATE_COLUMNS == [*HEADERS, "Acte", "Montant total de la convention (€)"]
+    assert ws.column_dimensions["K"].number_format == EUROS
     assert all(c.font.b for c in ws[1])
     assert ws.column_dimensions["B"].number_format == ws.column_dimensions["C"].number_format == "@"
     assert ws.column_dimensions["E"].number_format == ws.column_dimensions["I"].number_format == EUROS

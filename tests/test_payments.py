@@ -20,9 +20,10 @@ from guichet.funding.models import (
     InvoiceLine,
     LineStatus,
     Payment,
+    PaymentOrder,
     PaymentStatus,
 )
-from guichet.funding.payments import ProofsError, payable
+from guichet.funding.payments import ProofsError, entitlement
 from tests.factories import (
     PARIS,
     CallFactory,
@@ -69,25 +70,34 @@ def proofs_dossier(call, establishment, filed_at, state=State.EN_INSTRUCTION) ->
     return Dossier.objects.get(pk=d.pk)
 
 
-def invoice(dossier, action, ttc, ht=None, status=LineStatus.PENDING, accepted=None):
+def invoice(dossier, action, ttc, ht=None, status=LineStatus.PENDING, accepted=None, received_at="filing"):
+    """An invoice received with the dossier's filing (unless ``received_at`` says otherwise)."""
     return InvoiceLine.objects.create(dossier=dossier, action=action, supplier="Ergonomie Conseil", number="F-1",
                                       invoice_date=dt.date(2024, 3, 1), amount_ttc=Decimal(ttc),
                                       amount_ht=Decimal(ht if ht is not None else ttc), status=status,
-                                      accepted_amount=None if accepted is None else Decimal(accepted))
+                                      accepted_amount=None if accepted is None else Decimal(accepted),
+                                      received_at=dossier.first_filed_at if received_at == "filing" else received_at)
+
+
+def issued(order, day=dt.date(2024, 6, 20)):
+    """The order as issued in the year of the story (it is marked paid no earlier than it was issued)."""
+    PaymentOrder.objects.filter(pk=order.pk).update(created_at=paris(day.year, day.month, day.day, 9))
+    order.refresh_from_db()
+    return order
 
 
 def test_the_pure_rule():
-    assert payable(Decimal(50), Decimal("10000.01"), Decimal(8000), Decimal(0)) == Decimal("5000.01")  # half up
-    assert payable(Decimal(50), Decimal("0.01"), Decimal(8000), Decimal(0)) == Decimal("0.01")
-    assert payable(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(0)) == Decimal("8000.00")  # ceiling
-    assert payable(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(3000)) == Decimal("5000.00")  # less paid
-    assert payable(Decimal(50), Decimal("4000"), Decimal(8000), Decimal(3000)) == Decimal("0.00")  # never < 0
-    assert payable(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(0), Decimal("1234.56")) == Decimal("1234.56")
+    """What the platform owes on one action in all: rate × V half up to the cent, within the ceiling less what
+    was paid before the platform; what was already paid on the platform is taken off by ``settle``."""
+    assert entitlement(Decimal(50), Decimal("10000.01"), Decimal(8000), Decimal(0)) == Decimal("5000.01")  # half up
+    assert entitlement(Decimal(50), Decimal("0.01"), Decimal(8000), Decimal(0)) == Decimal("0.01")
+    assert entitlement(Decimal("33.33"), Decimal("0.03"), Decimal(8000), Decimal(0)) == Decimal("0.01")
+    assert entitlement(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(0)) == Decimal("8000.00")  # ceiling
+    assert entitlement(Decimal(50), Decimal(0), Decimal(8000), Decimal(0)) == Decimal("0.00")
     # Paid before the platform: it takes its share of the ceiling, not of the invoices sent now.
-    assert payable(Decimal(50), Decimal("4000"), Decimal(8000), Decimal(0), paid_before=Decimal(3000)) == Decimal(
-        "2000.00")
-    assert payable(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(0), paid_before=Decimal(3000)) == Decimal(
-        "5000.00")
+    assert entitlement(Decimal(50), Decimal("4000"), Decimal(8000), Decimal(3000)) == Decimal("2000.00")
+    assert entitlement(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(3000)) == Decimal("5000.00")
+    assert entitlement(Decimal(50), Decimal("20000"), Decimal(8000), Decimal(9000)) == Decimal("0.00")  # never < 0
 
 
 def test_worked_example_a_legal_entity_with_two_establishments_and_a_grant_partly_paid_before(proofs_call):
@@ -227,7 +237,7 @@ def test_orders_payments_ledger_and_closing(proofs_call):
     workflow.apply(dossier, "accepter", instructor)
     with pytest.raises(PermissionDenied):
         payments.create_order(proofs_call, 0, InstructorFactory(region=region("11")))
-    order = payments.create_order(proofs_call, 0, instructor)
+    order = issued(payments.create_order(proofs_call, 0, instructor))
     assert [(p.amount, p.status) for p in order.payments.all()] == [(Decimal("200.00"), PaymentStatus.ORDERED)]
     with pytest.raises(ProofsError):
         payments.mark_paid(order, instructor, dt.date(2024, 6, 28), "")
@@ -241,7 +251,7 @@ def test_orders_payments_ledger_and_closing(proofs_call):
     later = proofs_dossier(proofs_call, est, paris(2024, 10, 2, 8))
     payments.validate_line(invoice(later, action, "2000"), instructor, LineStatus.ACCEPTED)
     workflow.apply(later, "accepter", instructor)
-    order = payments.create_order(proofs_call, 1, instructor)
+    order = issued(payments.create_order(proofs_call, 1, instructor))
     assert order.payments.get().amount == Decimal("400.00")
     payments.mark_paid(order, instructor, dt.date(2024, 12, 1) if dt.date.today() > dt.date(2024, 12, 1)
                        else dt.date.today(), "Mandat 2024-0107")

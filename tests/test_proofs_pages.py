@@ -93,6 +93,13 @@ def test_completion_filing_check_and_what_will_be_paid(client, setting):
     client.post(reverse("funding:invoice_add", args=[dossier.pk]), {
         "action": formation.pk, "supplier": "Ergonomie Conseil", "number": "F-12", "invoice_date": "2024-03-15",
         "amount_ht": "9000", "amount_ttc": "9000"})
+    line = InvoiceLine.objects.get(dossier=dossier)
+    # Typed without its file: it is missing, as for a line read from the bordereau.
+    assert missing(dossier) == [
+        "Joignez le fichier de la facture n° F-12 de Ergonomie Conseil (9\u202f000,00\u00a0€ TTC, action "
+        f"« {formation.title} »).", f"Indiquez le degré de réalisation de l'action « {formation.title} »."]
+    client.post(reverse("funding:invoice_file", args=[dossier.pk, line.pk]),
+                {"file": SimpleUploadedFile("facture F-12.pdf", PDF)})
     assert missing(dossier) == [f"Indiquez le degré de réalisation de l'action « {formation.title} »."]
     file_page = text(client.get(reverse("dossiers:file", args=[dossier.pk])))
     assert reverse("funding:invoices", args=[dossier.pk]) in file_page
@@ -100,6 +107,7 @@ def test_completion_filing_check_and_what_will_be_paid(client, setting):
     assert missing(dossier) == []
     # Filed in May, taken into instruction, the instructor validates part of the invoice.
     Dossier.objects.filter(pk=dossier.pk).update(state=State.EN_INSTRUCTION, first_filed_at=paris(2024, 5, 20, 9))
+    InvoiceLine.objects.filter(dossier=dossier).update(received_at=paris(2024, 5, 20, 9))
     line = InvoiceLine.objects.get(dossier=dossier)
     payments.validate_line(line, InstructorFactory(), LineStatus.PARTIAL, accepted_amount="8000",
                            reason="1 000 € de frais de déplacement ne sont pas éligibles.")

@@ -32,4 +32,4 @@ def test_seed_demo_is_idempotent_and_prepares_a_commission(db):
 
     window = payments.window_for(proofs, timezone.localdate())
     assert window is not None and str(window.pay_by.year) in window.label
-    assert payments.windows(proofs)[-1].received_until == timezone.localtime(proofs.closes_at).date()
+    assert payments.windows(proofs)[-1].received_until == proofs.deadline.last_day

@@ -1,9 +1,10 @@
 """API endpoints of payments: grants with what was paid, committed and what remains per action; a proofs
-call's dossiers with their invoices and the instructor's verdicts; payments and payment orders. Two writes:
-an invoice's verdict and an order marked paid.
+call's dossiers with their invoices and the instructor's verdicts; payments and payment orders. Three writes:
+an invoice's verdict, an order marked paid and a convention's total.
 
 They call the same domain functions as the ARS' pages (``payments.validate_line``, ``payments.mark_paid``,
-``payments.ledger``, ``proofs.balances``): the same rules, the same French messages, the same audit trail.
+``payments.ledger``, ``balances.compute``, ``services.set_total``): the same rules, the same French
+messages, the same audit trail.
 Everything is reached through the web pages' scopes (``Call.objects.instructed_by``,
 ``Dossier.objects.visible_to``, ``Grant.objects.visible_to``); anything of another region answers 404.
 Money is a decimal string, dates are ISO dates, date-times are in Paris time. Each endpoint runs a fixed
@@ -14,6 +15,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Prefetch, Sum
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
@@ -25,7 +27,7 @@ from guichet.api.pagination import money, page
 from guichet.api.schemas import ErrorOut, ValidationErrorOut, decimal_string, paris_time
 from guichet.calls.models import CallKind
 from guichet.core import audit
-from guichet.funding import exports, payments, proofs
+from guichet.funding import balances, exports, payments, services
 from guichet.funding.models import (
     Grant,
     GrantAction,
@@ -36,6 +38,7 @@ from guichet.funding.models import (
     PaymentOrder,
     PaymentStatus,
 )
+from guichet.funding.payees import payee_ids
 from guichet.funding.payments import ProofsError
 
 router = Router(tags=["versements"])
@@ -67,7 +70,12 @@ class ActionAmountsOut(Schema):
     paid_before: str = Field(description=f"Versé avant la plateforme ({MONEY}).")
     paid: str = Field(description=f"Versé : avant la plateforme et par les ordres marqués versés ({MONEY}).")
     committed: str = Field(description=f"Prévu ou ordonnancé, pas encore versé ({MONEY}).")
-    remaining: str = Field(description=f"Reste sur le plafond : plafond − versé − engagé, jamais négatif ({MONEY}).")
+    ceiling_remaining: str = Field(description=f"Reste sur le plafond : plafond − versé − engagé, jamais négatif "
+                                               f"({MONEY}).")
+    remaining: str = Field(description=f"Reste disponible : le reste sur le plafond, dans la limite de ce que laisse "
+                                       f"le montant total de la convention ({MONEY}).")
+    remaining_reason: str = Field(description="Pourquoi le reste disponible est inférieur au reste sur le plafond (le "
+                                              "total de la convention est atteint) ; vide sinon.")
 
 
 class PartyOut(Schema):
@@ -85,7 +93,13 @@ class LedgerGrantOut(Schema):
     legal_entity: PartyOut | None = Field(description="Entité juridique (FINESS juridique, SIREN).")
     rate: str = Field(description="Taux de cofinancement en %, chaîne décimale.")
     invoice_basis: str = Field(description="ttc, ou ht quand le bénéficiaire récupère la TVA.")
-    total: str = Field(description=f"Montant total accordé ({MONEY}).")
+    total: str = Field(description=f"Montant total accordé : celui de la convention, au plus la somme des plafonds "
+                                   f"({MONEY}).")
+    ceilings: str = Field(description=f"Somme des plafonds des actions ({MONEY}).")
+    available: str = Field(description=f"Reste disponible sur la subvention : ce que laissent le total et les plafonds "
+                                       f"({MONEY}).")
+    available_reason: str = Field(description="Pourquoi le reste disponible est inférieur à ce que laissent les "
+                                              "plafonds (le total de la convention) ; vide sinon.")
     status: GrantStatus
     status_label: str
     closed_at: dt.datetime | None
@@ -141,6 +155,11 @@ class InvoiceLineOut(Schema):
     reason: str
     validated_by: str | None
     validated_at: dt.datetime | None
+    received_at: dt.datetime | None = Field(description="Reçue par l'ARS le (heure de Paris) : le dépôt, ou le dépôt "
+                                                        "des corrections, qui l'a apportée ; null avant.")
+    window: WindowOut | None = Field(description="Fenêtre de versement de sa réception ; null hors fenêtre.")
+    not_paid_this_year: str = Field(description="Reçue après la dernière fenêtre de l'exercice : pourquoi elle n'est "
+                                                "pas payée sur cet exercice et où l'envoyer ; vide sinon.")
 
 
 class DossierPaymentOut(Schema):
@@ -158,9 +177,10 @@ class ProofsDossierOut(Schema):
     state: str
     establishment: PartyOut
     first_filed_at: dt.datetime | None
-    received_on: dt.date | None = Field(description="Date de réception des justificatifs (premier dépôt, heure de "
-                                                    "Paris) : elle fixe la fenêtre de versement.")
-    window: WindowOut | None = Field(description="Fenêtre de versement de la date de réception ; null hors fenêtre.")
+    received_on: dt.date | None = Field(description="Date du premier dépôt des justificatifs (heure de Paris) ; "
+                                                    "chaque facture a sa propre date de réception (received_at), "
+                                                    "qui fixe sa fenêtre de versement.")
+    window: WindowOut | None = Field(description="Fenêtre de versement du premier dépôt ; null hors fenêtre.")
     invoice_lines: list[InvoiceLineOut]
     payments: list[DossierPaymentOut]
 
@@ -240,6 +260,13 @@ class ValidationOut(Schema):
     payments: list[DossierPaymentOut] = Field(description="Les versements du dossier, recalculés.")
 
 
+class TotalIn(Schema):
+    total: Decimal | None = Field(None, description="Montant total de la convention, en euros (chaîne ou nombre "
+                                                    "décimal, deux décimales au plus).")
+    reason: str = Field("", description="Motif du changement, obligatoire (300 caractères au plus) ; il est "
+                                        "conservé dans le journal d'audit.")
+
+
 class PaidIn(Schema):
     paid_on: dt.date | None = None
     reference: str = ""
@@ -264,28 +291,39 @@ def _window(index, label, pay_by) -> dict:
 
 
 def _grants(user):
-    return (Grant.objects.visible_to(user).select_related("beneficiary", "legal_entity")
+    return (Grant.objects.visible_to(user).select_related("beneficiary__legal_entity", "legal_entity",
+                                                          "dossier__form_version")
             .prefetch_related(Prefetch("actions", queryset=GrantAction.objects.order_by("position"))))
 
 
-def _grant(grant, balances) -> dict:
-    entity = grant.legal_entity
+def _grant(grant, found) -> dict:
+    """``found``: ``balances.compute``'s (grant balances, action balances)."""
+    grant_balances, action_balances = found
+    summary = grant_balances[grant.pk]
+    entity = grant.legal_entity or grant.beneficiary.legal_entity
+    ids = payee_ids(grant)
     return {
         "id": grant.pk, "convention_reference": grant.convention_reference, "call_year": grant.call_year,
-        "beneficiary": _party(grant.beneficiary.name, grant.beneficiary.finess, siret=grant.beneficiary.siret),
-        "legal_entity": None if entity is None else _party(entity.name, entity.finess, siren=entity.siren),
+        "beneficiary": _party(grant.beneficiary.name, grant.beneficiary.finess, siret=ids.siret),
+        "legal_entity": None if entity is None else _party(entity.name, entity.finess, siren=ids.siren),
         "rate": str(grant.rate), "invoice_basis": grant.invoice_basis, "total": money(grant.total),
+        "ceilings": money(summary.ceilings), "available": money(summary.available),
+        "available_reason": summary.reason,
         "status": grant.status, "status_label": grant.get_status_display(),
         "closed_at": paris_time(grant.closed_at), "closing_reason": grant.closing_reason,
         "actions": [{"id": a.pk, "position": a.position, "title": a.title, "ceiling": money(a.ceiling),
-                     "paid_before": money(a.paid_before), "paid": money(balances[a.pk].paid),
-                     "committed": money(balances[a.pk].committed), "remaining": money(balances[a.pk].remaining)}
+                     "paid_before": money(a.paid_before), "paid": money(action_balances[a.pk].paid),
+                     "committed": money(action_balances[a.pk].committed),
+                     "ceiling_remaining": money(action_balances[a.pk].ceiling_left),
+                     "remaining": money(action_balances[a.pk].remaining),
+                     "remaining_reason": action_balances[a.pk].reason}
                     for a in grant.actions.all()],
     }
 
 
 def _line(line) -> dict:
     grant = line.action.grant
+    window = payments.line_window(line)
     return {
         "id": line.pk, "dossier": line.dossier.number, "grant": grant.pk,
         "convention_reference": grant.convention_reference, "action": line.action_id,
@@ -295,7 +333,9 @@ def _line(line) -> dict:
         "has_file": line.attachment_id is not None, "source": line.source, "status": line.status,
         "status_label": line.get_status_display(), "accepted_amount": decimal_string(line.accepted_amount),
         "reason": line.reason, "validated_by": line.validated_by.email if line.validated_by else None,
-        "validated_at": paris_time(line.validated_at),
+        "validated_at": paris_time(line.validated_at), "received_at": paris_time(line.received_at),
+        "window": None if window is None else _window(window.index, window.label, window.pay_by),
+        "not_paid_this_year": payments.why_line_not_paid_this_year(line),
     }
 
 
@@ -305,7 +345,7 @@ def _dossier_payment(p) -> dict:
             "status_label": STATUS_LABELS.get(p.status, p.status)}
 
 
-LINE_RELATIONS = ("dossier", "action__grant", "establishment", "validated_by")
+LINE_RELATIONS = ("dossier__call", "action__grant", "establishment", "validated_by")
 
 
 def _lines_queryset():
@@ -348,21 +388,42 @@ def list_ledgers(
     if legal_entity:
         grants = grants.filter(legal_entity__finess=legal_entity)
     rows, next_cursor = page(grants, cursor, limit)
-    balances = proofs.balances([a for g in rows for a in g.actions.all()])
-    return {"items": [_grant(g, balances) for g in rows], "next_cursor": next_cursor}
+    found = balances.compute(rows)
+    return {"items": [_grant(g, found) for g in rows], "next_cursor": next_cursor}
 
 
 @router.get("/ledgers/{grant_id}", response={200: LedgerOut, 401: ErrorOut, 404: ErrorOut},
             summary="Grand livre d'une subvention : actions et montants, versements un à un, soldes")
 def get_ledger(request, grant_id: int):
     grant = get_object_or_404(_grants(request.auth), pk=grant_id)
-    actions = list(grant.actions.all())
-    entries, balance = payments.ledger(grant)
     audit.record(request.auth, "api:read", grant.dossier_id, request, obj=grant, resource="ledger")
-    return {**_grant(grant, proofs.balances(actions)),
+    return _ledger(grant)
+
+
+def _ledger(grant) -> dict:
+    entries, _ = payments.ledger(grant)
+    found = balances.compute([grant])
+    summary = found[0][grant.pk]
+    return {**_grant(grant, found),
             "entries": [{"date": e.when, "label": e.label, "action": e.action, "amount": money(e.amount),
                          "status": e.status, "status_label": STATUS_LABELS.get(e.status, e.status)} for e in entries],
-            "balance": {key: money(value) for key, value in balance.items()}}
+            "balance": {"total": money(summary.total), "paid": money(summary.paid),
+                        "pending": money(summary.committed), "remaining": money(summary.remaining)}}
+
+
+@router.post("/ledgers/{grant_id}/total", response={200: LedgerOut, **WRITE_ERRORS},
+             summary="Fixer le montant total de la convention (au plus la somme des plafonds, au moins ce qui est "
+                     "versé ou ordonnancé), avec un motif ; les versements prévus sont recalculés")
+def set_total(request, grant_id: int, payload: TotalIn):
+    require_write(request)
+    grant = get_object_or_404(_grants(request.auth), pk=grant_id)
+    try:
+        services.set_total(grant, request.auth, payload.total, payload.reason, request=request)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
+    except DjangoValidationError as exc:
+        _refuse(exc)
+    return _ledger(get_object_or_404(_grants(request.auth), pk=grant_id))
 
 
 # --- proofs dossiers and their invoices --------------------------------------------------------
@@ -441,8 +502,8 @@ def list_payments(
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ):
     found = (Payment.objects.filter(call__in=_calls(request))
-             .select_related("call", "dossier", "action__grant__beneficiary", "action__grant__legal_entity")
-             .defer("dossier__answers", "dossier__pending"))
+             .select_related("call", "dossier__form_version", *exports.PAYMENT_RELATIONS)
+             .defer("dossier__pending"))
     if call is not None:
         found = found.filter(call=get_object_or_404(_calls(request), slug=call))
     if window is not None:
@@ -453,13 +514,14 @@ def list_payments(
     items = []
     for p in rows:
         grant = p.action.grant
-        entity = grant.legal_entity
+        entity = grant.legal_entity or grant.beneficiary.legal_entity
+        ids = payee_ids(grant, [p.dossier])
         items.append({
             "id": p.pk, "call": p.call.slug, "window": _window(p.window_index, p.window_label, p.pay_by),
             "dossier": p.dossier.number, "grant": grant.pk, "convention_reference": grant.convention_reference,
             "action": p.action_id, "action_title": p.action.title,
-            "beneficiary": _party(grant.beneficiary.name, grant.beneficiary.finess, siret=grant.beneficiary.siret),
-            "legal_entity": None if entity is None else _party(entity.name, entity.finess, siren=entity.siren),
+            "beneficiary": _party(grant.beneficiary.name, grant.beneficiary.finess, siret=ids.siret),
+            "legal_entity": None if entity is None else _party(entity.name, entity.finess, siren=ids.siren),
             "amount": money(p.amount), "status": p.status, "status_label": STATUS_LABELS.get(p.status, p.status),
             "order": p.order_id, "paid_on": p.paid_on, "reference": p.reference})
     return {"items": items, "next_cursor": next_cursor}

@@ -41,7 +41,13 @@ class CallOut(Schema):
     kind: CallKind
     region: str = Field(description="Code INSEE de la région (ARS).", examples=["32"])
     opens_at: dt.datetime
-    closes_at: dt.datetime
+    closes_at: dt.datetime = Field(
+        description="Instant de clôture, exclu : un dépôt à cet instant ou après est refusé. Une date limite "
+                    "donnée comme un jour est le minuit (heure de Paris) qui suit ce jour.")
+    last_day: dt.date = Field(description="Dernier jour de dépôt (heure de Paris), inclus.",
+                              examples=["2024-07-31"])
+    deadline: str = Field(description="La date limite telle qu'une personne la lit.",
+                          examples=["jusqu'au 31 juillet 2024 inclus (heure de Paris)"])
     envelope: str | None = Field(description="Enveloppe en euros, chaîne décimale.", examples=["1000000.00"])
     cofinancing_rate: str = Field(description="Taux de cofinancement en %, chaîne décimale.", examples=["50.00"])
 
@@ -56,6 +62,14 @@ class CallOut(Schema):
     @staticmethod
     def resolve_closes_at(obj):
         return paris_time(obj.closes_at)
+
+    @staticmethod
+    def resolve_last_day(obj):
+        return obj.deadline.last_day
+
+    @staticmethod
+    def resolve_deadline(obj):
+        return obj.deadline.until_paris
 
     @staticmethod
     def resolve_envelope(obj):

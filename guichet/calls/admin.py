@@ -59,7 +59,7 @@ def can_change_call(user, call) -> bool:
 class CallAdmin(admin.ModelAdmin):
     form = CallAdminForm
     change_form_template = "admin/calls/call/change_form.html"
-    list_display = ("title", "region", "year", "kind", "opens_at", "closes_at", "published", "is_template")
+    list_display = ("title", "region", "year", "kind", "opens_at", "deadline_text", "published", "is_template")
     list_filter = ("is_template", "published", "kind", "year", ("region", admin.RelatedOnlyFieldListFilter))
     search_fields = ("title", "slug")
     list_select_related = ("region",)
@@ -75,7 +75,7 @@ class CallAdmin(admin.ModelAdmin):
         ("Pièces demandées et versements", {"fields": ("required_documents", "payment_windows", "covered_years")}),
         ("Formulaire", {"fields": ("form_schema", "form_versions")}),
     )
-    readonly_fields = ("form_versions", "current_form_text")
+    readonly_fields = ("form_versions", "current_form_text", "deadline_text")
 
     # --- Who may reach what ----------------------------------------------------------------------
 
@@ -108,8 +108,10 @@ class CallAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None and not self.has_change_permission(request, obj):
-            # Read-only page (a template for an ARS administrator): the schema as text, not a form field.
+            # Read-only page (a template for an ARS administrator): the schema as text, not a form field,
+            # and the deadline as it reads (the stored instant of a day deadline is the next midnight).
             fieldsets[-1] = ("Formulaire", {"fields": ("current_form_text", "form_versions")})
+            fieldsets[1] = ("Calendrier (heure de Paris)", {"fields": ("opens_at", "deadline_text")})
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
@@ -133,6 +135,10 @@ class CallAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     # --- Read-only displays ------------------------------------------------------------------------
+
+    @admin.display(description="date limite de dépôt", ordering="closes_at")
+    def deadline_text(self, obj):
+        return obj.deadline.until_paris
 
     @admin.display(description="Formulaire (version en vigueur)")
     def current_form_text(self, obj):

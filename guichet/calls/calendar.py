@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from . import deadlines
+
 PARIS = ZoneInfo("Europe/Paris")
 PHASE_KINDS = {
     "filing": "Dépôt des dossiers",
@@ -33,19 +35,33 @@ def parse_moment(value, *, end=False) -> dt.datetime | None:
     return moment if timezone.is_aware(moment) else moment.replace(tzinfo=PARIS)
 
 
+def closing_moment(value) -> dt.datetime | None:
+    """The end of a phase as an excluded instant: a day is included whole (``deadlines.closing_instant``)."""
+    if not value:
+        return None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return deadlines.closing_instant(value)
+    if isinstance(value, str) and len(value) == 10:
+        return deadlines.closing_instant(dt.date.fromisoformat(value))
+    return parse_moment(value)
+
+
 def calendar(call, now=None) -> list[dict]:
+    """The phases; ``ends_at`` is for display (a day's last moment), ``closes_at`` the excluded end."""
     now = now or timezone.now()
-    items = [{"kind": "filing", "label": PHASE_KINDS["filing"], "starts_at": call.opens_at, "ends_at": call.closes_at}]
+    items = [{"kind": "filing", "label": PHASE_KINDS["filing"], "starts_at": call.opens_at,
+              "ends_at": call.closes_at, "closes_at": call.closes_at}]
     for phase in call.phases or []:
         kind = phase.get("kind", "other")
         items.append({"kind": kind, "label": phase.get("label") or PHASE_KINDS.get(kind, PHASE_KINDS["other"]),
                       "starts_at": parse_moment(phase.get("starts_at")),
-                      "ends_at": parse_moment(phase.get("ends_at"), end=True)})
+                      "ends_at": parse_moment(phase.get("ends_at"), end=True),
+                      "closes_at": closing_moment(phase.get("ends_at"))})
     items.sort(key=lambda p: p["starts_at"] or p["ends_at"] or now)
     for item in items:
-        start, end = item["starts_at"], item["ends_at"]
-        item["current"] = (start is None or start <= now) and (end is None or now <= end)
-        item["past"] = end is not None and end < now
+        start, closes = item["starts_at"], item["closes_at"]
+        item["past"] = closes is not None and deadlines.has_closed(closes, now)
+        item["current"] = (start is None or start <= now) and not item["past"]
     return items
 
 

@@ -14,15 +14,18 @@ import re
 
 import yaml
 from django import forms
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
 
 from guichet.establishments.models import Region
 from guichet.formschema.schema import SchemaError, parse_schema
 
+from . import deadlines
 from .models import Call, EligibleKind
 
 SCHEMA_LABEL = "Formulaire (JSON ou YAML)"
 DATES_ORDER_MESSAGE = "La date de clôture doit être postérieure à la date d'ouverture."
+MISSING_DAY = "Indiquez le dernier jour de dépôt."
 
 # A starting point for a call created from scratch (most calls are copied from a template).
 STARTER_SCHEMA = {
@@ -103,6 +106,62 @@ def check_dates_order(form, cleaned: dict) -> None:
     opens_at, closes_at = cleaned.get("opens_at"), cleaned.get("closes_at")
     if opens_at and closes_at and closes_at <= opens_at:
         form.add_error("closes_at", DATES_ORDER_MESSAGE)
+
+
+# --- The filing deadline: a day (included), or a day and a time ---------------------------------------
+
+class DeadlineWidget(forms.MultiWidget):
+    """The last day of filing and, only for a deadline in the course of a day, its time (browser pickers)."""
+
+    def __init__(self, attrs=None):
+        super().__init__([forms.DateInput(attrs={"type": "date", "aria-label": "Dernier jour de dépôt"},
+                                          format="%Y-%m-%d"),
+                          forms.TimeInput(attrs={"type": "time", "step": "1",
+                                                 "aria-label": "Heure de clôture (facultative)"},
+                                          format="%H:%M:%S")], attrs)
+
+    def decompress(self, value):
+        return list(deadlines.split(value)) if value else [None, None]
+
+
+class AdminDeadlineWidget(AdminSplitDateTime):
+    """The admin's split date and time, read as a deadline: an empty time includes the whole day."""
+
+    def decompress(self, value):
+        return list(deadlines.split(value)) if value else [None, None]
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["date_label"], context["time_label"] = "Dernier jour :", "Heure (facultative) :"
+        return context
+
+
+class DeadlineField(forms.MultiValueField):
+    """A closing instant typed as the last day of filing (included) and an optional time (excluded from
+    then on); ``deadlines.join`` makes the instant."""
+
+    widget = DeadlineWidget
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Date limite de dépôt (heure de Paris)")
+        kwargs.setdefault("help_text", deadlines.HELP_TEXT)
+        kwargs.setdefault("error_messages", {"required": MISSING_DAY, "incomplete": MISSING_DAY})
+        fields = (forms.DateField(error_messages={"invalid": "Saisissez un jour valide (JJ/MM/AAAA).",
+                                                  "incomplete": MISSING_DAY}),
+                  forms.TimeField(required=False,
+                                  error_messages={"invalid": "Saisissez une heure valide (HH:MM ou HH:MM:SS)."}))
+        super().__init__(fields, require_all_fields=False, **kwargs)
+
+    def compress(self, data_list):
+        if not data_list or not data_list[0]:
+            if self.required:
+                raise ValidationError(MISSING_DAY, code="required")
+            return None
+        day, time = data_list[0], data_list[1] if len(data_list) > 1 else None
+        try:
+            return deadlines.join(day, time)
+        except deadlines.UnclearTime as exc:
+            raise ValidationError(str(exc), code="unclear_time") from None
 
 
 class SchemaTextField(forms.CharField):
@@ -305,6 +364,7 @@ class CallAdminForm(forms.ModelForm):
         label="Appels à projets couverts (années)", required=False,
         help_text="Appels « justificatifs » : les années des appels à projets dont les subventions sont versées, "
                   "séparées par des virgules (par exemple 2020, 2021, 2022, 2024).")
+    closes_at = DeadlineField(widget=AdminDeadlineWidget)
     form_schema = SchemaTextField()
 
     class Meta:
@@ -312,8 +372,7 @@ class CallAdminForm(forms.ModelForm):
         fields = ("title", "slug", "region", "year", "kind", "published", "is_template", "opens_at", "closes_at",
                   "eligible_kinds", "envelope", "cofinancing_rate", "contact_email", "notice", "required_documents",
                   "payment_windows", "covered_years")
-        labels = {"opens_at": "Ouverture (heure de Paris)", "closes_at": "Clôture (heure de Paris)"}
-        help_texts = {"closes_at": "Aucun dépôt n'est accepté après."}
+        labels = {"opens_at": "Ouverture (heure de Paris)"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -354,7 +413,7 @@ class CopyCallForm(forms.Form):
                            help_text="Lettres minuscules, chiffres et tirets ; l'adresse publique de l'appel.")
     year = forms.IntegerField(label="Année", min_value=2000, max_value=2100)
     opens_at = ParisDateTimeField(label="Ouverture (heure de Paris)")
-    closes_at = ParisDateTimeField(label="Clôture (heure de Paris)", help_text="Aucun dépôt n'est accepté après.")
+    closes_at = DeadlineField()
     published = forms.BooleanField(label="Publier l'appel dès maintenant", required=False,
                                    help_text="Vous pourrez le publier plus tard, après avoir relu ses réglages "
                                              "et son formulaire.")

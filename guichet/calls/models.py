@@ -12,6 +12,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from . import deadlines
+
 
 class CallKind(models.TextChoices):
     APPLICATION = "application", "Dépôt des candidatures"
@@ -25,6 +27,10 @@ class EligibleKind(models.TextChoices):
     MEDICO_SOCIAL = "medico_social", "Médico-social"
 
 
+REGION_UNKNOWN = ("La région où est implanté l'établissement {name} (FINESS {finess}) n'est pas connue : "
+                  "indiquez-la pour vérifier qu'il peut déposer sur cet appel à projets.")
+
+
 class CallQuerySet(models.QuerySet):
     def calls(self):
         return self.filter(is_template=False)
@@ -34,7 +40,7 @@ class CallQuerySet(models.QuerySet):
 
     def open_at(self, when=None):
         when = when or timezone.now()
-        return self.calls().filter(published=True, opens_at__lte=when, closes_at__gt=when)
+        return self.calls().filter(deadlines.within_q(when), published=True)
 
     def administered_by(self, user):
         """Calls an ARS administrator may manage: those of their region (all for a superuser)."""
@@ -60,7 +66,9 @@ class Call(models.Model):
     slug = models.SlugField("identifiant d'adresse", max_length=120, unique=True)
     notice = models.TextField("notice", blank=True)
     opens_at = models.DateTimeField("ouverture")
-    closes_at = models.DateTimeField("clôture", help_text="Heure de Paris. Aucun dépôt n'est accepté après.")
+    # The closing instant, excluded (see calls.deadlines): a deadline given as a day D is midnight, Paris
+    # time, at the start of D + 1.
+    closes_at = models.DateTimeField("clôture", help_text=deadlines.HELP_TEXT)
     eligible_kinds = models.JSONField("établissements éligibles", default=list, blank=True)
     envelope = models.DecimalField("enveloppe (€)", max_digits=14, decimal_places=2, null=True, blank=True)
     cofinancing_rate = models.DecimalField(
@@ -91,7 +99,17 @@ class Call(models.Model):
 
     def is_open(self, when=None) -> bool:
         when = when or timezone.now()
-        return self.published and not self.is_template and self.opens_at <= when < self.closes_at
+        return self.published and not self.is_template and deadlines.is_within(self.opens_at, self.closes_at, when)
+
+    @property
+    def deadline(self) -> deadlines.Deadline:
+        """The filing deadline as a person reads it (« jusqu'au 31 juillet 2024 inclus »)."""
+        return deadlines.Deadline(self.closes_at)
+
+    @property
+    def opening_text(self) -> str:
+        """« 26 janvier 2024 » (from the start of that day, Paris), or with its time."""
+        return deadlines.moment_text(self.opens_at)
 
     @property
     def current_form(self):
@@ -107,12 +125,26 @@ class Call(models.Model):
         labels = dict(EligibleKind.choices)
         return [labels.get(k, k) for k in self.eligible_kinds]
 
+    def refusal(self, establishment) -> str | None:
+        """Why ``establishment`` may not file on (or take part in a dossier of) this call, in French, or None.
+
+        Seeds 000 and 001: the establishments concerned are those « implantés dans la région » — the
+        region rule holds whatever the eligible kinds; an establishment whose region is unknown is
+        refused until its region is given (``REGION_UNKNOWN`` lets a page ask for it). Then the eligible
+        kinds, when the call lists some."""
+        if establishment.region_id is None:
+            return REGION_UNKNOWN.format(name=establishment.name, finess=establishment.finess)
+        if establishment.region_id != self.region_id:
+            return (f"L'établissement {establishment.name} (FINESS {establishment.finess}) est implanté dans "
+                    f"la région {establishment.region.name} : cet appel à projets de l'{self.region.ars_name} est "
+                    f"réservé aux établissements implantés dans la région {self.region.name}.")
+        if self.eligible_kinds and establishment.eligibility_kind not in self.eligible_kinds:
+            return (f"L'établissement {establishment.name} n'est pas éligible à cet appel à projets "
+                    f"(établissements éligibles : {', '.join(self.eligible_kind_labels())}).")
+        return None
+
     def accepts(self, establishment) -> bool:
-        if not self.eligible_kinds:
-            return True
-        if establishment.region_id and establishment.region_id != self.region_id:
-            return False
-        return establishment.eligibility_kind in self.eligible_kinds
+        return self.refusal(establishment) is None
 
 
 class FormKind(models.TextChoices):

@@ -1,7 +1,8 @@
 """The seed procedures as ready-made template calls, and copying a call into a new one.
 
 The YAML files in ``seed_templates/`` each describe one call of the seed documents: metadata
-(region INSEE code, year, kind, title, slug, notice, dates in Europe/Paris, eligible kinds,
+(region INSEE code, year, kind, title, slug, notice, dates in Europe/Paris — a ``closes_at`` given as a
+day includes that whole day, as the notices write it —, eligible kinds,
 envelope, co-financing rate, required documents, optional extra settings such as
 ``payment_windows``) and the ``form`` schema (format: docs/form-schema.md).
 
@@ -25,6 +26,7 @@ from django.db import transaction
 from guichet.establishments.models import Region
 from guichet.formschema.schema import SchemaError, parse_schema
 
+from . import deadlines
 from .calendar import shift_phases, shift_windows
 from .models import Call, CallKind, EligibleKind, FormVersion
 
@@ -79,17 +81,22 @@ def template_paths() -> list[Path]:
     return sorted(TEMPLATES_DIR.glob("*.yaml"))
 
 
-def parse_datetime(value, where: str) -> dt.datetime:
-    """An ISO date-time; without an offset it is read as Europe/Paris wall-clock time."""
+def parse_datetime(value, where: str, *, deadline: bool = False) -> dt.datetime:
+    """An ISO date-time (Europe/Paris wall-clock time without an offset), or an ISO date: the start of that
+    day, or for a ``deadline`` that whole day included, as the notices write it (``deadlines.closing_instant``)."""
     if isinstance(value, dt.datetime):
         result = value
     elif isinstance(value, dt.date):
-        result = dt.datetime.combine(value, dt.time())
+        result = value
     else:
+        text = str(value).strip()
         try:
-            result = dt.datetime.fromisoformat(str(value))
+            result = dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
         except ValueError:
-            raise TemplateError(f"{where} : date et heure « {value} » invalides (format AAAA-MM-JJTHH:MM)") from None
+            raise TemplateError(f"{where} : date « {value} » invalide (format AAAA-MM-JJ pour un jour, "
+                                "AAAA-MM-JJTHH:MM:SS pour un instant précis)") from None
+    if not isinstance(result, dt.datetime):
+        return deadlines.closing_instant(result) if deadline else dt.datetime.combine(result, dt.time(), tzinfo=PARIS)
     return result.replace(tzinfo=PARIS) if result.tzinfo is None else result
 
 
@@ -118,7 +125,7 @@ def read_template_file(path: Path) -> TemplateFile:
     if region is None:
         raise TemplateError(f"{name} : région de code INSEE « {data['region']} » inconnue")
     opens_at = parse_datetime(data["opens_at"], name)
-    closes_at = parse_datetime(data["closes_at"], name)
+    closes_at = parse_datetime(data["closes_at"], name, deadline=True)
     if closes_at <= opens_at:
         raise TemplateError(f"{name} : la clôture doit suivre l'ouverture")
     try:

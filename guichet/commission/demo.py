@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from guichet.calls import deadlines
 from guichet.calls.models import Call
 from guichet.calls.templates_loader import copy_call
 from guichet.dossiers.models import Dossier, State
@@ -35,7 +36,8 @@ def seed(template: Call, establishments, applicant, instructor, member) -> Call:
     if call is None:
         call = copy_call(template, region=template.region, slug=SLUG, year=now.year,
                          title=f"{template.title} — démonstration de la commission",
-                         opens_at=now - dt.timedelta(days=120), closes_at=now - dt.timedelta(days=30))
+                         opens_at=deadlines.closing_instant(deadlines.paris_day(now - dt.timedelta(days=121))),
+                         closes_at=deadlines.closing_instant(deadlines.paris_day(now - dt.timedelta(days=30))))
     Call.objects.filter(pk=call.pk).update(envelope=Decimal("60000.00"))
     call.refresh_from_db()
     for order, (label, weight, scale) in enumerate(CRITERIA, start=1):

@@ -322,12 +322,14 @@ def envelope(request, slug):
     form = EnvelopeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            arbitration.raise_envelope(call, request.user, form.cleaned_data["envelope"], form.cleaned_data["reason"])
+            change = arbitration.raise_envelope(call, request.user, form.cleaned_data["envelope"],
+                                                form.cleaned_data["reason"])
         except ArbitrationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, f"L'enveloppe de l'appel est portée à {euros(call.envelope)}.")
+            # The domain function changed its own locked copy of the call: the amount is the change's.
+            messages.success(request, f"L'enveloppe de l'appel est portée à {euros(change.new)}.")
             return redirect("commission:sessions", slug=slug)
     return render(request, "commission/envelope.html", {
         "call": call, "form": form, "totals": arbitration.totals(call), "nav": "instruction",

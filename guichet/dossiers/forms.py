@@ -15,12 +15,35 @@ class StartForm(DsfrBaseForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="Pour un dossier mutualisé entre plusieurs établissements.")
 
+    region = forms.ModelChoiceField(
+        label="Région où est implanté l'établissement porteur", queryset=None, required=False,
+        empty_label="Choisissez la région",
+        error_messages={"invalid_choice": "Choisissez une région de la liste."},
+        help_text="Demandée seulement quand l'annuaire ne connaît pas la région de l'établissement : seuls les "
+                  "établissements implantés dans la région de l'appel à projets peuvent y déposer un dossier.")
+
+    field_order = ["establishment", "region", "partners"]
+
     def __init__(self, *args, establishments, call, **kwargs):
+        from guichet.establishments.models import Region
+
         super().__init__(*args, **kwargs)
         self.fields["establishment"].queryset = establishments
         self.fields["partners"].queryset = establishments
+        self.fields["region"].queryset = Region.objects.order_by("name")
         if establishments.count() < 2:
             del self.fields["partners"]
+        if not establishments.filter(region__isnull=True).exists():
+            del self.fields["region"]
+
+    def clean(self):
+        from guichet.calls.models import REGION_UNKNOWN
+
+        data = super().clean()
+        establishment = data.get("establishment")
+        if establishment is not None and establishment.region_id is None and not data.get("region"):
+            self.add_error("region", REGION_UNKNOWN.format(name=establishment.name, finess=establishment.finess))
+        return data
 
 
 class PartnersForm(DsfrBaseForm):

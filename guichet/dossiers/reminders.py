@@ -13,6 +13,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from guichet.calls import deadlines
+
 from .models import Dossier, DraftReminder, State
 
 
@@ -27,9 +29,8 @@ def due(now=None):
     if not days:
         return []
     horizon = now + dt.timedelta(days=max(days))
-    drafts = (Dossier.objects.filter(state=State.BROUILLON, call__published=True, call__is_template=False,
-                                     call__opens_at__lte=now, call__closes_at__gt=now,
-                                     call__closes_at__lte=horizon)
+    drafts = (Dossier.objects.filter(deadlines.within_q(now, prefix="call__"), state=State.BROUILLON,
+                                     call__published=True, call__is_template=False, call__closes_at__lte=horizon)
               .select_related("call__region", "establishment").prefetch_related("members", "draft_reminders"))
     result = []
     for dossier in drafts:
@@ -56,8 +57,7 @@ def send(now=None) -> int:
             continue
         context = {"dossier": dossier, "missing": missing_items(dossier),
                    "url": settings.SITE_URL + reverse("dossiers:file", args=[dossier.pk])}
-        closes = timezone.localtime(dossier.call.closes_at).strftime("%d/%m/%Y à %H:%M")
-        send_mail(f"Votre dossier n'est pas encore déposé — clôture le {closes}",
+        send_mail(f"Votre dossier n'est pas encore déposé — dépôt possible {dossier.call.deadline.until}",
                   render_to_string("dossiers/emails/draft_reminder.txt", context), None, recipients)
         count += 1
     return count

@@ -10,12 +10,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from guichet.calls import deadlines
 from guichet.core.files import store_upload
 from guichet.formschema import engine
 from guichet.formschema.forms import FormContext, build_section_form, merge_section
 
-from . import notifications
+from . import notifications, unique
 from .models import Attachment, Dossier, DossierEvent, EventKind, State
+from .workflow import filed
 
 
 class FilingError(ValidationError):
@@ -46,23 +48,46 @@ def working_version(dossier: Dossier):
 
 
 @transaction.atomic
-def start_dossier(call, establishment, user, partners=()) -> Dossier:
+def start_dossier(call, establishment, user, partners=(), region=None) -> Dossier:
+    """A new draft on ``call`` carried by ``establishment`` (one of the user's), with its parties prenantes.
+
+    ``region``: where the establishment is implanted, when the directory does not know it (the page asks
+    for it); a known region is never changed here. The porteur may already stand in a filed dossier of the
+    call (a draft is free until filing); parties prenantes are added now, so they are checked now."""
     if not call.is_open():
         raise ValidationError("Cet appel à projets n'est pas ouvert : il n'est pas possible d'y déposer un dossier.")
     if not user.establishments.filter(pk=establishment.pk).exists():
         raise PermissionDenied("Vous n'êtes pas rattaché à cet établissement.")
-    if not call.accepts(establishment):
-        raise ValidationError(
-            f"L'établissement {establishment.name} n'est pas éligible à cet appel à projets "
-            f"(établissements éligibles : {', '.join(call.eligible_kind_labels())}).")
+    if region is not None and establishment.region_id is None:
+        establishment.region = region
+        establishment.save(update_fields=["region", "updated_at"])
+    refusal = call.refusal(establishment)
+    if refusal:
+        raise ValidationError(refusal)
+    partners = [p for p in partners if p.pk != establishment.pk]
+    _check_new_partners(call, partners)
     version = call.current_form
     dossier = Dossier.objects.create(call=call, form_version=version, establishment=establishment,
                                      created_by=user, answers=prefilled_answers(version.parsed(), establishment, user))
     dossier.members.add(user)
     if partners:
-        dossier.partners.set([p for p in partners if p.pk != establishment.pk])
+        dossier.partners.set(partners)
     DossierEvent.objects.create(dossier=dossier, kind=EventKind.CREATED, actor=user, to_state=State.BROUILLON)
     return dossier
+
+
+def _check_new_partners(call, partners, dossier=None) -> None:
+    """Parties prenantes being added: each implanted in the call's region and eligible (``Call.refusal``),
+    and none standing in another dossier of the call (``unique``). The error's code, ``partner``, lets a
+    page show it at the parties prenantes' field."""
+    for partner in partners:
+        refusal = call.refusal(partner)
+        if refusal:
+            raise ValidationError(refusal, code="partner")
+    try:
+        unique.check(call, partners, exclude=dossier)
+    except unique.DuplicateDossier as exc:
+        raise unique.DuplicateDossier(exc.messages[0], code="partner") from None
 
 
 def prefilled_answers(schema, establishment, user) -> dict:
@@ -238,11 +263,12 @@ def missing_items(dossier: Dossier, schema=None):
     if dossier.call.kind == "proofs":
         from django.urls import reverse
 
-        from guichet.funding.proofs import missing as missing_proofs
+        from guichet.funding.proofs import missing_with_anchors
 
         url = reverse("funding:invoices", args=[dossier.pk])
         items += [engine.Missing("factures", "Pièces justificatives par action", "factures", "Factures", message,
-                                 url=url) for message in missing_proofs(dossier)]
+                                 url=f"{url}#{anchor}" if anchor else url)
+                  for message, anchor in missing_with_anchors(dossier)]
     return items
 
 
@@ -255,11 +281,8 @@ def file_dossier(dossier: Dossier, user, now=None) -> Dossier:
     if dossier.state != State.BROUILLON:
         raise FilingError("Ce dossier a déjà été déposé.")
     call = dossier.call
-    if now >= call.closes_at:
-        closes = timezone.localtime(call.closes_at)
-        raise FilingError(
-            f"La date limite de dépôt est dépassée : l'appel à projets a fermé le "
-            f"{closes.strftime('%d/%m/%Y à %H:%M:%S')} (heure de Paris). Le dossier n'a pas été déposé.")
+    if deadlines.has_closed(call.closes_at, now):
+        raise FilingError(call.deadline.closed_message())
     if now < call.opens_at:
         raise FilingError("L'appel à projets n'est pas encore ouvert.")
     version = working_version(dossier)
@@ -267,6 +290,7 @@ def file_dossier(dossier: Dossier, user, now=None) -> Dossier:
     missing = missing_items(dossier, schema)
     if missing:
         raise FilingError(f"Le dossier est incomplet : {len(missing)} élément(s) à compléter.")
+    _check_may_file(dossier)
     answers = engine.compute(schema, engine.strip_hidden(schema, dossier.answers), call.cofinancing_rate)
     dossier.answers = answers
     dossier.form_version = version
@@ -277,8 +301,30 @@ def file_dossier(dossier: Dossier, user, now=None) -> Dossier:
     dossier.save()
     DossierEvent.objects.create(dossier=dossier, kind=EventKind.FILED, actor=user,
                                 from_state=State.BROUILLON, to_state=State.EN_CONSTRUCTION)
+    filed.send(sender=Dossier, dossier=dossier, at=now)
     transaction.on_commit(lambda: notifications.dossier_filed.enqueue(dossier.pk))
     return dossier
+
+
+def filing_refusal(dossier: Dossier) -> str | None:
+    """Why the dossier may not be filed on its call whatever its answers — an establishment the call does not
+    accept (``Call.refusal``) or one that already stands in another filed dossier of it (``unique``) — or None.
+    Read-only, for the page that files; ``file_dossier`` asks it again under the lock."""
+    establishments = dossier.establishments
+    for establishment in establishments:
+        refusal = dossier.call.refusal(establishment)
+        if refusal:
+            return refusal
+    return unique.refusal(dossier.call, establishments, exclude=dossier)
+
+
+def _check_may_file(dossier: Dossier) -> None:
+    """At filing: the establishments' rows locked first, so that two filings at once cannot both pass."""
+    if unique.concerned(dossier.call):
+        unique.lock(e.pk for e in dossier.establishments)
+    refusal = filing_refusal(dossier)
+    if refusal:
+        raise FilingError(f"{refusal} Le dossier n'a pas été déposé.")
 
 
 @transaction.atomic
@@ -316,9 +362,12 @@ def remove_row(dossier: Dossier, block: str, index: int, user) -> None:
 @transaction.atomic
 def set_partners(dossier: Dossier, establishments, user) -> None:
     """The parties prenantes of a multi-establishment dossier (among the user's establishments)."""
+    dossier = _locked(dossier)
     ensure_editable(dossier, user)
     allowed = set(user.establishments.values_list("pk", flat=True))
     chosen = [e for e in establishments if e.pk in allowed and e.pk != dossier.establishment_id]
+    already = set(dossier.partners.values_list("pk", flat=True))
+    _check_new_partners(dossier.call, [e for e in chosen if e.pk not in already], dossier)
     dossier.partners.set(chosen)
     if dossier.state != State.BROUILLON:
         DossierEvent.objects.create(dossier=dossier, kind=EventKind.EDITED, actor=user,

@@ -19,7 +19,7 @@ from guichet.commission.arbitration import sits_on
 from guichet.core import audit, downloads
 from guichet.formschema.forms import build_section_form
 
-from . import archive, display, notifications, services
+from . import archive, display, notifications, services, unique
 from .forms import InvitationForm, PartnersForm, StartForm
 from .models import Attachment, Dossier, Invitation, State
 
@@ -51,10 +51,16 @@ def start(request, slug):
     if request.method == "POST" and form.is_valid():
         try:
             dossier = services.start_dossier(call, form.cleaned_data["establishment"], request.user,
-                                             partners=form.cleaned_data.get("partners") or ())
+                                             partners=form.cleaned_data.get("partners") or (),
+                                             region=form.cleaned_data.get("region"))
         except ValidationError as exc:
-            form.add_error("establishment", exc)
+            form.add_error("partners" if exc.code == "partner" and "partners" in form.fields else "establishment",
+                           exc)
         else:
+            standing = unique.refusal(call, [dossier.establishment], exclude=dossier)
+            if standing:  # a draft is free, but the applicant should know now that it cannot be filed as is
+                messages.warning(request, f"{standing} Ce nouveau dossier reste un brouillon : il ne pourra "
+                                          "pas être déposé.")
             first = dossier.form_version.parsed().sections[0].key
             return redirect("dossiers:section", pk=dossier.pk, section=first)
     return render(request, "dossiers/start.html", {"call": call, "form": form, "nav": "dossiers",
@@ -224,6 +230,7 @@ def file(request, pk):
             return redirect("dossiers:summary", pk=pk)
     return render(request, "dossiers/file.html", {
         "dossier": dossier, "missing": missing, "now": timezone.now(), "nav": "dossiers",
+        "refusal": services.filing_refusal(dossier) if dossier.state == State.BROUILLON else None,
         "is_open": dossier.call.is_open(), "page_title": f"Déposer le dossier — {dossier.call.title}",
     })
 
@@ -237,11 +244,16 @@ def partners(request, pk):
     if request.method == "POST":
         services.ensure_editable(dossier, request.user)
         if form.is_valid():
-            services.set_partners(dossier, form.cleaned_data["partners"], request.user)
-            messages.success(request, "Les établissements parties prenantes ont été enregistrés.")
-            return redirect("dossiers:summary", pk=pk)
+            try:
+                services.set_partners(dossier, form.cleaned_data["partners"], request.user)
+            except ValidationError as exc:
+                form.add_error("partners", exc)
+            else:
+                messages.success(request, "Les établissements parties prenantes ont été enregistrés.")
+                return redirect("dossiers:summary", pk=pk)
     return render(request, "dossiers/partners.html", {"dossier": dossier, "form": form, "nav": "dossiers",
-                                                      "page_title": "Établissements parties prenantes"})
+                                                      "page_title": "Établissements parties prenantes"},
+                  status=400 if form.errors else 200)
 
 
 @login_required

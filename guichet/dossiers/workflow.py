@@ -24,10 +24,12 @@ from django.utils import timezone
 
 from guichet.accounts.permissions import is_ars_of
 
+from . import unique
 from .models import Dossier, DossierEvent, EventKind, State
 
 DECIDED = (State.ACCEPTE, State.REFUSE, State.SANS_SUITE)
 transitioned = Signal()  # sent inside the transaction with dossier=, event= (DossierEvent), transition=, upload=
+filed = Signal()  # sent inside the transaction when a draft is filed (services.file_dossier), with dossier=, at=
 INSTRUCTOR, APPLICANT = "instructor", "applicant"
 
 
@@ -50,6 +52,21 @@ def _correction_was_requested(dossier: Dossier, **_) -> str | None:
     return None
 
 
+def _invoice_files_complete(dossier: Dossier, **_) -> str | None:
+    """A proofs dossier's corrections are filed, like the dossier itself, with the file of each invoice."""
+    if dossier.call.kind != "proofs":
+        return None
+    from guichet.funding.proofs import lines_without_file
+
+    waiting = lines_without_file(dossier)
+    if not waiting:
+        return None
+    return (f"Joignez le fichier de chaque facture avant de déposer les corrections : "
+            f"{len(waiting)} facture{'s' if len(waiting) > 1 else ''} sans fichier ("
+            + ", ".join(f"n° {line.number} de {line.supplier}" for line in waiting[:5])
+            + (", …" if len(waiting) > 5 else "") + ").")
+
+
 def _annotations_complete(dossier: Dossier, **_) -> str | None:
     """Mandatory private annotations must be filled before a decision."""
     from guichet.instruction.annotations import missing_annotations
@@ -59,6 +76,13 @@ def _annotations_complete(dossier: Dossier, **_) -> str | None:
         return ("Les annotations privées obligatoires doivent être renseignées avant la décision : "
                 + ", ".join(item.label for item in missing) + ".")
     return None
+
+
+def _still_the_only_one(dossier: Dossier, **_) -> str | None:
+    """Reopening a refused or closed dossier makes it stand again: one dossier per establishment and call."""
+    if dossier.state in unique.STANDING:
+        return None
+    return unique.refusal(dossier.call, dossier.establishments, exclude=dossier)
 
 
 def _not_archived(dossier: Dossier, **_) -> str | None:
@@ -84,7 +108,8 @@ TRANSITIONS: dict[str, Transition] = {t.event: t for t in (
                INSTRUCTOR, motivation_required=True, guards=(_not_archived,),
                done="Une correction du dossier est demandée."),
     Transition("deposer_corrections", "Déposer les corrections", (State.EN_CONSTRUCTION,), None, APPLICANT,
-               guards=(_correction_was_requested,), done="Les corrections du dossier ont été déposées."),
+               guards=(_correction_was_requested, _invoice_files_complete),
+               done="Les corrections du dossier ont été déposées."),
     Transition("accepter", "Accepter", (State.EN_INSTRUCTION,), State.ACCEPTE, INSTRUCTOR,
                guards=(_not_archived, _annotations_complete), done="Le dossier est accepté."),
     Transition("refuser", "Refuser", (State.EN_INSTRUCTION,), State.REFUSE, INSTRUCTOR, motivation_required=True,
@@ -93,7 +118,7 @@ TRANSITIONS: dict[str, Transition] = {t.event: t for t in (
                motivation_required=True, guards=(_not_archived, _annotations_complete),
                done="Le dossier est classé sans suite."),
     Transition("repasser_en_instruction", "Repasser en instruction", DECIDED, State.EN_INSTRUCTION, INSTRUCTOR,
-               guards=(_not_archived,), done="Le dossier est repassé en instruction."),
+               guards=(_not_archived, _still_the_only_one), done="Le dossier est repassé en instruction."),
     Transition("archiver", "Archiver", DECIDED, None, INSTRUCTOR, guards=(_not_archived,),
                done="Le dossier est archivé."),
     Transition("desarchiver", "Désarchiver", DECIDED, None, INSTRUCTOR, done="Le dossier est désarchivé."),
@@ -133,6 +158,8 @@ def apply(dossier: Dossier, event: str, user, motivation: str = "", now=None, up
     with transaction.atomic():
         dossier = (Dossier.objects.select_for_update(of=("self",)).select_related("call__region")
                    .get(pk=dossier.pk))
+        if t.event == "repasser_en_instruction":
+            unique.lock([dossier.establishment_id, *dossier.partners.values_list("pk", flat=True)])
         refusal = why_not(t, dossier, user)
         if refusal:
             if t.actor == INSTRUCTOR and not can_instruct(user, dossier):

@@ -61,8 +61,12 @@ def ars_file(request, pk, file_id):
     return _serve(request, item, dossier)
 
 
-def _serve(request, item, dossier):
-    return downloads.serve_checked(request, item, dossier, file=item.original_name)
+def _serve(request, item, dossier, expert=None):
+    """Through the antivirus check, recorded like the applicant's and the ARS' downloads (the object, its
+    name and checksum) and, behind the link, with the expert's address: the link has no account."""
+    details = {"expert": expert.email} if expert is not None else {}
+    return downloads.serve_checked(request, item, dossier, obj=item, name=item.original_name, sha256=item.sha256,
+                                   **details)
 
 
 def _by_token(token) -> ExpertRequest:
@@ -127,10 +131,10 @@ def expert_file(request, token, attachment_id):
     """A file of the dossier, or of the question, for the expert holding the link — and nothing else."""
     item = _by_token(token)
     attachment = get_object_or_404(Attachment, pk=attachment_id, dossier_id=item.dossier_id)
-    return _serve(request, attachment, item.dossier)
+    return _serve(request, attachment, item.dossier, expert=item)
 
 
 def expert_question_file(request, token, file_id):
     item = _by_token(token)
     stored = get_object_or_404(ExpertFile, pk=file_id, request=item)
-    return _serve(request, stored, item.dossier)
+    return _serve(request, stored, item.dossier, expert=item)

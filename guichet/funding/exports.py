@@ -10,7 +10,6 @@ typed stays text, never a formula. A fixed number of queries, whatever the numbe
 """
 
 import csv
-import datetime as dt
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,14 +18,26 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from guichet.core.spreadsheets import BOLD, DATE, DATE_TIME, EUROS, TEXT, WRAP, file_name_part
+from guichet.core.spreadsheets import (
+    BOLD,
+    DATE,
+    DATE_TIME,
+    EUROS,
+    TEXT,
+    WRAP,
+    csv_field,
+    csv_identifier,
+    file_name_part,
+)
 from guichet.core.spreadsheets import write_only_cell as _cell
 
 from .models import PaymentOrder
+from .payees import payee_ids
 
 ZERO = Decimal("0.00")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-PAYMENT_RELATIONS = ("action__grant__legal_entity", "action__grant__beneficiary", "dossier")
+# The beneficiary's dossiers come too: they hold its SIREN and SIRET when the directory does not (``payees``).
+PAYMENT_RELATIONS = ("action__grant__legal_entity", "action__grant__beneficiary__legal_entity",
+                     "action__grant__dossier__form_version", "dossier__form_version")
 
 
 # --- the rows of an order or of a window ----------------------------------------------------------
@@ -52,16 +63,22 @@ class OrderRow:
 def order_rows(payments) -> list[OrderRow]:
     """One row per action, in the order of the legal entity, the convention and the action's rank;
     ``payments`` are Payment rows with ``PAYMENT_RELATIONS`` selected."""
+    payments = list(payments)
+    proofs_dossiers: dict[int, list] = {}
+    for p in payments:
+        proofs_dossiers.setdefault(p.action.grant_id, []).append(p.dossier)
     rows: dict[int, OrderRow] = {}
     for p in payments:
         row = rows.get(p.action_id)
         if row is None:
             grant = p.action.grant
-            entity, beneficiary = grant.legal_entity, grant.beneficiary
+            beneficiary = grant.beneficiary
+            entity = grant.legal_entity or beneficiary.legal_entity
+            ids = payee_ids(grant, proofs_dossiers[grant.pk])
             row = rows[p.action_id] = OrderRow(
                 legal_entity=entity.name if entity else beneficiary.name,
-                legal_entity_finess=entity.finess if entity else "", siren=entity.siren if entity else "",
-                establishment=beneficiary.name, establishment_finess=beneficiary.finess, siret=beneficiary.siret,
+                legal_entity_finess=entity.finess if entity else "", siren=ids.siren,
+                establishment=beneficiary.name, establishment_finess=beneficiary.finess, siret=ids.siret,
                 convention_reference=grant.convention_reference, grant_id=grant.pk, action=p.action.title,
                 position=p.action.position)
         row.amount += p.amount
@@ -107,6 +124,8 @@ COLUMNS = [
     ("Référence du paiement", 22, TEXT),
 ]
 AMOUNT = [header for header, _, _ in COLUMNS].index("Montant")
+# Identifiers whose leading zeros a spreadsheet program would drop from a CSV file (``csv_identifier``).
+IDENTIFIERS = {"FINESS juridique", "SIREN", "FINESS géographique", "SIRET"}
 
 
 def export_filename(order: PaymentOrder, extension: str) -> str:
@@ -159,28 +178,16 @@ def order_workbook(order: PaymentOrder, rows: list[OrderRow]) -> bytes:
     return out.getvalue()
 
 
-def _csv_text(value) -> str:
-    """A CSV field as French Excel reads it: decimal comma, dd/mm/yyyy dates; a text that would start a
-    formula gets a leading apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return f"{value:.2f}".replace(".", ",")
-    if isinstance(value, dt.date):
-        return value.strftime("%d/%m/%Y")
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def order_csv(order: PaymentOrder, rows: list[OrderRow]) -> bytes:
     """The order's rows as CSV for French Excel: « ; » as separator (the comma is the decimal mark),
     UTF-8 with a byte-order mark (else Excel reads it as Windows-1252), amounts with a decimal comma and
-    no thousands separator (so they stay numbers), dates as dd/mm/yyyy. FINESS, SIREN and SIRET are
-    written as they are; CSV has no types, so Excel may still drop a leading zero: use the XLSX export
-    to keep them as text. One header row, then one row per legal entity and action; no total row."""
+    no thousands separator (so they stay numbers), dates as dd/mm/yyyy; FINESS, SIREN and SIRET as
+    ``="…"`` so that they open as text with their leading zeros (see ``csv_identifier``). One header row,
+    then one row per legal entity and action; no total row."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow([header for header, _, _ in COLUMNS])
+    write = [csv_identifier if header in IDENTIFIERS else csv_field for header, _, _ in COLUMNS]
     for values in _values(order, rows):
-        writer.writerow([_csv_text(v) for v in values])
+        writer.writerow([w(v) for w, v in zip(write, values, strict=True)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -2,9 +2,11 @@
 
 One row per funded action: call year, FINESS juridique, FINESS géographique, action, ceiling (*plafond*),
 co-financing rate, convention reference, convention date, amount already paid (*déjà versé*), and
-optionally the act (« convention » or « avenant »). The rows that share a convention reference form one
-grant; its beneficiary is the establishment of its first row, each action concerns the establishment of
-its own row, its total is the sum of the ceilings. Imported grants are active (their convention was
+optionally the act (« convention » or « avenant ») and the convention's total. The rows that share a
+convention reference form one grant; its beneficiary is the establishment of its first row, each action
+concerns the establishment of its own row; its total is the one the file states (a convention may give
+less than the sum of its actions' ceilings; the rules are ``services.check_total``'s), else the sum of
+the ceilings. Imported grants are active (their convention was
 signed on the convention date) and flagged ``imported``.
 
 Rules:
@@ -59,6 +61,7 @@ from guichet.establishments.models import Establishment, LegalEntity, Region
 from guichet.formschema.values import parse_decimal
 
 from .models import Grant, GrantAction, GrantStatus
+from .services import check_total
 
 __all__ = [
     "COLUMNS",
@@ -156,6 +159,13 @@ COLUMNS: tuple[Column, ...] = (
            "avenant, sinon « convention ».",
            "convention", None, 14,
            ("type d acte", "nature de l acte", "convention ou avenant", "type")),
+    Column("total", "Montant total de la convention (€)", False,
+           "Facultatif : le montant total inscrit dans la convention, s'il est inférieur à la somme des plafonds "
+           "de ses actions. Vide : la somme des plafonds. Sur une ou plusieurs lignes de la convention (elles "
+           "doivent alors concorder) ; au plus la somme des plafonds, au moins le total déjà versé.",
+           Decimal("20000.00"), EUROS, 18,
+           ("montant total", "total de la convention", "montant total de la convention", "total convention",
+            "montant total accorde", "total accorde")),
 )
 TEMPLATE_COLUMNS: list[str] = [c.header for c in COLUMNS]
 BY_KEY = {c.key: c for c in COLUMNS}
@@ -220,6 +230,7 @@ class Row:
     signed_on: dt.date | None = None
     paid_before: Decimal = Decimal("0.00")
     kind: str = ""  # "" when the file does not say
+    total: Decimal | None = None  # the convention's total, when the file states it
     errors: list[RowError] = field(default_factory=list)
 
     def error(self, key: str, message: str) -> RowError:
@@ -249,10 +260,16 @@ class PlannedGrant:
     legal_entity: LegalEntity
     beneficiary: Establishment
     actions: list[PlannedAction] = field(default_factory=list)
+    stated_total: Decimal | None = None  # the file's « Montant total de la convention », if any
+    total_line: int | None = None  # the row that states it
+
+    @property
+    def ceilings(self) -> Decimal:
+        return sum((a.ceiling for a in self.actions), Decimal("0.00"))
 
     @property
     def total(self) -> Decimal:
-        return sum((a.ceiling for a in self.actions), Decimal("0.00"))
+        return self.stated_total if self.stated_total is not None else self.ceilings
 
     @property
     def paid_before(self) -> Decimal:
@@ -288,6 +305,10 @@ class ImportReport:
         return sum((g.total for g in self.grants), Decimal("0.00"))
 
     @property
+    def ceilings(self) -> Decimal:
+        return sum((g.ceilings for g in self.grants), Decimal("0.00"))
+
+    @property
     def paid_before(self) -> Decimal:
         return sum((g.paid_before for g in self.grants), Decimal("0.00"))
 
@@ -297,7 +318,10 @@ class ImportReport:
             return (f"Import refusé : {_count(len(self.errors), 'erreur')} ; aucune subvention n'a été "
                     "enregistrée. Corrigez le fichier et recommencez.")
         where = f" (région {self.region.name})" if self.region else ""
-        amounts = (f"plafonds {euros(self.total)}, déjà versé {euros(self.paid_before)}")
+        amounts = f"plafonds {euros(self.ceilings)}, déjà versé {euros(self.paid_before)}"
+        if self.total != self.ceilings:
+            amounts = (f"plafonds {euros(self.ceilings)}, montant total des conventions {euros(self.total)}, "
+                       f"déjà versé {euros(self.paid_before)}")
         if self.dry_run:
             return (f"Simulation, rien n'est enregistré{where} : {_count(self.grant_count, 'subvention')} et "
                     f"{_count(self.action_count, 'action')} seraient créées ({amounts}).")
@@ -701,6 +725,8 @@ def _parse_row(line: int, cells: list, positions: dict[str, int], headers: dict[
     row.paid_before = paid if paid is not None else Decimal("0.00")
     if "kind" in positions:
         row.kind = check("kind", lambda v, f: parse_kind(v), required=False) or ""
+    if "total" in positions:
+        row.total = check("total", lambda v, f: parse_amount(v), required=False)
     if row.ceiling is not None and paid is not None and paid > row.ceiling:
         row.error("paid_before", f"Le montant déjà versé ({euros(paid)}) dépasse le plafond de l'action "
                                  f"({euros(row.ceiling)}).")
@@ -826,15 +852,34 @@ def _group(rows: list[Row], establishments, legal_entities) -> list[PlannedGrant
             continue
         seen_actions[action_key] = row.line
         plan = plans[row.reference]
+        if row.total is not None:
+            if plan.stated_total is not None and plan.stated_total != row.total:
+                row.error("total", (
+                    f"Cette ligne porte la même référence de convention « {row.reference} » que la ligne "
+                    f"{plan.total_line}, mais un montant total différent ({euros(row.total)} au lieu de "
+                    f"{euros(plan.stated_total)}) : les lignes d'une même convention doivent concorder."))
+                continue
+            plan.stated_total, plan.total_line = row.total, row.line
         plan.actions.append(PlannedAction(
             line=row.line, position=len(plan.actions) + 1, title=row.title,
             establishment=establishments[row.et_finess], ceiling=row.ceiling, paid_before=row.paid_before))
+    by_line = {row.line: row for row in rows}
     for plan in plans.values():
-        if plan.total > MAX_AMOUNT:
+        if plan.ceilings > MAX_AMOUNT:
             firsts[plan.reference].error("ceiling", (
-                f"Le total des plafonds de la convention « {plan.reference} » ({euros(plan.total)}) est trop "
+                f"Le total des plafonds de la convention « {plan.reference} » ({euros(plan.ceilings)}) est trop "
                 "élevé."))
+        elif plan.stated_total is not None:
+            try:
+                check_total(plan.stated_total, plan.ceilings, plan.paid_before)
+            except ValidationError as exc:
+                by_line[plan.total_line].error("total", f"Convention « {plan.reference} » : "
+                                                        f"{_lower_first(exc.message_dict['total'][0])}")
     return [p for p in plans.values() if p.actions]
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _already_there(plans: list[PlannedGrant], firsts_by_reference: dict[str, Row]) -> None:
@@ -974,7 +1019,7 @@ def template_workbook() -> bytes:
     for key in ("ej_finess", "et_finess"):
         check(letters[key], DataValidation(type="textLength", operator="equal", formula1="9",
                                            error="Un numéro FINESS de 9 caractères."))
-    for key in ("ceiling", "paid_before"):
+    for key in ("ceiling", "paid_before", "total"):
         check(letters[key], DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
                                            error="Un montant en euros, positif ou nul."))
     check(letters["signed_on"], DataValidation(type="date", operator="greaterThan", formula1="36526",
@@ -994,7 +1039,9 @@ def template_workbook() -> bytes:
         "Les lignes qui portent la même référence de convention forment une seule subvention : même FINESS "
         "juridique, même année, même taux et même date de convention.",
         "Le bénéficiaire de la subvention est l'établissement de la première ligne de la convention ; chaque "
-        "action concerne l'établissement de sa ligne. Le montant total est la somme des plafonds.",
+        "action concerne l'établissement de sa ligne. Le montant total est la somme des plafonds, sauf si la "
+        "colonne facultative « Montant total de la convention (€) » en indique un plus bas (celui de la "
+        "convention) : les versements ne le dépasseront jamais.",
         "Les établissements doivent figurer dans l'annuaire de la plateforme, appartenir à l'entité juridique "
         "de la ligne et relever de votre région.",
         "Le fichier est vérifié en entier : tant qu'une ligne contient une erreur, rien n'est enregistré. Les "

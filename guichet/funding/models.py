@@ -150,6 +150,9 @@ class InvoiceLine(models.Model):
                                    related_name="+", verbose_name="facture")
     source = models.CharField(max_length=20, choices=[("online", "saisie en ligne"), ("bordereau", "bordereau")],
                               default="online")
+    # When the invoice reached the ARS: the filing (or the filing of the corrections) that brought it; empty
+    # until then. Its payment window follows this instant (Europe/Paris), not the dossier's first filing.
+    received_at = models.DateTimeField("reçue par l'ARS le", null=True, blank=True)
     status = models.CharField("validation", max_length=20, choices=LineStatus.choices, default=LineStatus.PENDING)
     accepted_amount = models.DecimalField("montant retenu (€)", null=True, blank=True, **MONEY)
     reason = models.CharField("motif", max_length=1000, blank=True)
@@ -203,7 +206,8 @@ class PaymentOrder(models.Model):
 
 
 class Payment(models.Model):
-    """An amount to pay on one action, computed from one proofs dossier, in the window of its receipt."""
+    """An amount to pay on one action, computed from one proofs dossier, in the window of the receipt of
+    its invoices: one dossier may pay one action in two windows (invoices sent with the corrections)."""
 
     action = models.ForeignKey(GrantAction, on_delete=models.PROTECT, related_name="payments")
     dossier = models.ForeignKey("dossiers.Dossier", on_delete=models.PROTECT, related_name="payments")
@@ -222,5 +226,9 @@ class Payment(models.Model):
     class Meta:
         ordering = ["action", "created_at", "pk"]
         indexes = [models.Index(fields=["call", "window_index", "status"])]
+        # What is merely scheduled is one amount per dossier, action and window (recomputed in place); orders
+        # and payments made stay as they are, next to it.
+        constraints = [models.UniqueConstraint(fields=["dossier", "action", "call", "window_index"],
+                                               condition=Q(status="prevu"), name="one_scheduled_payment_per_window")]
         verbose_name = "versement"
         verbose_name_plural = "versements"

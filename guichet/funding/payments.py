@@ -11,16 +11,17 @@ out. Here, for each action of a grant:
 and, over the grant, what is paid never exceeds the convention's total. An amount paid before the
 platform paid invoices justified before it: it takes its share of the ceiling, not of the new invoices.
 
-Proofs dossiers are settled in the order they were received: a dossier's payments come from the
-invoices validated in it and in the dossiers received before it, after what those scheduled (and
-whatever was ordered or paid). So recomputing changes nothing, and a verdict on an early dossier
-recomputes the later ones. Each payable amount belongs to the payment window of its dossier's receipt
-date — the date it was first filed, in Europe/Paris (a correction asked by the ARS does not move it);
-proofs received after the last window are refused for the budget year. Everything is ``Decimal``.
+Each invoice has its own receipt instant (``InvoiceLine.received_at``: the filing, or the filing of the
+corrections, that brought it to the ARS) and belongs to the payment window of that day in Europe/Paris;
+invoices received after the budget year's last window are not paid on it. The invoices of one dossier
+received in one window are settled together, in the order of receipt (``settle``): a verdict, an order
+or a payment never moves money between dossiers or windows — what is ordered or paid never changes,
+only what is merely scheduled is recomputed. A refused or classé sans suite dossier pays nothing and its
+invoices count for nothing. Everything is ``Decimal``.
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -49,7 +50,6 @@ from .models import (
 PARIS = ZoneInfo("Europe/Paris")
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
-COUNTED = (PaymentStatus.SCHEDULED, PaymentStatus.ORDERED, PaymentStatus.PAID)
 
 
 class ProofsError(ValidationError):
@@ -57,19 +57,6 @@ class ProofsError(ValidationError):
 
 
 # --- the arithmetic (pure) ----------------------------------------------------------------------
-
-def payable(rate: Decimal, validated: Decimal, ceiling: Decimal, already: Decimal,
-            grant_remaining: Decimal | None = None, paid_before: Decimal = ZERO) -> Decimal:
-    """What may still be paid on one action: rate (a percentage) × invoices validated on the platform,
-    rounded half up to the cent, within what the ceiling leaves after ``paid_before`` (paid before the
-    platform), less what the platform ``already`` paid or scheduled; never below zero, and never more
-    than what remains of the convention's total."""
-    due = (Decimal(rate) * Decimal(validated) / Decimal(100)).quantize(CENT, rounding=ROUND_HALF_UP)
-    amount = max(ZERO, min(due, Decimal(ceiling) - Decimal(paid_before)) - Decimal(already))
-    if grant_remaining is not None:
-        amount = min(amount, max(ZERO, Decimal(grant_remaining)))
-    return amount.quantize(CENT)
-
 
 def validated_amount(line: InvoiceLine, basis: str) -> Decimal:
     """The part of an invoice the ARS retained: all of it (TTC, or HT when VAT is recovered), the
@@ -139,115 +126,159 @@ def grants_for(establishment, call):
     return grants.select_related("beneficiary", "legal_entity").prefetch_related("actions")
 
 
+# --- receipts: when each invoice reached the ARS ---------------------------------------------------
+
+DEAD = (State.REFUSE, State.SANS_SUITE)
+
+
+def receive_lines(dossier: Dossier, at: dt.datetime) -> int:
+    """The invoices of ``dossier`` not received yet reach the ARS at ``at``: its filing, the filing of the
+    corrections that brought them, or at the latest the ARS taking the dossier into instruction."""
+    return InvoiceLine.objects.filter(dossier=dossier, received_at__isnull=True).update(received_at=at)
+
+
+def line_window(line: InvoiceLine) -> Window | None:
+    """The payment window of one invoice: that of its own receipt day (Paris) in its dossier's call."""
+    return window_for(line.dossier.call, line.received_at) if line.received_at else None
+
+
+def next_proofs_call(call):
+    """The proofs call of the next budget year in the same region, once the ARS has opened it."""
+    from guichet.calls.models import Call, CallKind
+
+    return (Call.objects.filter(kind=CallKind.PROOFS, region_id=call.region_id, year=call.year + 1)
+            .order_by("opens_at", "pk").first())
+
+
+def why_line_not_paid_this_year(line: InvoiceLine) -> str:
+    """For an invoice received outside every window of its budget year: why, and where to send it (empty
+    for an invoice in a window, or not received yet)."""
+    if not line.received_at or line_window(line) is not None:
+        return ""
+    call = line.dossier.call
+    day = line.received_at.astimezone(PARIS).date()
+    last = max((w.received_until for w in windows(call) if w.received_until), default=None)
+    if last is None or day <= last:
+        return (f"Facture reçue le {day:%d/%m/%Y} : aucune fenêtre de versement de l'exercice {call.year} "
+                "ne la couvre ; écrivez à l'ARS par la messagerie du dossier.")
+    next_call = next_proofs_call(call)
+    where = (f"dans l'appel « {next_call.title} »" if next_call is not None
+             else f"dans l'appel de justificatifs de l'exercice {call.year + 1}, dès son ouverture")
+    return (f"Facture reçue le {day:%d/%m/%Y}, après le {last:%d/%m/%Y}, dernière date de l'exercice {call.year} : "
+            f"elle n'est pas payée sur cet exercice. Envoyez-la {where}.")
+
+
 # --- scheduling payments -------------------------------------------------------------------------
 
-def _key(dossier) -> tuple:
-    """Proofs dossiers are settled in the order they were received (then created)."""
-    return (dossier.first_filed_at or dt.datetime.max.replace(tzinfo=dt.UTC), dossier.pk)
+def entitlement(rate: Decimal, validated: Decimal, ceiling: Decimal, paid_before: Decimal) -> Decimal:
+    """What the platform owes on one action in all, from the invoices ``validated`` so far: rate × V,
+    rounded half up to the cent, within what the ceiling leaves after the amounts paid before it."""
+    due = (Decimal(rate) * Decimal(validated) / Decimal(100)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return max(ZERO, min(due, Decimal(ceiling) - Decimal(paid_before)))
 
 
-def _before(dossier) -> Q:
-    """Dossiers received before ``dossier`` (same receipt time: created before)."""
-    if dossier.first_filed_at is None:
-        return Q(first_filed_at__isnull=False) | Q(pk__lt=dossier.pk)
-    return Q(first_filed_at__lt=dossier.first_filed_at) | Q(first_filed_at=dossier.first_filed_at, pk__lt=dossier.pk)
+@dataclass
+class _Turn:
+    """One proofs dossier's invoices received in one window: settled as one, in the order of their receipt."""
 
+    dossier: Dossier
+    window: Window
+    received_at: dt.datetime
+    validated: dict = field(default_factory=dict)  # action id → invoices validated (nothing if dead)
 
-def _committed(action_ids, dossier) -> dict[int, Decimal]:
-    """Per action, what is settled before ``dossier``'s turn: every amount ordered or paid, and the amounts
-    still scheduled by dossiers received before it."""
-    rows = (Payment.objects.filter(action_id__in=action_ids)
-            .filter(Q(status__in=(PaymentStatus.ORDERED, PaymentStatus.PAID))
-                    | Q(status=PaymentStatus.SCHEDULED, dossier__in=Dossier.objects.filter(_before(dossier))))
-            .values("action_id").annotate(s=Sum("amount")))
-    return {r["action_id"]: r["s"] for r in rows}
+    @property
+    def key(self) -> tuple:
+        return (self.dossier.pk, self.dossier.call_id, self.window.index)
 
-
-def _validated(action_ids, basis_by_action, dossier) -> dict[int, Decimal]:
-    """Per action, the invoices validated in ``dossier`` and in the dossiers received before it."""
-    totals: dict[int, Decimal] = {}
-    lines = (InvoiceLine.objects.filter(action_id__in=action_ids, status__in=(LineStatus.ACCEPTED, LineStatus.PARTIAL))
-             .filter(Q(dossier=dossier) | Q(dossier__in=Dossier.objects.filter(_before(dossier))))
-             .only("action_id", "status", "amount_ht", "amount_ttc", "accepted_amount"))
-    for line in lines:
-        totals[line.action_id] = totals.get(line.action_id, ZERO) + validated_amount(
-            line, basis_by_action[line.action_id])
-    return totals
+    @property
+    def order(self) -> tuple:
+        return (self.received_at, self.dossier.pk, self.window.index)
 
 
 def schedule(dossier: Dossier) -> list[Payment]:
-    """(Re)compute the payments a proofs dossier leads to, then those of the dossiers received after it
-    on the same grants (they come after it on the ceilings). See ``schedule_one``."""
+    """Recompute the payments of every grant ``dossier`` sends invoices for (or was paid on); returns the
+    dossier's payments. See ``settle``."""
     with transaction.atomic():
-        result = schedule_one(dossier)
-        # The grants first, then the dossiers through indexed lookups (an OR across the joins would read
-        # every invoice line of the region on each call).
         action_ids = set(dossier.invoice_lines.values_list("action_id", flat=True)) | set(
             dossier.payments.values_list("action_id", flat=True))
-        grant_ids = set(GrantAction.objects.filter(pk__in=action_ids).values_list("grant_id", flat=True))
-        if not grant_ids:
-            return result
-        actions = GrantAction.objects.filter(grant_id__in=grant_ids).values("pk")
-        others = set(InvoiceLine.objects.filter(action__in=actions).values_list("dossier_id", flat=True)) | set(
-            Payment.objects.filter(action__in=actions).values_list("dossier_id", flat=True))
-        others.discard(dossier.pk)
-        later = (Dossier.objects.filter(pk__in=others).exclude(_before(dossier)).select_related("call")
-                 if others else [])
-        for other in sorted(later, key=_key):
-            schedule_one(other)
-        return result
+        # Lock the grants: two computations on one grant run one after the other.
+        grant_ids = GrantAction.objects.filter(pk__in=action_ids).values("grant_id")
+        for grant in Grant.objects.select_for_update().filter(pk__in=grant_ids).order_by("pk"):
+            settle(grant)
+        return list(dossier.payments.exclude(status=PaymentStatus.CANCELLED).order_by("pk"))
 
 
-def schedule_one(dossier: Dossier) -> list[Payment]:
-    """The payments of one proofs dossier, action by action, in the window of its receipt date, from the
-    invoices validated up to it (itself and the dossiers received before it) and what is settled before
-    its turn (amounts ordered or paid, its own included, and what earlier dossiers scheduled). Settling in
-    the order of receipt makes the result depend on earlier dossiers only: running it again changes
-    nothing. A refused or closed dossier leads to none."""
-    call = dossier.call
-    with transaction.atomic():
-        action_ids = set(dossier.invoice_lines.values_list("action_id", flat=True))
-        action_ids |= set(dossier.payments.values_list("action_id", flat=True))
-        if not action_ids:
-            return []
-        grant_ids = set(GrantAction.objects.filter(pk__in=action_ids).values_list("grant_id", flat=True))
-        # Lock the grants: two proofs dossiers of one grant are computed one after the other.
-        grants = {g.pk: g for g in Grant.objects.select_for_update().filter(pk__in=grant_ids).order_by("pk")}
-        actions = list(GrantAction.objects.filter(grant_id__in=grant_ids).order_by("grant_id", "position"))
-        committed = _committed([a.pk for a in actions], dossier)
-        validated = _validated(action_ids, {a.pk: grants[a.grant_id].invoice_basis for a in actions}, dossier)
-        existing = {p.action_id: p for p in dossier.payments.filter(status=PaymentStatus.SCHEDULED)}
-        window = None
-        day = receipt_day(dossier)
-        live = dossier.state not in (State.REFUSE, State.SANS_SUITE, State.BROUILLON)
-        if live and day is not None:
-            window = window_for(call, day)
-        remaining = {g.pk: g.total - sum((a.paid_before + committed.get(a.pk, ZERO) for a in actions
-                                          if a.grant_id == g.pk), ZERO) for g in grants.values()}
-        result = []
+def settle(grant: Grant) -> None:
+    """The scheduled payments of a grant, settled turn by turn in the order the invoices were received
+    (a turn: one dossier's invoices received in one window), whatever the order of verdicts and orders.
+
+    At each turn, per action: what the rule owes on the invoices validated in it and in the turns before
+    (``entitlement``), less what those turns settled. What is ordered or paid never changes: it counts at
+    its own turn, and what is merely scheduled never eats into what later turns already had ordered (nor
+    beyond the action's whole entitlement, nor the convention's total). A refused or classé sans suite
+    dossier, and invoices received outside every window, count for nothing. Running it again changes
+    nothing; only scheduled payments are written."""
+    actions = list(grant.actions.order_by("position"))
+    by_id = {a.pk: a for a in actions}
+    lines = (InvoiceLine.objects.filter(action__in=actions, received_at__isnull=False)
+             .select_related("dossier__call").only("action_id", "status", "amount_ht", "amount_ttc", "accepted_amount",
+                                                   "received_at", "dossier__state", "dossier__call_id",
+                                                   "dossier__call__payment_windows", "dossier__call__year"))
+    turns: dict[tuple, _Turn] = {}
+    for line in lines:
+        window = window_for(line.dossier.call, line.received_at)
+        if window is None:
+            continue
+        turn = _Turn(line.dossier, window, line.received_at)
+        turn = turns.setdefault(turn.key, turn)
+        turn.received_at = min(turn.received_at, line.received_at)
+        amount = ZERO if line.dossier.state in DEAD else validated_amount(line, grant.invoice_basis)
+        turn.validated[line.action_id] = turn.validated.get(line.action_id, ZERO) + amount
+    fixed: dict[tuple, Decimal] = {}
+    scheduled: dict[tuple, Payment] = {}
+    for p in Payment.objects.filter(action__in=actions).exclude(status=PaymentStatus.CANCELLED):
+        key = ((p.dossier_id, p.call_id, p.window_index), p.action_id)
+        if p.status == PaymentStatus.SCHEDULED:
+            scheduled[key] = p
+        else:
+            fixed[key] = fixed.get(key, ZERO) + p.amount
+    # Everything ordered or paid is held back from the start; it counts as settled when its turn comes.
+    fixed_left = {a.pk: sum((v for (_, action_id), v in fixed.items() if action_id == a.pk), ZERO) for a in actions}
+    grant_left = grant.total - sum((a.paid_before for a in actions), ZERO) - sum(fixed_left.values(), ZERO)
+    whole = {a.pk: entitlement(grant.rate, sum((t.validated.get(a.pk, ZERO) for t in turns.values()), ZERO),
+                               a.ceiling, a.paid_before) for a in actions}
+    settled = {a.pk: ZERO for a in actions}
+    validated = {a.pk: ZERO for a in actions}
+    wanted: dict[tuple, tuple[_Turn, Decimal]] = {}
+    for turn in sorted(turns.values(), key=lambda t: t.order):
+        live = turn.dossier.state not in (*DEAD, State.BROUILLON) and grant.status == GrantStatus.ACTIVE
         for action in actions:
-            if action.pk not in action_ids:
+            validated[action.pk] += turn.validated.get(action.pk, ZERO)
+            f = fixed.get((turn.key, action.pk), ZERO)
+            settled[action.pk] += f
+            fixed_left[action.pk] -= f
+            if not live or action.pk not in turn.validated:
                 continue
-            grant = grants[action.grant_id]
-            amount = ZERO
-            if live and window is not None and grant.status == GrantStatus.ACTIVE:
-                amount = payable(grant.rate, validated.get(action.pk, ZERO), action.ceiling,
-                                 committed.get(action.pk, ZERO), remaining[grant.pk], action.paid_before)
-            remaining[grant.pk] -= amount
-            current = existing.get(action.pk)
+            owed = entitlement(grant.rate, validated[action.pk], action.ceiling, action.paid_before)
+            amount = max(ZERO, min(owed - settled[action.pk],
+                                   whole[action.pk] - settled[action.pk] - fixed_left[action.pk], grant_left))
             if amount > 0:
-                fields = {"amount": amount, "call_id": call.pk, "window_index": window.index,
-                          "window_label": window.label, "pay_by": window.pay_by}
-                if current is None:
-                    current = Payment.objects.create(action=action, dossier=dossier, **fields)
-                elif any(getattr(current, k) != v for k, v in fields.items()):
-                    for k, v in fields.items():
-                        setattr(current, k, v)
-                    current.save()
-                result.append(current)
-            elif current is not None:
-                current.delete()
-        return result
+                settled[action.pk] += amount
+                grant_left -= amount
+                wanted[(turn.key, action.pk)] = (turn, amount)
+    for key, payment in scheduled.items():
+        if key not in wanted:
+            payment.delete()
+    for key, (turn, amount) in wanted.items():
+        fields = {"amount": amount, "window_label": turn.window.label, "pay_by": turn.window.pay_by}
+        payment = scheduled.get(key)
+        if payment is None:
+            Payment.objects.create(action=by_id[key[1]], dossier=turn.dossier, call_id=turn.dossier.call_id,
+                                   window_index=turn.window.index, **fields)
+        elif any(getattr(payment, k) != v for k, v in fields.items()):
+            for k, v in fields.items():
+                setattr(payment, k, v)
+            payment.save()
 
 
 # --- validating invoice lines --------------------------------------------------------------------
@@ -331,6 +362,10 @@ def mark_paid(order: PaymentOrder, user, paid_on: dt.date, reference: str) -> Pa
         raise ProofsError({"paid_on": "Indiquez la date du versement."})
     if paid_on > timezone.localdate():
         raise ProofsError({"paid_on": "La date du versement ne peut pas être dans le futur."})
+    ordered_on = timezone.localtime(order.created_at, PARIS).date()
+    if paid_on < ordered_on:
+        raise ProofsError({"paid_on": f"La date du versement ne peut pas précéder l'ordre de paiement, émis le "
+                                      f"{ordered_on:%d/%m/%Y}."})
     if not reference:
         raise ProofsError({"reference": "Indiquez la référence du paiement (mandat, bordereau de la paierie…)."})
     with transaction.atomic():

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from guichet.calls.models import CallKind
@@ -16,8 +17,9 @@ from guichet.core import audit
 from guichet.core.money import euros
 from guichet.dossiers.models import Dossier, State
 
+from . import balances as balances_module
 from . import payments
-from .models import ActionProgress, Completion, GrantAction, InvoiceLine, LineStatus, Payment, PaymentStatus
+from .models import ActionProgress, Completion, GrantAction, InvoiceLine, LineStatus, PaymentStatus
 from .payments import ProofsError
 
 ZERO = Decimal("0.00")
@@ -127,20 +129,69 @@ def set_progress(dossier: Dossier, user, action: GrantAction, completion: str, c
     return progress
 
 
-def missing(dossier: Dossier) -> list[str]:
-    """What stops a proofs dossier from being filed, beyond its form: a receipt date inside one of the
-    budget year's payment windows, at least one invoice, and the degree of completion of each action it
-    sends invoices for."""
+def lines_without_file(dossier: Dossier) -> list[InvoiceLine]:
+    """The dossier's invoices still waiting for their file: none attached (a bordereau gives the amounts,
+    not the invoices), or the one attached was refused by the antivirus and must be replaced."""
+    from guichet.core.models import ScanStatus
+
+    return list(dossier.invoice_lines.filter(Q(attachment__isnull=True)
+                                             | Q(attachment__scan_status=ScanStatus.INFECTED))
+                .select_related("action", "attachment").order_by("action__grant_id", "action__position",
+                                                                  "invoice_date", "pk"))
+
+
+def file_anchor(line: InvoiceLine) -> str:
+    """Where the invoices page lets the establishment attach the file of ``line``."""
+    return f"fichier-facture-{line.pk}"
+
+
+def missing_with_anchors(dossier: Dossier) -> list[tuple[str, str]]:
+    """What stops a proofs dossier from being filed, beyond its form, each with where to fix it on the
+    invoices page (an anchor, or "" for the top): a receipt date inside one of the budget year's payment
+    windows, at least one invoice, the file of each invoice (« les pièces justificatives correspondantes
+    à chaque action »), and the degree of completion of each action it sends invoices for."""
     if dossier.state == State.BROUILLON and dossier.call.payment_windows:
         today = timezone.localdate()
         if payments.window_for(dossier.call, today) is None:
-            return [payments.why_out_of_windows(dossier.call, today)]
+            return [(payments.why_out_of_windows(dossier.call, today), "")]
     if not dossier.invoice_lines.exists():
-        return ["Ajoutez au moins une facture justificative."]
+        return [("Ajoutez au moins une facture justificative.", "")]
+    items = [(f"Joignez {'un nouveau fichier' if line.attachment_id else 'le fichier'} de la facture "
+              f"n° {line.number} de {line.supplier} ({euros(line.amount_ttc)} TTC, action « {line.action.title} »)"
+              + (" : le précédent a été refusé par l'antivirus." if line.attachment_id else "."),
+              file_anchor(line)) for line in lines_without_file(dossier)]
     declared = set(dossier.action_progress.values_list("action_id", flat=True))
-    return [f"Indiquez le degré de réalisation de l'action « {a.title} »."
-            for a in GrantAction.objects.filter(invoice_lines__dossier=dossier).distinct().order_by("pk")
-            if a.pk not in declared]
+    items += [(f"Indiquez le degré de réalisation de l'action « {a.title} ».", f"action-{a.pk}")
+              for a in GrantAction.objects.filter(invoice_lines__dossier=dossier).distinct().order_by("pk")
+              if a.pk not in declared]
+    return items
+
+
+def missing(dossier: Dossier) -> list[str]:
+    """The messages of ``missing_with_anchors``."""
+    return [message for message, _ in missing_with_anchors(dossier)]
+
+
+def attach_file(line: InvoiceLine, user, upload) -> InvoiceLine:
+    """Attach the invoice's file to a line that has none (read from the bordereau, or typed without it), or
+    replace one the antivirus refused or that the ARS has not examined yet. ``upload`` is already checked
+    (type, size, content: ``SchemaFileField``); it goes to private storage and to the antivirus."""
+    from guichet.dossiers.services import store_attachment
+
+    dossier = line.dossier
+    _require_editor(dossier, user)
+    if line.status != LineStatus.PENDING:
+        raise ProofsError({"file": "Cette facture a déjà été examinée par l'ARS : son fichier ne change plus."})
+    if upload is None:
+        raise ProofsError({"file": "Choisissez le fichier de la facture (PDF, JPG ou PNG)."})
+    with transaction.atomic():
+        previous = line.attachment
+        line.attachment = store_attachment(dossier, f"factures.{line.pk}", upload, user)
+        line.save(update_fields=["attachment"])
+        if previous is not None:
+            previous.delete()
+        audit.record(user, "proofs:line_file", dossier=dossier, line=line.pk, obj=line.attachment)
+    return line
 
 
 @dataclass
@@ -153,38 +204,28 @@ class ActionSummary:
     committed: Decimal  # scheduled or ordered, not yet paid
     remaining: Decimal
     lines: list
+    reason: str = ""  # why less than the ceiling leaves remains: the convention's total binds
     validated: Decimal = ZERO
     this_dossier: list = field(default_factory=list)  # this dossier's payments (amount, window, pay_by, status)
 
 
-@dataclass(frozen=True)
-class Balance:
-    paid: Decimal  # before the platform, and through orders marked paid
-    committed: Decimal  # scheduled or ordered, not yet paid
-    remaining: Decimal  # of the ceiling
+Balance = balances_module.ActionBalance
 
 
 def balances(actions: list[GrantAction]) -> dict[int, Balance]:
-    """Paid, committed and remaining per action, in one query."""
-    amounts: dict[int, dict[str, Decimal]] = {}
-    for p in Payment.objects.filter(action__in=actions).exclude(status=PaymentStatus.CANCELLED).only(
-            "action_id", "status", "amount"):
-        bucket = amounts.setdefault(p.action_id, {"paid": ZERO, "committed": ZERO})
-        bucket["paid" if p.status == PaymentStatus.PAID else "committed"] += p.amount
-    result = {}
-    for action in actions:
-        bucket = amounts.get(action.pk, {"paid": ZERO, "committed": ZERO})
-        paid = action.paid_before + bucket["paid"]
-        result[action.pk] = Balance(paid, bucket["committed"], max(ZERO, action.ceiling - paid - bucket["committed"]))
-    return result
+    """Paid, committed and remaining per action (``balances.for_actions``: the convention's total counts)."""
+    return balances_module.for_actions(actions)
 
 
 def summary(dossier: Dossier, actions: list[GrantAction] | None = None) -> list[ActionSummary]:
     """Per covered action: the ceiling, what was paid and what remains; the dossier's invoices with their
-    verdict (and the reason of a rejection); what this dossier will be paid, in which window."""
+    verdict (and the reason of a rejection) and the window of their receipt; what this dossier will be paid,
+    in which window(s)."""
     actions = actions if actions is not None else covered_actions(dossier)
     lines_by_action: dict[int, list] = {}
     for line in dossier.invoice_lines.filter(action__in=actions).select_related("attachment", "establishment"):
+        # Each invoice's own receipt: its window, or why it is not paid on this budget year and where to send it.
+        line.window, line.not_paid_this_year = payments.line_window(line), payments.why_line_not_paid_this_year(line)
         lines_by_action.setdefault(line.action_id, []).append(line)
     mine: dict[int, list] = {}
     for p in dossier.payments.exclude(status=PaymentStatus.CANCELLED).order_by("pk"):
@@ -197,7 +238,7 @@ def summary(dossier: Dossier, actions: list[GrantAction] | None = None) -> list[
         b = found[action.pk]
         result.append(ActionSummary(
             action=action, ceiling=action.ceiling, paid=b.paid, committed=b.committed, remaining=b.remaining,
-            lines=lines, validated=sum((payments.validated_amount(li, basis) for li in lines), ZERO),
+            reason=b.reason, lines=lines, validated=sum((payments.validated_amount(li, basis) for li in lines), ZERO),
             this_dossier=mine.get(action.pk, [])))
     return result
 

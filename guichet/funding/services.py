@@ -1,13 +1,22 @@
-"""Creating and activating grants: the one way in for the commission, the admin and the API."""
+"""Creating and activating grants, and setting a convention's total: the one way in for the commission,
+the import, the admin, the pages and the API."""
+
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
+from guichet.accounts.permissions import is_ars_of
 from guichet.commission.actions import finess_mentioned
 from guichet.core import audit
+from guichet.core.money import euros
 
-from .models import Grant, GrantAction, GrantStatus
+from .models import Grant, GrantAction, GrantStatus, Payment, PaymentStatus
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 
 
 def convention_reference(item) -> str:
@@ -64,3 +73,66 @@ def activate(grant: Grant, user, signed_on, document=None) -> Grant:
     return grant
 
 
+
+
+def check_total(total, ceilings: Decimal, used: Decimal) -> Decimal:
+    """The convention's total as the ARS may set it: euros and cents, above zero, at most the sum of the
+    actions' ceilings (the convention cannot give more than its actions), at least what is already paid or
+    ordered (that money is gone). ``ValidationError`` at the field « total » otherwise, in French. Shared
+    by the grant page, the API and the import."""
+    if total is None or total == "":
+        raise ValidationError({"total": "Indiquez le montant total de la convention."})
+    try:
+        total = Decimal(total)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationError({"total": "Saisissez un montant en euros, par exemple 12 000,50."}) from None
+    if not total.is_finite() or total != total.quantize(CENT):
+        raise ValidationError({"total": "Le montant s'écrit en euros et centimes, deux décimales au plus."})
+    if total <= 0:
+        raise ValidationError({"total": "Le montant total de la convention doit être supérieur à 0."})
+    if total > ceilings:
+        raise ValidationError({"total": f"Le montant total ({euros(total)}) ne peut pas dépasser la somme des "
+                                        f"plafonds des actions ({euros(ceilings)})."})
+    if total < used:
+        raise ValidationError({"total": f"Le montant total ({euros(total)}) ne peut pas être inférieur à ce qui est "
+                                        f"déjà versé ou ordonnancé sur la subvention ({euros(used)})."})
+    return total.quantize(CENT)
+
+
+def set_total(grant: Grant, user, total, reason: str, request=None) -> Grant:
+    """The ARS of the grant's region sets the convention's total (lower than the sum of the ceilings when
+    the convention says so), with a reason, recorded in the audit trail. What is merely scheduled on the
+    grant is recomputed at once (the engine caps by the total); what is ordered or paid never changes."""
+    from . import payments
+
+    if not is_ars_of(user, grant.region_id):
+        raise PermissionDenied("Seule l'ARS de la région fixe le montant total d'une subvention.")
+    reason = (reason or "").strip()
+    errors = {}
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update().get(pk=grant.pk)
+        if grant.status == GrantStatus.CLOSED:
+            raise ValidationError("Cette subvention est clôturée : son montant total ne change plus.")
+        actions = list(grant.actions.all())
+        ceilings = sum((a.ceiling for a in actions), ZERO)
+        used = sum((a.paid_before for a in actions), ZERO) + (
+            Payment.objects.filter(action__grant=grant, status__in=(PaymentStatus.ORDERED, PaymentStatus.PAID))
+            .aggregate(s=Sum("amount"))["s"] or ZERO)
+        try:
+            total = check_total(total, ceilings, used)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if not reason:
+            errors["reason"] = "Indiquez le motif : par exemple, le montant total inscrit dans la convention signée."
+        elif len(reason) > 300:
+            errors["reason"] = "Le motif tient en 300 caractères au plus."
+        if errors:
+            raise ValidationError(errors)
+        before = grant.total
+        grant.total = total
+        grant.save(update_fields=["total"])
+        audit.record(user, "grant:total", dossier=grant.dossier_id, request=request, obj=grant,
+                     before=str(before), after=str(total), reason=reason)
+        # Settle again what is scheduled on the grant (the grant is locked above).
+        payments.settle(grant)
+    return grant

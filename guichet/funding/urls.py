@@ -13,6 +13,8 @@ urlpatterns = [
     path("dossiers/<int:pk>/justificatifs/factures/", views_proofs.line_add, name="invoice_add"),
     path("dossiers/<int:pk>/justificatifs/factures/<int:line_pk>/supprimer/", views_proofs.line_delete,
          name="invoice_delete"),
+    path("dossiers/<int:pk>/justificatifs/factures/<int:line_pk>/fichier/", views_proofs.line_file,
+         name="invoice_file"),
     path("dossiers/<int:pk>/justificatifs/realisation/", views_proofs.progress, name="progress"),
     path("dossiers/<int:pk>/justificatifs/bordereau.xlsx", views_bordereau.download, name="bordereau"),
     path("dossiers/<int:pk>/justificatifs/bordereau/", views_bordereau.upload, name="bordereau_upload"),

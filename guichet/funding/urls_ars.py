@@ -17,4 +17,5 @@ urlpatterns = [
     path("ordres/<int:pk>/ordre.csv", views_payments.order_csv, name="order_csv"),
     path("subventions/<int:pk>/", views_payments.ledger, name="ledger"),
     path("subventions/<int:pk>/cloturer/", views_payments.close_grant, name="close"),
+    path("subventions/<int:pk>/montant-total/", views_payments.set_total, name="set_total"),
 ]

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from guichet.core import audit
 
-from . import bordereau
+from . import bordereau, proofs
 from .views_proofs import proofs_dossier_or_404
 
 SHOWN_ERRORS = 200  # a badly mangled file may have thousands; the first ones are enough to act on
@@ -82,5 +82,10 @@ def upload(request, pk):
     message += "."
     if result.ignored_sheets:
         message += " Onglets ignorés : " + ", ".join(f"« {t} »" for t in result.ignored_sheets) + "."
+    waiting = len(proofs.lines_without_file(dossier))
+    if waiting:
+        message += (f" {waiting} facture{'s' if waiting > 1 else ''} attend{'ent' if waiting > 1 else ''} encore "
+                    f"{'leur' if waiting > 1 else 'son'} fichier : joignez-le ci-dessous, le dossier ne peut pas être "
+                    "déposé sans.")
     messages.success(request, message)
-    return redirect(_invoices_url(dossier))
+    return redirect(_invoices_url(dossier) + ("#factures-sans-fichier" if waiting else ""))

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,8 +27,9 @@ from guichet.core import audit
 from guichet.core.money import euros
 from guichet.core.spreadsheets import XLSX
 from guichet.dossiers.models import State
+from guichet.formschema.values import parse_decimal
 
-from . import exports, payments, proofs
+from . import balances, exports, payments, services
 from .models import Grant, GrantStatus, Payment, PaymentOrder, PaymentStatus
 from .payments import ProofsError
 
@@ -181,20 +182,74 @@ def _grant(request, pk) -> Grant:
                              .select_related("beneficiary", "legal_entity", "call", "dossier"), pk=pk)
 
 
-def _ledger_page(request, grant: Grant, form=None, status=200):
+class TotalForm(DsfrBaseForm):
+    """The convention's total as typed: French amounts (« 12 000,50 ») read by ``parse_decimal``; the rules
+    are ``services.set_total``'s."""
+
+    total = forms.CharField(label="Montant total de la convention (€)", required=False, max_length=30,
+                            help_text="Au plus la somme des plafonds des actions, au moins ce qui est déjà versé ou "
+                                      "ordonnancé. Par exemple 12 000,50.")
+    reason = forms.CharField(label="Motif", required=False, max_length=300, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="Par exemple : montant total inscrit à l'article 3 de la convention signée.")
+
+    def clean_total(self):
+        raw = self.cleaned_data["total"]
+        try:
+            return parse_decimal(raw)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages[0]) from None
+
+
+def _can_set_total(user, grant: Grant) -> bool:
+    return grant.status != GrantStatus.CLOSED and is_ars_of(user, grant.region_id)
+
+
+def _ledger_page(request, grant: Grant, form=None, total_form=None, status=200):
     actions = list(grant.actions.all())
-    balances = proofs.balances(actions)
+    grant_balances, action_balances = balances.compute([grant])
     for action in actions:
-        action.balance = balances[action.pk]
-    entries, balance = payments.ledger(grant)
+        action.balance = action_balances[action.pk]
+    entries, _ = payments.ledger(grant)
     for entry in entries:
         entry.status_label = STATUS_LABELS.get(entry.status, entry.status)
+    summary = grant_balances[grant.pk]
     can_close = _can_close(request.user, grant)
+    can_set_total = _can_set_total(request.user, grant)
+    if can_set_total and total_form is None:
+        total_form = TotalForm(initial={"total": f"{grant.total:.2f}".replace(".", ",")})
     return render(request, "funding/ars/ledger.html", {
-        "grant": grant, "actions": actions, "entries": entries, "balance": balance,
+        "grant": grant, "actions": actions, "entries": entries, "summary": summary,
+        "balance": {"total": summary.total, "paid": summary.paid, "pending": summary.committed,
+                    "remaining": summary.remaining},
         "can_close": can_close, "form": form or (CloseForm() if can_close else None),
+        "can_set_total": can_set_total, "total_form": total_form if can_set_total else None,
         "nav": "instruction" if request.user.is_ars_staff else "dossiers",
         "page_title": f"Versements de la subvention {grant.convention_reference}"}, status=status)
+
+
+@login_required
+@require_POST
+def set_total(request, pk):
+    grant = _grant(request, pk)
+    if not is_ars_of(request.user, grant.region_id):
+        raise PermissionDenied("Seule l'ARS de la région fixe le montant total d'une subvention.")
+    form = TotalForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_total(grant, request.user, form.cleaned_data["total"], form.cleaned_data["reason"],
+                               request=request)
+        except ValidationError as exc:
+            if not hasattr(exc, "error_dict"):
+                messages.error(request, exc.messages[0])
+                return redirect("payments:ledger", pk=pk)
+            for key, texts in exc.message_dict.items():
+                form.add_error(key if key in form.fields else None, texts[0])
+        else:
+            grant.refresh_from_db()
+            messages.success(request, f"Le montant total de la convention {grant.convention_reference} est fixé à "
+                                      f"{euros(grant.total)}.")
+            return redirect("payments:ledger", pk=pk)
+    return _ledger_page(request, grant, total_form=form, status=400)
 
 
 @login_required

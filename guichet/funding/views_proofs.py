@@ -20,7 +20,7 @@ from guichet.dossiers.models import Attachment, Dossier
 from guichet.formschema.forms import SchemaFileField
 from guichet.formschema.values import parse_decimal
 
-from . import proofs
+from . import balances, proofs
 from .models import Completion, Grant, GrantAction, InvoiceLine
 from .payments import ProofsError, receipt_day, why_out_of_windows, window_for
 
@@ -61,7 +61,8 @@ def _parse(post, action) -> tuple[proofs.LineInput, dict]:
                             invoice_date=invoice_date, **amounts), errors
 
 
-def _page(request, dossier, *, form_action=None, errors=None, typed=None, kept_file=None, status=200):
+def _page(request, dossier, *, form_action=None, errors=None, typed=None, kept_file=None, file_errors=None,
+          status=200):
     actions = proofs.covered_actions(dossier)
     summaries = proofs.summary(dossier, actions)
     progress = {p.action_id: p for p in dossier.action_progress.all()}
@@ -79,6 +80,8 @@ def _page(request, dossier, *, form_action=None, errors=None, typed=None, kept_f
             pk=dossier.pk).exists(), "completions": Completion.choices, "form_action": form_action,
         "errors": errors or {}, "general_error": (errors or {}).get("__all__") or (errors or {}).get("action"),
         "typed": typed or {}, "kept_file": kept_file, "window": window,
+        "without_file": [(line, proofs.file_anchor(line), (file_errors or {}).get(line.pk))
+                         for line in proofs.lines_without_file(dossier)],
         "out_of_windows": why_out_of_windows(dossier.call, day) if day and window is None else "",
         "schema": dossier.form_version.parsed(), "nav_invoices": True, "nav": "dossiers",
         "page_title": f"Pièces justificatives — dossier {dossier}"}, status=status)
@@ -98,7 +101,7 @@ def line_add(request, pk):
     upload, kept = request.FILES.get("file"), None
     if upload is not None:
         try:
-            upload = SchemaFileField(allowed_types=["pdf", "jpg", "jpeg", "png"], required=False).clean(upload)
+            upload = _checked_upload(upload)
         except ValidationError as exc:
             errors["file"] = exc.messages[0]
             upload = None
@@ -124,6 +127,30 @@ def line_add(request, pk):
         return _page(request, dossier, form_action=action.pk if action else None, errors=found, typed=typed,
                      kept_file=kept, status=400)
     messages.success(request, f"Facture {line.number} de {line.supplier} ajoutée à l'action « {line.action.title} ».")
+    return redirect(f"{reverse('funding:invoices', args=[pk])}#action-{line.action_id}")
+
+
+def _checked_upload(upload):
+    """The uploaded invoice, checked as every dossier file is (type, size, content); ValidationError else."""
+    return SchemaFileField(allowed_types=["pdf", "jpg", "jpeg", "png"], required=False).clean(upload)
+
+
+@login_required
+@require_POST
+def line_file(request, pk, line_pk):
+    """Attach its file to an invoice (one read from the bordereau has none); errors at the line."""
+    dossier = proofs_dossier_or_404(request, pk)
+    line = get_object_or_404(InvoiceLine.objects.select_related("attachment", "action"), dossier=dossier, pk=line_pk)
+    try:
+        upload = _checked_upload(request.FILES.get("file"))
+        proofs.attach_file(line, request.user, upload)
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        found = exc.message_dict.get("file", exc.messages) if hasattr(exc, "error_dict") else exc.messages
+        return _page(request, dossier, file_errors={line.pk: found[0]}, status=400)
+    messages.success(request, f"Fichier « {line.attachment.original_name} » joint à la facture {line.number} de "
+                              f"{line.supplier}.")
     return redirect(f"{reverse('funding:invoices', args=[pk])}#action-{line.action_id}")
 
 
@@ -165,8 +192,9 @@ def my_grants(request):
     """The grants of the establishments the user files for: per action, ceiling, paid, remaining."""
     grants = list(Grant.objects.visible_to(request.user).select_related("beneficiary", "legal_entity")
                   .prefetch_related("actions__establishments").order_by("-call_year", "convention_reference"))
-    balances = proofs.balances([a for g in grants for a in g.actions.all()])
-    rows = [{"grant": g, "actions": [(a, balances[a.pk]) for a in g.actions.all()]} for g in grants]
+    grant_balances, action_balances = balances.compute(grants)
+    rows = [{"grant": g, "summary": grant_balances[g.pk], "actions": [(a, action_balances[a.pk])
+                                                                      for a in g.actions.all()]} for g in grants]
     from guichet.calls.models import Call
 
     proofs_calls = (Call.objects.open_at().filter(kind=CallKind.PROOFS, region__in={g.region_id for g in grants})

@@ -70,7 +70,7 @@ def _prepare(block, editable: bool, failed: InvoiceLine | None = None, errors=No
     elif grant.status != GrantStatus.ACTIVE:
         block.why_nothing = f"La subvention est {grant.get_status_display().lower()} : plus aucun versement."
     elif block.window_missing:
-        block.why_nothing = "Aucune fenêtre de versement ne couvre la date de réception de ces justificatifs."
+        block.why_nothing = "Aucune fenêtre de versement ne couvre la date de réception de ces factures."
     elif block.dead:
         block.why_nothing = "Le dossier est refusé ou classé sans suite : aucun versement."
     else:
@@ -86,7 +86,8 @@ def _context(dossier: Dossier, failed=None, errors=None, typed=None) -> dict:
     dead = dossier.state in (State.REFUSE, State.SANS_SUITE)
     blocks = proofs.summary(dossier, _actions(dossier))
     for block in blocks:
-        block.window_missing, block.dead = window is None, dead
+        # Each invoice belongs to the window of its own receipt: nothing to pay when none of them has one.
+        block.window_missing, block.dead = not any(line.window for line in block.lines), dead
         _prepare(block, editable, failed, errors, typed)
     return {
         "dossier": dossier, "blocks": blocks, "receipt_day": day, "window": window,

@@ -50,8 +50,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Annuaire : {report.imported} établissements importés, {report.updated} mis à jour.")
         self.stdout.write("Appels à projets de démonstration (ouverts aujourd'hui) :")
         for call in demo_calls:
-            closes = timezone.localtime(call.closes_at).strftime("%d/%m/%Y %H:%M")
-            self.stdout.write(f"  - {call.title} — jusqu'au {closes} — /appels/{call.slug}/")
+            self.stdout.write(f"  - {call.title} — dépôt possible {call.deadline.until} — /appels/{call.slug}/")
         if commission_call is not None:
             self.stdout.write(f"Commission de démonstration (dépôts clos, 3 dossiers en instruction) : "
                               f"/instruction/appels/{commission_call.slug}/ puis « Séances de commission »")

@@ -12,7 +12,8 @@ from guichet.funding.imports import import_grants
 
 class Command(BaseCommand):
     help = ("Importe les subventions antérieures à la plateforme depuis un classeur Excel (.xlsx) : une ligne "
-            "par action financée. Rien n'est enregistré si une ligne contient une erreur.")
+            "par action financée (et, facultatif, le montant total de la convention s'il est inférieur à la somme "
+            "des plafonds). Rien n'est enregistré si une ligne contient une erreur.")
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="chemin du classeur .xlsx (voir le modèle téléchargeable sur la plateforme)")
@@ -45,7 +46,8 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"{grant.reference} ({grant.kind}, {grant.call_year}, signée le {grant.signed_on:%d/%m/%Y}) — "
                     f"{grant.beneficiary.name} ({grant.beneficiary.finess}) — taux {percent(grant.rate)} — "
-                    f"{len(grant.actions)} action(s), total {euros(grant.total)}, "
+                    f"{len(grant.actions)} action(s), total {euros(grant.total)}"
+                    + (f" (plafonds {euros(grant.ceilings)})" if grant.total != grant.ceilings else "") + ", "
                     f"déjà versé {euros(grant.paid_before)}")
                 for action in grant.actions:
                     self.stdout.write(f"    ligne {action.line} : {action.title} — {action.establishment.finess} — "
