@@ -39,12 +39,16 @@ WORK = ROOT / "var" / "mutation"
 TARGETS: dict[str, list[str]] = {
     "guichet/funding/payments.py": [
         "tests/test_payments.py",
+        "tests/test_payment_receipts.py",
+        "tests/test_payment_properties.py",
         "tests/test_payment_pages.py",
         "tests/test_api_funding.py",
     ],
     "guichet/dossiers/workflow.py": [
         "tests/test_workflow.py",
         "tests/test_instruction_dossier.py",
+        "tests/test_eligibility.py",  # reopening a dossier: still the establishment's only one on the call
+        "tests/test_bordereau.py",  # corrections of a proofs dossier: each invoice with its file
     ],
     "guichet/accounts/permissions.py": [
         "tests/test_accounts.py",
