@@ -7,7 +7,7 @@ own test files are run against each mutant (TARGETS below), on SQLite; a mutant 
 
 cosmic-ray writes each mutation into the file and runs a command, so the run happens in a scratch copy of the
 working tree under var/mutation/<module>/ (git-ignored): the repository's own files are never touched, even
-when a run is interrupted. The test database is created once per module and reused by every mutant.
+when a run is interrupted. Each mutant gets a fresh SQLite test database.
 
     scripts/mutation.py                        every module of TARGETS that exists
     scripts/mutation.py guichet/dossiers/workflow.py --timeout 120
@@ -75,7 +75,7 @@ EXCLUDED_OPERATORS = [
     "core/VariableInserter",
 ]
 
-SETTINGS = '''"""Scratch settings for mutation testing: one test database, reused by every mutant."""
+SETTINGS = '''"""Scratch settings for mutation testing: this module's own test database."""
 from guichet.test_settings import *  # noqa: F403
 
 DATABASES["default"]["TEST"] = {{"NAME": {name!r}}}  # noqa: F405
@@ -139,10 +139,12 @@ def run_module(module: str, tests: list[str], timeout: float | None, sample: int
     for stale in (src / module).parent.glob(f"__pycache__/{Path(module).stem}.*.pyc"):
         stale.unlink()
 
+    # A fresh test database for every mutant (pytest-django's default): a reused one does not survive a
+    # transactional test (test_eligibility's), whose flush empties the regions for every later mutant.
     pytest = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--ds=mutation_settings",
-              "--hypothesis-seed=0", "--reuse-db", *tests]
+              "--hypothesis-seed=0", *tests]
     started = time.monotonic()
-    baseline = subprocess.run([*pytest, "--create-db"], cwd=src, capture_output=True, text=True)
+    baseline = subprocess.run(pytest, cwd=src, capture_output=True, text=True)
     took = time.monotonic() - started
     if baseline.returncode != 0:
         print(baseline.stdout[-3000:], baseline.stderr[-3000:])
