@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgres://root@127.0.0.1:5432/guichet
 
 
-.PHONY: install system-packages system-packages-demo demo serve test test-sqlite test-postgres lint bench clean
+.PHONY: install system-packages system-packages-demo demo serve test test-sqlite test-postgres lint bench clean mutation
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,20 @@ test-sqlite: install system-packages
 
 test-postgres: install system-packages
 	DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest -q
+
+# Mutation testing of the money, dates and permission modules (slow: not part of make test): the score per module,
+# then every surviving mutant; docs/testing.md explains them. One module: make mutation MODULES=guichet/x/y.py
+# (several: space-separated); only the last run's survivors again: make mutation MUTATION_ARGS=--survivors
+MODULES ?=
+MUTATION_ARGS ?=
+MUTATION_STAMP := $(VENV)/.installed-mutation
+
+$(MUTATION_STAMP): $(STAMP) requirements-mutation.txt
+	$(PIP) install --quiet -r requirements-mutation.txt
+	touch $(MUTATION_STAMP)
+
+mutation: $(MUTATION_STAMP)
+	nice -n 10 $(PY) scripts/mutation.py $(MUTATION_ARGS) $(MODULES)
 
 bench: install
 	$(PY) benchmarks/run.py

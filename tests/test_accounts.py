@@ -6,10 +6,11 @@ from html.parser import HTMLParser
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.contrib.auth.models import AnonymousUser
 from django.core.management import CommandError, call_command
 
 from guichet.accounts.models import Role, User
-from guichet.accounts.permissions import can_manage_region, can_manage_user, is_applicant
+from guichet.accounts.permissions import can_manage_region, can_manage_user, is_applicant, is_ars_of, is_ars_staff
 from tests.factories import PASSWORD, ArsAdminFactory, InstructorFactory, UserFactory, region
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +81,88 @@ def test_an_inactive_admin_manages_nothing(hdf_admin, hdf_instructor):
     hdf_admin.save()
     assert not can_manage_region(hdf_admin, region("32"))
     assert not can_manage_user(hdf_admin, hdf_instructor)
+
+
+# Who is who, and who acts on region 32 (Hauts-de-France): the rule every page, the API, the admin and the
+# commands rely on. Each column is one permission check; each row one kind of person.
+PEOPLE = {
+    # person:                       is_applicant  is_ars_staff  is_ars_of(32)  can_manage_region(32)
+    "nobody":                       (False,       False,        False,         False),
+    "anonymous":                    (False,       False,        False,         False),
+    "applicant":                    (True,        False,        False,         False),
+    "applicant_inactive":           (False,       False,        False,         False),
+    "applicant_with_region_32":     (True,        False,        False,         False),
+    "instructor_32":                (False,       True,         True,          False),
+    "instructor_32_inactive":       (False,       False,        True,          False),
+    "admin_32":                     (False,       True,         True,          True),
+    "admin_32_inactive":            (False,       False,        True,          False),
+    "instructor_44":                (False,       True,         False,         False),
+    "admin_44":                     (False,       True,         False,         False),
+    "admin_without_region":         (False,       False,        False,         False),
+    "superuser":                    (False,       True,         True,          True),
+    "superuser_inactive":           (False,       False,        True,          False),
+}
+
+
+def person(kind):
+    """One person of PEOPLE (``is_ars_of`` trusts authentication to keep inactive accounts out)."""
+    if kind == "nobody":
+        return None
+    if kind == "anonymous":
+        return AnonymousUser()
+    if kind.startswith("superuser"):
+        user = User.objects.create_superuser(f"{kind}@exemple.fr", PASSWORD)
+    else:
+        factory = {"applicant": UserFactory, "instructor": InstructorFactory, "admin": ArsAdminFactory}[
+            kind.split("_")[0]]
+        extra = {"region": None} if kind.endswith("without_region") else {}
+        if kind.endswith("_44"):
+            extra["region"] = region("44")
+        if kind.endswith("with_region_32"):
+            extra["region"] = region("32")
+        user = factory(email=f"{kind}@exemple.fr", **extra)
+    if kind.endswith("inactive"):
+        user.is_active = False
+        user.save()
+    return user
+
+
+@pytest.mark.parametrize("kind", PEOPLE)
+def test_who_is_ars_staff_and_who_acts_on_a_region(kind):
+    user = person(kind)
+    applicant, staff, ars_of_32, manages_32 = PEOPLE[kind]
+    assert is_applicant(user) is applicant
+    assert is_ars_staff(user) is staff
+    # a region or its primary key, alike
+    assert is_ars_of(user, region("32")) is is_ars_of(user, region("32").pk) is ars_of_32
+    assert can_manage_region(user, region("32")) is can_manage_region(user, region("32").pk) is manages_32
+    superuser = kind.startswith("superuser")
+    assert is_ars_of(user, region("44")) is (superuser or kind in ("instructor_44", "admin_44"))
+    assert can_manage_region(user, region("44")) is (kind in ("superuser", "admin_44"))
+    # a call without a region (a template) is the superuser's only
+    assert is_ars_of(user, None) is superuser
+    assert can_manage_region(user, None) is (kind == "superuser")
+
+
+@pytest.mark.parametrize("kind", PEOPLE)
+def test_whose_account_an_ars_admin_manages(kind):
+    """An ARS administrator manages the ARS staff of their own region: never a superuser (even one attached to
+    the region), an applicant (even one whose account names the region), nor the staff of another region."""
+    target = person(kind)
+    if target is None or not target.is_authenticated:
+        return
+    admin = ArsAdminFactory(email="gestion.comptes@ars.sante.fr")
+    root = User.objects.create_superuser("racine@exemple.fr", PASSWORD)
+    if kind.startswith("superuser"):
+        target.region = region("32")
+        target.save()
+    manages = kind in ("instructor_32", "instructor_32_inactive", "admin_32", "admin_32_inactive")
+    assert can_manage_user(admin, target) is manages
+    assert can_manage_user(root, target) is True
+    gone_root = User.objects.create_superuser("racine.partie@exemple.fr", PASSWORD, is_active=False)
+    for manager in (None, AnonymousUser(), ArsAdminFactory(email="parti@ars.sante.fr", is_active=False), gone_root,
+                    InstructorFactory(email="i@ars.sante.fr")):
+        assert can_manage_user(manager, target) is False
 
 
 # --- Admin site restricted to the region --------------------------------------------------------

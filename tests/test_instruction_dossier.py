@@ -281,3 +281,17 @@ def test_a_decision_may_come_with_a_document_sent_in_the_messagerie(client, db, 
     message = Message.objects.get(dossier=dossier, kind="state_change")
     assert "hors du champ" in message.body
     assert MessageAttachment.objects.get(message=message).original_name == "Lettre de refus.pdf"
+
+
+def test_taking_the_dossier_back_into_instruction_withdraws_the_correction_request(client, instructor):
+    """The instructor asked for a correction, then takes the dossier back into instruction without waiting (the
+    piece came by mail): the applicant is no longer asked to file corrections, nor the page flagged."""
+    dossier = make("en_instruction")
+    workflow.apply(dossier, "demander_correction", instructor, motivation="Joindre le DUERP.")
+    client.force_login(instructor)
+    assert "Correction demandée" in client.get(url(dossier)).content.decode()
+    workflow.apply(dossier, "passer_en_instruction", instructor)
+    assert "Correction demandée" not in client.get(url(dossier)).content.decode()
+    client.force_login(dossier.created_by)
+    page = client.get(reverse("dossiers:file", args=[dossier.pk])).content.decode()
+    assert "Déposer les corrections" not in page and "demandé une correction" not in page

@@ -112,15 +112,33 @@ def test_archive_only_decided_and_archived_dossiers_are_frozen(instructor):
     assert not dossier.archived
 
 
-def test_mandatory_annotations_block_the_decision(instructor):
+def test_an_archived_dossier_is_not_archived_again_nor_an_unarchived_one_unarchived(instructor):
+    """Each archiving is one line of the history: a second click (another tab, the admin, the API) is refused."""
+    dossier = workflow.apply(make("refuse"), "archiver", instructor)
+    with pytest.raises(workflow.TransitionError, match="Ce dossier est archivé : désarchivez-le d'abord."):
+        workflow.apply(dossier, "archiver", instructor)
+    assert [t.event for t in workflow.available(dossier, instructor)] == ["desarchiver"]
+    dossier = workflow.apply(dossier, "desarchiver", instructor)
+    with pytest.raises(workflow.TransitionError, match="Ce dossier n'est pas archivé."):
+        workflow.apply(dossier, "desarchiver", instructor)
+    assert [t.event for t in workflow.available(dossier, instructor)] == ["repasser_en_instruction", "archiver"]
+    assert list(DossierEvent.objects.filter(dossier=dossier).values_list("event", flat=True)) == [
+        "archiver", "desarchiver"]
+
+
+@pytest.mark.parametrize("event, target", [("accepter", "accepte"), ("refuser", "refuse"),
+                                           ("classer_sans_suite", "sans_suite")])
+def test_mandatory_annotations_block_every_decision(instructor, event, target):
     dossier = make("en_instruction")
     FormVersion.objects.create(call=dossier.call, kind=FormKind.ANNOTATIONS, number=1, schema={"sections": [
         {"key": "avis", "title": "Avis de l'instructeur", "fields": [
             {"key": "avis_instructeur", "type": "textarea", "label": "Avis motivé", "required": True}]}]})
-    with pytest.raises(workflow.TransitionError, match="Avis motivé"):
-        workflow.apply(dossier, "accepter", instructor)
+    with pytest.raises(workflow.TransitionError, match="doivent être renseignées avant la décision : Avis motivé."):
+        workflow.apply(dossier, event, instructor, motivation="Hors du champ de l'appel.")
+    assert Dossier.objects.get(pk=dossier.pk).state == "en_instruction"
+    assert not DossierEvent.objects.filter(dossier=dossier).exists()
     Dossier.objects.filter(pk=dossier.pk).update(annotations={"avis_instructeur": "Projet solide."})
-    assert workflow.apply(dossier, "accepter", instructor).state == "accepte"
+    assert workflow.apply(dossier, event, instructor, motivation="Hors du champ de l'appel.").state == target
 
 
 def test_available_lists_the_buttons_of_the_moment(instructor):
