@@ -363,3 +363,14 @@ def test_dossiers_are_settled_in_the_order_they_were_received(proofs_call):
     assert september.payments.get().amount == Decimal("3000.00")
     payments.validate_line(InvoiceLine.objects.get(pk=early_line.pk), instructor, LineStatus.REJECTED, reason="x")
     assert not may.payments.exists() and september.payments.get().amount == Decimal("4000.00")
+
+
+def test_windows_without_a_label_are_numbered_from_one_as_a_person_counts():
+    from types import SimpleNamespace
+
+    call = SimpleNamespace(payment_windows=[
+        {"received_until": "2024-05-31", "paid_by": "2024-06-30"},
+        {"received_from": "2024-06-01", "received_until": "2024-11-15", "paid_by": "2024-12-31"},
+        {"label": "Solde", "received_from": "2024-11-16", "paid_by": "2025-03-31"}])
+    assert [(w.index, w.label) for w in payments.windows(call)] == [(0, "Fenêtre 1"), (1, "Fenêtre 2"), (2, "Solde")]
+    assert payments.window_for(call, dt.date(2024, 6, 1)).label == "Fenêtre 2"
