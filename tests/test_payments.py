@@ -374,3 +374,18 @@ def test_windows_without_a_label_are_numbered_from_one_as_a_person_counts():
         {"label": "Solde", "received_from": "2024-11-16", "paid_by": "2025-03-31"}])
     assert [(w.index, w.label) for w in payments.windows(call)] == [(0, "Fenêtre 1"), (1, "Fenêtre 2"), (2, "Solde")]
     assert payments.window_for(call, dt.date(2024, 6, 1)).label == "Fenêtre 2"
+
+
+def test_each_verdict_is_in_the_audit_trail_with_the_amount_retained(proofs_call):
+    from guichet.core.models import AuditRecord
+
+    est = EstablishmentFactory()
+    [action] = make_grant(est, ["5000"]).actions.all()
+    dossier = proofs_dossier(proofs_call, est, paris(2024, 3, 1, 8))
+    line = invoice(dossier, action, "1200")
+    instructor = InstructorFactory()
+    payments.validate_line(line, instructor, LineStatus.PARTIAL, accepted_amount="800.50", reason="Hors action")
+    payments.validate_line(line, instructor, LineStatus.ACCEPTED)
+    records = AuditRecord.objects.filter(action="proofs:validate", dossier_id=dossier.pk).order_by("seq")
+    assert [(r.actor_id, r.details["line"], r.details["status"], r.details["accepted_amount"]) for r in records] == [
+        (instructor.pk, line.pk, "partielle", "800.50"), (instructor.pk, line.pk, "acceptee", None)]
