@@ -15,7 +15,7 @@ from guichet.core.files import store_upload
 from guichet.formschema import engine
 from guichet.formschema.forms import FormContext, build_section_form, merge_section
 
-from . import notifications, unique
+from . import kinds, notifications, unique
 from .models import Attachment, Dossier, DossierEvent, EventKind, State
 from .workflow import filed
 
@@ -260,15 +260,7 @@ def missing_items(dossier: Dossier, schema=None):
         items += [engine.Missing(section.key, section.title, path, label,
                                  "fichier refusé par l'antivirus : à remplacer")
                   for section, path, label, pk in files if pk in infected]
-    if dossier.call.kind == "proofs":
-        from django.urls import reverse
-
-        from guichet.funding.proofs import missing_with_anchors
-
-        url = reverse("funding:invoices", args=[dossier.pk])
-        items += [engine.Missing("factures", "Pièces justificatives par action", "factures", "Factures", message,
-                                 url=f"{url}#{anchor}" if anchor else url)
-                  for message, anchor in missing_with_anchors(dossier)]
+    items += kinds.missing(dossier)
     return items
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from guichet.accounts.permissions import is_ars_of
 
-from . import unique
+from . import kinds, unique
 from .models import Dossier, DossierEvent, EventKind, State
 
 DECIDED = (State.ACCEPTE, State.REFUSE, State.SANS_SUITE)
@@ -52,19 +52,9 @@ def _correction_was_requested(dossier: Dossier, **_) -> str | None:
     return None
 
 
-def _invoice_files_complete(dossier: Dossier, **_) -> str | None:
-    """A proofs dossier's corrections are filed, like the dossier itself, with the file of each invoice."""
-    if dossier.call.kind != "proofs":
-        return None
-    from guichet.funding.proofs import lines_without_file
-
-    waiting = lines_without_file(dossier)
-    if not waiting:
-        return None
-    return (f"Joignez le fichier de chaque facture avant de déposer les corrections : "
-            f"{len(waiting)} facture{'s' if len(waiting) > 1 else ''} sans fichier ("
-            + ", ".join(f"n° {line.number} de {line.supplier}" for line in waiting[:5])
-            + (", …" if len(waiting) > 5 else "") + ").")
+def _kind_complete(dossier: Dossier, **_) -> str | None:
+    """Corrections are filed, like the dossier itself, with what its kind of call asks (``kinds``)."""
+    return kinds.corrections_refusal(dossier)
 
 
 def _annotations_complete(dossier: Dossier, **_) -> str | None:
@@ -108,7 +98,7 @@ TRANSITIONS: dict[str, Transition] = {t.event: t for t in (
                INSTRUCTOR, motivation_required=True, guards=(_not_archived,),
                done="Une correction du dossier est demandée."),
     Transition("deposer_corrections", "Déposer les corrections", (State.EN_CONSTRUCTION,), None, APPLICANT,
-               guards=(_correction_was_requested, _invoice_files_complete),
+               guards=(_correction_was_requested, _kind_complete),
                done="Les corrections du dossier ont été déposées."),
     Transition("accepter", "Accepter", (State.EN_INSTRUCTION,), State.ACCEPTE, INSTRUCTOR,
                guards=(_not_archived, _annotations_complete), done="Le dossier est accepté."),

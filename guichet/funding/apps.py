@@ -6,4 +6,10 @@ class FundingConfig(AppConfig):
     verbose_name = "Subventions"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from guichet.calls.models import CallKind
+        from guichet.dossiers import kinds
+
+        from . import proofs, signals  # noqa: F401
+
+        kinds.register(CallKind.PROOFS, kinds.KindRules(missing=proofs.completeness_items,
+                                                        corrections_refusal=proofs.corrections_refusal))

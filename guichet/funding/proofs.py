@@ -10,12 +10,14 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from guichet.calls.models import CallKind
 from guichet.core import audit
 from guichet.core.money import euros
 from guichet.dossiers.models import Dossier, State
+from guichet.formschema.engine import Missing
 
 from . import balances as balances_module
 from . import payments
@@ -170,6 +172,26 @@ def missing_with_anchors(dossier: Dossier) -> list[tuple[str, str]]:
 def missing(dossier: Dossier) -> list[str]:
     """The messages of ``missing_with_anchors``."""
     return [message for message, _ in missing_with_anchors(dossier)]
+
+
+def completeness_items(dossier: Dossier) -> list[Missing]:
+    """``missing_with_anchors`` as the filing page lists it, each linked to its place on the invoices page
+    (registered for proofs calls in ``dossiers.kinds``)."""
+    url = reverse("funding:invoices", args=[dossier.pk])
+    return [Missing("factures", "Pièces justificatives par action", "factures", "Factures", message,
+                    url=f"{url}#{anchor}" if anchor else url)
+            for message, anchor in missing_with_anchors(dossier)]
+
+
+def corrections_refusal(dossier: Dossier) -> str | None:
+    """A proofs dossier's corrections are filed, like the dossier itself, with the file of each invoice."""
+    waiting = lines_without_file(dossier)
+    if not waiting:
+        return None
+    return (f"Joignez le fichier de chaque facture avant de déposer les corrections : "
+            f"{len(waiting)} facture{'s' if len(waiting) > 1 else ''} sans fichier ("
+            + ", ".join(f"n° {line.number} de {line.supplier}" for line in waiting[:5])
+            + (", …" if len(waiting) > 5 else "") + ").")
 
 
 def attach_file(line: InvoiceLine, user, upload) -> InvoiceLine:
