@@ -304,6 +304,25 @@ def test_a_later_order_is_never_exceeded_by_an_earlier_dossier_validated_after_i
     assert amounts(may) == {("Action 1", 0, Decimal("1000.00"), PaymentStatus.SCHEDULED)}
 
 
+def test_what_earlier_dossiers_settled_and_a_later_order_together_never_pass_the_ceiling(grant):
+    """April scheduled, September ordered, then May validated: May is owed 3 000 € by its own invoices, but
+    the action's ceiling (5 000 €) leaves it nothing after April's 1 000 € and September's 4 000 €."""
+    call, instructor = proofs_call(), InstructorFactory()
+    first, _ = grant.actions.all()  # ceiling 5 000 €; the convention's total (8 000 €) does not bind here
+    april = file_proofs(call, grant.beneficiary, [typed(first, "2000")], paris(2024, 4, 2, 9))
+    may = file_proofs(call, site(grant, 1), [typed(first, "6000")], paris(2024, 5, 2, 9))
+    september = file_proofs(call, site(grant, 2), [typed(first, "8000")], paris(2024, 9, 2, 9))
+    for dossier in (april, may, september):
+        workflow.apply(dossier, "passer_en_instruction", instructor, now=dossier.first_filed_at + dt.timedelta(days=1))
+    accept_all(april, instructor)
+    accept_all(september, instructor)
+    payments.create_order(call, 1, instructor)
+    accept_all(may, instructor)
+    assert amounts(april) == {("Action 1", 0, Decimal("1000.00"), PaymentStatus.SCHEDULED)}
+    assert amounts(september) == {("Action 1", 1, Decimal("4000.00"), PaymentStatus.ORDERED)}
+    assert amounts(may) == set()
+
+
 def test_no_new_payment_on_a_closed_grant(grant):
     """September's invoices, sent before the convention was closed, are validated after: nothing is scheduled."""
     call, instructor = proofs_call(), InstructorFactory()
