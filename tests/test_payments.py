@@ -389,3 +389,24 @@ def test_each_verdict_is_in_the_audit_trail_with_the_amount_retained(proofs_call
     records = AuditRecord.objects.filter(action="proofs:validate", dossier_id=dossier.pk).order_by("seq")
     assert [(r.actor_id, r.details["line"], r.details["status"], r.details["accepted_amount"]) for r in records] == [
         (instructor.pk, line.pk, "partielle", "800.50"), (instructor.pk, line.pk, "acceptee", None)]
+
+
+def test_a_proofs_call_takes_the_grants_of_the_years_it_covers(proofs_call):
+    """Seed 001: one budget year pays the actions of the 2020, 2021, 2022 and 2024 calls — not 2023's."""
+    est = EstablishmentFactory()
+    by_year = {year: make_grant(est, ["1000"], year=year, reference=f"CONV-{year}") for year in (2021, 2022, 2023)}
+    assert set(payments.grants_for(est, proofs_call)) == {by_year[2021], by_year[2022]}
+    proofs_call.covered_years = []  # no years set: every active grant of the legal entity in the region
+    assert set(payments.grants_for(est, proofs_call)) == set(by_year.values())
+
+
+def test_proofs_outside_every_window_are_told_why():
+    from types import SimpleNamespace
+
+    call = SimpleNamespace(year=2024, payment_windows=[
+        {"label": "S1", "received_from": "2024-02-01", "received_until": "2024-05-31", "paid_by": "2024-06-30"},
+        {"label": "S2", "received_from": "2024-06-01", "received_until": "2024-11-15", "paid_by": "2024-12-31"}])
+    assert payments.why_out_of_windows(call, dt.date(2024, 1, 15)) == (
+        "Justificatifs reçus le 15/01/2024 : aucune fenêtre de versement de l'exercice 2024 ne les couvre.")
+    assert payments.why_out_of_windows(call, dt.date(2024, 11, 16)).startswith(
+        "Justificatifs reçus le 16/11/2024, après le 15/11/2024, dernière date de l'exercice 2024 :")
