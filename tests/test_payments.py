@@ -410,3 +410,20 @@ def test_proofs_outside_every_window_are_told_why():
         "Justificatifs reçus le 15/01/2024 : aucune fenêtre de versement de l'exercice 2024 ne les couvre.")
     assert payments.why_out_of_windows(call, dt.date(2024, 11, 16)).startswith(
         "Justificatifs reçus le 16/11/2024, après le 15/11/2024, dernière date de l'exercice 2024 :")
+
+
+def test_corrections_wait_for_each_invoices_file_and_say_which(proofs_call):
+    from guichet.funding import proofs
+
+    est = EstablishmentFactory()
+    [action] = make_grant(est, ["50000"]).actions.all()
+    dossier = proofs_dossier(proofs_call, est, paris(2024, 3, 1, 8), state=State.EN_CONSTRUCTION)
+    lines = [invoice(dossier, action, "100") for _ in range(6)]
+    assert proofs.corrections_refusal(dossier) is None
+    InvoiceLine.objects.filter(pk=lines[0].pk).update(attachment=None, number="F-10")
+    assert proofs.corrections_refusal(dossier) == (
+        "Joignez le fichier de chaque facture avant de déposer les corrections : 1 facture sans fichier "
+        "(n° F-10 de Ergonomie Conseil).")
+    InvoiceLine.objects.filter(dossier=dossier).update(attachment=None)
+    named = ", ".join(["n° F-10 de Ergonomie Conseil"] + ["n° F-1 de Ergonomie Conseil"] * 4)
+    assert proofs.corrections_refusal(dossier).endswith(f": 6 factures sans fichier ({named}, …).")
