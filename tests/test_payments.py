@@ -427,3 +427,29 @@ def test_corrections_wait_for_each_invoices_file_and_say_which(proofs_call):
     InvoiceLine.objects.filter(dossier=dossier).update(attachment=None)
     named = ", ".join(["n° F-10 de Ergonomie Conseil"] + ["n° F-1 de Ergonomie Conseil"] * 4)
     assert proofs.corrections_refusal(dossier).endswith(f": 6 factures sans fichier ({named}, …).")
+
+
+@pytest.mark.parametrize("retained", ["0", "0.00", "-5", "1200", "1200.00", "1500", "100.005"])
+def test_a_part_retained_is_more_than_nothing_and_less_than_the_invoice(proofs_call, retained):
+    """Nothing retained is a rejection (with its reason), all of it an acceptance: « acceptée en partie »
+    is strictly between, in euros and cents."""
+    est = EstablishmentFactory()
+    [action] = make_grant(est, ["5000"]).actions.all()
+    dossier = proofs_dossier(proofs_call, est, paris(2024, 3, 1, 8))
+    line = invoice(dossier, action, "1200")
+    with pytest.raises(ProofsError) as exc:
+        payments.validate_line(line, InstructorFactory(), LineStatus.PARTIAL, accepted_amount=retained, reason="x")
+    assert "doit être positif et inférieur au montant de la facture" in exc.value.message_dict["accepted_amount"][0]
+    assert InvoiceLine.objects.get(pk=line.pk).status == LineStatus.PENDING
+    payments.validate_line(line, InstructorFactory(), LineStatus.PARTIAL, accepted_amount="0.01", reason="x")
+    assert InvoiceLine.objects.get(pk=line.pk).accepted_amount == Decimal("0.01")
+
+
+def test_a_long_closing_reason_is_kept_to_what_the_grant_stores(proofs_call):
+    est = EstablishmentFactory()
+    grant = make_grant(est, ["5000"])
+    reason = "Convention échue sans réalisation. " * 12  # 420 characters
+    payments.close(grant, InstructorFactory(), reason)
+    grant.refresh_from_db()
+    assert grant.closing_reason == reason.strip()[:300]
+    assert len(grant.closing_reason) == 300
