@@ -453,3 +453,16 @@ def test_a_long_closing_reason_is_kept_to_what_the_grant_stores(proofs_call):
     grant.refresh_from_db()
     assert grant.closing_reason == reason.strip()[:300]
     assert len(grant.closing_reason) == 300
+
+
+def test_an_invoice_received_before_the_first_window_is_not_sent_to_the_next_year():
+    """Windows may leave a gap (here nothing before 1 February): such an invoice is not « after the budget
+    year » — the establishment is asked to write to the ARS, not to wait for next year's call."""
+    from types import SimpleNamespace
+
+    call = SimpleNamespace(year=2024, payment_windows=[
+        {"label": "S1", "received_from": "2024-02-01", "received_until": "2024-05-31", "paid_by": "2024-06-30"}])
+    line = SimpleNamespace(received_at=paris(2024, 1, 15, 10), dossier=SimpleNamespace(call=call))
+    assert payments.why_line_not_paid_this_year(line) == (
+        "Facture reçue le 15/01/2024 : aucune fenêtre de versement de l'exercice 2024 ne la couvre ; écrivez à "
+        "l'ARS par la messagerie du dossier.")
