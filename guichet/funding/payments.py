@@ -23,7 +23,6 @@ invoices count for nothing. Everything is ``Decimal``.
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -31,6 +30,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from guichet.accounts.permissions import is_ars_of
+from guichet.calls.deadlines import paris_day
 from guichet.core import audit
 from guichet.core.money import euros
 from guichet.dossiers.models import Dossier, State
@@ -47,7 +47,6 @@ from .models import (
     PaymentStatus,
 )
 
-PARIS = ZoneInfo("Europe/Paris")
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 
@@ -94,11 +93,11 @@ def windows(call) -> list[Window]:
 
 def receipt_day(dossier: Dossier) -> dt.date | None:
     """The proofs' receipt date: the day (Paris) the dossier was first filed."""
-    return dossier.first_filed_at.astimezone(PARIS).date() if dossier.first_filed_at else None
+    return paris_day(dossier.first_filed_at) if dossier.first_filed_at else None
 
 
 def window_for(call, received: dt.datetime | dt.date) -> Window | None:
-    day = received.astimezone(PARIS).date() if isinstance(received, dt.datetime) else received
+    day = paris_day(received) if isinstance(received, dt.datetime) else received
     return next((w for w in windows(call) if w.holds(day)), None)
 
 
@@ -156,7 +155,7 @@ def why_line_not_paid_this_year(line: InvoiceLine) -> str:
     if not line.received_at or line_window(line) is not None:
         return ""
     call = line.dossier.call
-    day = line.received_at.astimezone(PARIS).date()
+    day = paris_day(line.received_at)
     last = max((w.received_until for w in windows(call) if w.received_until), default=None)
     if last is None or day <= last:
         return (f"Facture reçue le {day:%d/%m/%Y} : aucune fenêtre de versement de l'exercice {call.year} "
@@ -373,7 +372,7 @@ def mark_paid(order: PaymentOrder, user, paid_on: dt.date, reference: str) -> Pa
         raise ProofsError({"paid_on": "Indiquez la date du versement."})
     if paid_on > timezone.localdate():
         raise ProofsError({"paid_on": "La date du versement ne peut pas être dans le futur."})
-    ordered_on = timezone.localtime(order.created_at, PARIS).date()
+    ordered_on = paris_day(order.created_at)
     if paid_on < ordered_on:
         raise ProofsError({"paid_on": f"La date du versement ne peut pas précéder l'ordre de paiement, émis le "
                                       f"{ordered_on:%d/%m/%Y}."})
