@@ -233,6 +233,16 @@ def populate(who: dict, n_grants: int, tag: str, rng: random.Random) -> dict:
     actions_by_entity: dict[int, list] = {}
     for a in actions:
         actions_by_entity.setdefault(a.grant.legal_entity_id, []).append(a)
+    # Every invoice is retained only with a file the ARS can open: one stored PDF row per dossier (no bytes
+    # are read by the payment steps), « non analysé » as on an instance without an antivirus.
+    from guichet.core.models import ScanStatus
+    from guichet.dossiers.models import Attachment
+
+    files = Attachment.objects.bulk_create([
+        Attachment(dossier=d, field_path="factures", file=f"dossiers/{d.pk}/factures.pdf",
+                   original_name="factures.pdf", size=1, content_type="application/pdf",
+                   scan_status=ScanStatus.NOT_SCANNED) for d in dossiers])
+    file_of = {f.dossier_id: f for f in files}
     lines = []
     for d in dossiers:
         entity_id = d.establishment.legal_entity_id
@@ -248,7 +258,8 @@ def populate(who: dict, n_grants: int, tag: str, rng: random.Random) -> dict:
                     dossier=d, action=a, establishment=rng.choice(by_entity[entity_id]),
                     supplier=rng.choice(SUPPLIERS), number=f"F{filed_day.year}-{rng.randrange(1000, 99999)}",
                     invoice_date=filed_day - dt.timedelta(days=rng.randint(5, 400)), amount_ttc=ttc,
-                    amount_ht=_money(ttc / Decimal("1.2")), source="online", received_at=d.first_filed_at))
+                    amount_ht=_money(ttc / Decimal("1.2")), source="online", received_at=d.first_filed_at,
+                    attachment=file_of[d.pk]))
     InvoiceLine.objects.bulk_create(lines, batch_size=2000)
     return {"call": call, "entities": len(entities), "establishments": sum(len(v) for v in by_entity.values()),
             "grants": len(grants), "actions": len(actions), "dossiers": len(dossiers), "lines": len(lines),
