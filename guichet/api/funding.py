@@ -401,7 +401,7 @@ def get_ledger(request, grant_id: int):
 
 
 def _ledger(grant) -> dict:
-    entries, _ = payments.ledger(grant)
+    entries = payments.ledger(grant)
     found = balances.compute([grant])
     summary = found[0][grant.pk]
     return {**_grant(grant, found),

@@ -209,7 +209,7 @@ def _ledger_page(request, grant: Grant, form=None, total_form=None, status=200):
     grant_balances, action_balances = balances.compute([grant])
     for action in actions:
         action.balance = action_balances[action.pk]
-    entries, _ = payments.ledger(grant)
+    entries = payments.ledger(grant)
     for entry in entries:
         entry.status_label = STATUS_LABELS.get(entry.status, entry.status)
     summary = grant_balances[grant.pk]
