@@ -248,6 +248,47 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
 
+# --- Audit trail keys and checkpoints (issue 11, point 5: keep this block together) ----------------
+# The chain's hashes are HMAC-SHA256 under a key held outside the database, so that someone who can write
+# to the database cannot recompute them (guichet/core/audit.py). AUDIT_HMAC_KEYS="id1:key1,id2:key2": the
+# FIRST key signs new records, the others only verify older ones (rotation: README); AUDIT_HMAC_KEY="key"
+# is short for AUDIT_HMAC_KEYS="1:key". Required when DEBUG is off; in DEBUG, when neither is set, a key
+# derived from SECRET_KEY (id "dev") is used, good for development only.
+_AUDIT_KEY_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+def _audit_hmac_keys() -> list[tuple[str, str]]:
+    import hashlib
+    import hmac
+
+    listed = os.environ.get("AUDIT_HMAC_KEYS", "").strip()
+    single = os.environ.get("AUDIT_HMAC_KEY", "").strip()
+    if not listed and single:
+        listed = f"1:{single}"
+    if not listed:
+        if not DEBUG:
+            raise RuntimeError("AUDIT_HMAC_KEY (or AUDIT_HMAC_KEYS) must be set: the audit trail's key, kept "
+                               "outside the database (README, « Journal d'audit »).")
+        derived = hmac.new(SECRET_KEY.encode(), b"guichet-audit-hmac-development", hashlib.sha256).hexdigest()
+        return [("dev", derived)]
+    keys: list[tuple[str, str]] = []
+    for item in listed.split(","):
+        key_id, sep, key = item.strip().partition(":")
+        if not sep or not key_id or len(key_id) > 20 or not set(key_id) <= _AUDIT_KEY_ID_CHARS:
+            raise RuntimeError("AUDIT_HMAC_KEYS: each entry is ID:KEY, ID of 1 to 20 letters, digits, « _ . - ».")
+        if len(key) < 32:
+            raise RuntimeError(f"AUDIT_HMAC_KEYS: the key {key_id!r} must be at least 32 characters long.")
+        if key_id in dict(keys):
+            raise RuntimeError(f"AUDIT_HMAC_KEYS: the key id {key_id!r} is given twice.")
+        keys.append((key_id, key))
+    return keys
+
+
+AUDIT_HMAC_KEYS = _audit_hmac_keys()  # [(key id, key)], the current key first
+# `manage.py audit_checkpoint` (daily) e-mails each checkpoint to these operators too (comma-separated).
+AUDIT_CHECKPOINT_EMAILS = env_list("AUDIT_CHECKPOINT_EMAILS", "")
+# --- end of the audit trail block ------------------------------------------------------------------
+
 # Audit trail: number of trusted reverse proxies in front of the app. 0 (default): the client address is
 # REMOTE_ADDR; N > 0: the N-th X-Forwarded-For entry from the right (what the outermost trusted proxy saw).
 GUICHET_TRUSTED_PROXY_COUNT = int(os.environ.get("GUICHET_TRUSTED_PROXY_COUNT", "0"))
