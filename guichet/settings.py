@@ -148,6 +148,32 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
 LOGIN_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"
 
+# --- ProConnect (issue 11, point 4: keep this block together) ---------------------------------------
+# The State's identity federation for agents and professionals, as an OpenID Connect provider of allauth
+# (guichet/accounts/proconnect/). Configured only when the three variables are set; otherwise no button.
+# A ProConnect login is matched to an existing account by its verified e-mail (never given a role or a
+# region by ProConnect); a new person becomes a plain applicant.
+INSTALLED_APPS += ["allauth.socialaccount", "guichet.accounts.proconnect"]
+PROCONNECT_CLIENT_ID = os.environ.get("PROCONNECT_CLIENT_ID", "").strip()
+PROCONNECT_CLIENT_SECRET = os.environ.get("PROCONNECT_CLIENT_SECRET", "").strip()
+PROCONNECT_DISCOVERY_URL = os.environ.get("PROCONNECT_DISCOVERY_URL", "").strip()
+_PROCONNECT = {"PROCONNECT_CLIENT_ID": PROCONNECT_CLIENT_ID, "PROCONNECT_CLIENT_SECRET": PROCONNECT_CLIENT_SECRET,
+               "PROCONNECT_DISCOVERY_URL": PROCONNECT_DISCOVERY_URL}
+if any(_PROCONNECT.values()) and not all(_PROCONNECT.values()):
+    raise RuntimeError("ProConnect needs all of " + ", ".join(_PROCONNECT) + "; missing: "
+                       + ", ".join(name for name, value in _PROCONNECT.items() if not value) + ".")
+SOCIALACCOUNT_PROVIDERS = {}
+if all(_PROCONNECT.values()):
+    SOCIALACCOUNT_PROVIDERS["proconnect"] = {
+        # ProConnect is trusted to vouch for the e-mails it marks verified: log in the existing account.
+        "EMAIL_AUTHENTICATION": True,
+        "APPS": [{"name": "ProConnect", "client_id": PROCONNECT_CLIENT_ID, "secret": PROCONNECT_CLIENT_SECRET,
+                  "settings": {"server_url": PROCONNECT_DISCOVERY_URL}}],
+    }
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
+# --- end of the ProConnect block ---------------------------------------------------------------------
+
 # --- E-mail -------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
