@@ -9,6 +9,7 @@ package-lock.json); when Node.js or the package is missing the tests that need i
 
 import json
 import shutil
+import socket
 import subprocess
 import threading
 from contextlib import contextmanager
@@ -23,6 +24,13 @@ CLIENT_ID = "guichet-clact-test"
 CLIENT_SECRET = "test-only-client-secret-0123456789-abcdefghijkl"
 SERVER_BASE = "https://testserver"  # the Django test client's host; allauth builds https redirect URIs in tests
 CALLBACK_PATH = "/comptes/proconnect/login/callback/"  # reverse("proconnect_callback"), checked by the tests
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a provider that cannot be reached)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _missing() -> str | None:

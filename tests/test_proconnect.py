@@ -137,6 +137,14 @@ def test_an_answer_to_another_login_attempt_is_refused(client, proconnect):
     assert not User.objects.exists() and not SocialAccount.objects.exists()
 
 
+def test_proconnect_unreachable_is_an_error_page_not_a_server_error(client, settings, db):
+    settings.SOCIALACCOUNT_PROVIDERS = {"proconnect": {"APPS": [
+        {"name": "ProConnect", "client_id": "id", "secret": "secret",
+         "settings": {"server_url": f"http://127.0.0.1:{oidc.free_port()}/.well-known/openid-configuration"}}]}}
+    response = client.post(reverse("proconnect_login") + "?process=login")
+    assert response.status_code == 401 and logged_in_user(client) is None
+
+
 def test_without_a_siret_the_key_holds_an_empty_string(client, proconnect, db):
     log_in_through_proconnect(client, proconnect, "sans-siret")
     assert SocialAccount.objects.get().extra_data["siret"] == ""

@@ -13,6 +13,8 @@ the organisation's SIRET.
 
 import secrets
 
+import requests
+from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.providers.openid_connect.provider import (
     OpenIDConnectProvider,
     OpenIDConnectProviderAccount,
@@ -72,7 +74,10 @@ class ProConnectProvider(OpenIDConnectProvider):
         nonce = secrets.token_urlsafe(32)
         request.session[NONCE_SESSION_KEY] = nonce
         kwargs["auth_params"] = {**(kwargs.get("auth_params") or self.get_auth_params()), "nonce": nonce}
-        return super().redirect(request, process, next_url, data, **kwargs)
+        try:
+            return super().redirect(request, process, next_url, data, **kwargs)
+        except requests.RequestException as exc:  # ProConnect unreachable: allauth's error page, not a 500
+            return render_authentication_error(request, self, exception=exc)
 
     def extract_extra_data(self, data):
         return {**data, "siret": normalised_siret(claims(data).get("siret"))}
