@@ -17,6 +17,7 @@ from django.urls import reverse
 from guichet.accounts.models import Role, User
 from guichet.accounts.proconnect.provider import normalised_siret
 from guichet.accounts.services import create_or_update_ars_user
+from guichet.core.models import AuditRecord
 from tests import oidc
 from tests.factories import ArsAdminFactory, region
 
@@ -96,6 +97,9 @@ def test_an_ars_agent_is_matched_to_their_account_by_email_and_keeps_their_role(
     # The userinfo came as a JWT signed by the provider (its iss and aud are in it), checked against its keys.
     assert account.extra_data["userinfo"]["aud"] == oidc.CLIENT_ID
     assert account.extra_data["userinfo"]["iss"] == proconnect
+    linked = AuditRecord.objects.get(action="account:proconnect_linked")
+    assert linked.actor == agent and linked.details["siret"] == "11002001300097"
+    assert (linked.details["new_account"], linked.details["idp_id"]) == (False, "fia-ars")
     # Logging in again updates the same link, no second account.
     client.logout()
     log_in_through_proconnect(client, proconnect, "agent-ars")
@@ -111,6 +115,8 @@ def test_a_new_person_becomes_a_plain_applicant(client, proconnect, db):
     assert (user.first_name, user.last_name) == ("Dominique", "Leroy")
     assert EmailAddress.objects.get(user=user).verified
     assert SocialAccount.objects.get(user=user).extra_data["siret"] == "13002526500013"
+    linked = AuditRecord.objects.get(action="account:proconnect_linked")
+    assert linked.actor == user and linked.details["new_account"] is True
 
 
 def test_an_unverified_email_is_never_matched_to_an_existing_account(client, proconnect, db):
@@ -121,6 +127,7 @@ def test_an_unverified_email_is_never_matched_to_an_existing_account(client, pro
         assert client.get(response["Location"]).status_code == 200
     assert logged_in_user(client) is None
     assert not SocialAccount.objects.exists() and User.objects.get() == chief  # no link, no second account
+    assert not AuditRecord.objects.filter(action="account:proconnect_linked").exists()
     chief.refresh_from_db()
     assert chief.role == Role.ADMIN and chief.has_usable_password()
 
