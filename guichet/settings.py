@@ -163,6 +163,11 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Guichet CLACT"
 MFA_ADAPTER = "guichet.accounts.mfa.GuichetMfaAdapter"  # MFA cannot be turned off where it is mandatory
+MFA_FORMS = {  # the same forms, with French labels
+    "activate_totp": "guichet.accounts.forms.ActivateTotpForm",
+    "authenticate": "guichet.accounts.forms.CodeForm",
+    "reauthenticate": "guichet.accounts.forms.CodeForm",
+}
 MFA_TOTP_TOLERANCE = 1  # one 30-second step either side: phones whose clock drifts a little still work
 # --- end of login limits and MFA --------------------------------------------------------------
 

@@ -137,7 +137,7 @@ def test_the_code_page_is_in_french_and_dsfr(client):
     log_in(client, user)
     html = client.get(AUTHENTICATE).content.decode()
     assert "Double authentification" in html and "codes de récupération" in html
-    assert 'class="fr-input' in html and 'for="id_code"' in html
+    assert 'class="fr-input' in html and 'for="id_code">Code de l&#x27;application ou code de récupération' in html
 
 
 def test_an_applicant_is_not_forced_and_may_turn_it_on(client):
