@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "ninja",
     "allauth",
     "allauth.account",
+    "allauth.mfa",  # issue 11 point 2: TOTP and recovery codes (see the MFA block below)
     "django_tasks",
     "django_tasks_db",
     "guichet.core",
@@ -79,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # issue 11 point 2: ARS staff, commission members and superusers set up and pass MFA before anything else.
+    "guichet.accounts.middleware.RequireMfaMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -173,6 +176,46 @@ if all(_PROCONNECT.values()):
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_STORE_TOKENS = False
 # --- end of the ProConnect block ---------------------------------------------------------------------
+
+# --- Login limits and MFA (issue 11 point 2) --------------------------------------------------
+# Failed logins are counted in the shared cache (CACHES below), so every worker sees the same count:
+# 10 a minute per address, 5 per 5 minutes per account (allauth's defaults, stated here for review).
+# The admin's own login is routed through this one (guichet.accounts.views.admin_login).
+# A login made in the last 5 minutes counts as a reauthentication (no second password before the MFA set-up).
+ACCOUNT_ADAPTER = "guichet.accounts.adapter.AccountAdapter"
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# allauth.mfa: an authenticator app (TOTP) with recovery codes. WebAuthn is left off: its pages rely on
+# allauth's inline scripts (a Content-Security-Policy is coming) and a secure origin.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Guichet CLACT"
+MFA_ADAPTER = "guichet.accounts.mfa.GuichetMfaAdapter"  # MFA cannot be turned off where it is mandatory
+MFA_FORMS = {  # the same forms, with French labels
+    "activate_totp": "guichet.accounts.forms.ActivateTotpForm",
+    "authenticate": "guichet.accounts.forms.CodeForm",
+    "reauthenticate": "guichet.accounts.forms.CodeForm",
+}
+MFA_TOTP_TOLERANCE = 1  # one 30-second step either side: phones whose clock drifts a little still work
+# --- end of login limits and MFA --------------------------------------------------------------
+
+# --- Cache (issue 11 point 2) ----------------------------------------------------------------
+# Shared by every worker and kept across restarts: allauth's login limits and used TOTP codes live here.
+# CACHE_URL empty (default): the database (table created by guichet/core's migrations);
+# CACHE_URL=redis://host:6379/0 (or rediss://): Redis, Django's own backend (package `redis`).
+CACHE_TABLE = "guichet_cache"  # the name the migration core/0003 creates
+
+
+def cache_settings(url: str) -> dict:
+    """CACHES["default"] for a CACHE_URL."""
+    url = url.strip()
+    if not url:
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": "guichet"}
+    raise RuntimeError(f"CACHE_URL must be empty (database cache) or a redis:// URL, not {url!r}.")
+
+
+CACHES = {"default": cache_settings(os.environ.get("CACHE_URL", ""))}
+# --- end of cache -----------------------------------------------------------------------------
 
 # --- E-mail -------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

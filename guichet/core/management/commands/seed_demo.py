@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from guichet.accounts.mfa import activate_totp
 from guichet.accounts.models import Role, User
 from guichet.accounts.services import create_or_update_ars_user
 from guichet.calls.templates_loader import load_seed_templates, shift_template_for_demo
@@ -19,6 +20,9 @@ from guichet.establishments.models import Establishment, EstablishmentAccess, Le
 
 DIRECTORY_SLICE = Path(__file__).resolve().parents[3] / "establishments" / "data" / "sae_id_2023_extrait.csv"
 DEMO_PASSWORD = "demo-clact-2026"
+# The demo accounts that must use MFA share this authenticator app key (base32), printed on the console: one
+# entry in an authenticator app (or `oathtool --totp -b KEY`) gives the code for all of them.
+DEMO_TOTP_SECRET = "GUICHETCLACTDEMOGUICHETCLACTDEMO"
 DOMAIN = "guichet-clact.localhost"
 
 # The directory extract covers Île-de-France, Normandie, overseas and Corsica; the seed calls are in
@@ -58,8 +62,14 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :"))
         for label, email in accounts:
             self.stdout.write(f"  - {label:<38} {email}")
+        self.stdout.write(self.style.SUCCESS(
+            "Double authentification (obligatoire pour tous ces comptes sauf le déposant) : ajoutez la clé "
+            f"{DEMO_TOTP_SECRET} dans une application d'authentification (FreeOTP, Aegis, Google Authenticator…), "
+            "une seule entrée sert à tous les comptes ; ou obtenez le code du moment avec "
+            f"`oathtool --totp -b {DEMO_TOTP_SECRET}`. Saisissez-le après le mot de passe."))
         if not settings.DEBUG:
-            self.stdout.write(self.style.WARNING("Attention : ces comptes ont un mot de passe connu de tous."))
+            self.stdout.write(self.style.WARNING(
+                "Attention : ces comptes ont un mot de passe et une clé de double authentification connus de tous."))
 
     def _demo_establishments(self):
         result = []
@@ -90,6 +100,10 @@ class Command(BaseCommand):
         accounts.append(("Membre de la commission (Grand Est)", member.email))
         superuser = self._user(f"superadmin@{DOMAIN}", role=Role.APPLICANT, is_superuser=True, is_staff=True)
         accounts.append(("Superutilisateur de la plateforme", superuser.email))
+        # Every account but the applicant's must use MFA (the commission member once seated, below): all get
+        # the known key, so that a person trying the demo needs one entry in an authenticator app.
+        for _, email in accounts[1:]:
+            activate_totp(User.objects.get(email=email), DEMO_TOTP_SECRET)
         return accounts
 
     def _commission(self, templates, establishments):
