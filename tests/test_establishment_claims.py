@@ -493,3 +493,30 @@ def test_matrix_the_api_is_closed_to_a_claimant(client, world, claimant):
     ApiToken.objects.filter(pk=token.pk).update(user=user)
     for url in (f"/api/v1/ledgers/{world['grant'].pk}", "/api/v1/ledgers", f"/api/v1/dossiers/{world['dossier'].pk}"):
         assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+
+
+def test_a_membership_added_in_the_admin_is_recorded_and_told(
+        client, lisieux, referent, mailoutbox, django_capture_on_commit_callbacks):
+    superuser = UserFactory(email="plateforme@exemple.fr", is_superuser=True, is_staff=True)
+    newcomer = UserFactory(email="nouvelle@ch-lisieux.fr")
+    client.force_login(superuser)
+    url = reverse("admin:establishments_establishment_change", args=[lisieux.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: ("" if value is None else getattr(value, "pk", value)) for name, value in form.initial.items()
+            if name in form.fields}
+    existing = EstablishmentAccess.objects.get(user=referent)
+    prefix = "establishmentaccess_set"
+    data.update({f"{prefix}-TOTAL_FORMS": "2", f"{prefix}-INITIAL_FORMS": "1", f"{prefix}-MIN_NUM_FORMS": "0",
+                 f"{prefix}-MAX_NUM_FORMS": "1000",
+                 f"{prefix}-0-id": existing.pk, f"{prefix}-0-establishment": lisieux.pk,
+                 f"{prefix}-0-user": referent.pk, f"{prefix}-0-role": "referent",
+                 f"{prefix}-1-establishment": lisieux.pk, f"{prefix}-1-user": newcomer.pk, f"{prefix}-1-role": "membre"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    access = EstablishmentAccess.objects.get(user=newcomer)
+    assert (access.granted_by, access.granted_via) == (superuser, GrantedVia.ADMIN)
+    record = AuditRecord.objects.get(action="establishment:accept")
+    assert record.actor == superuser and record.details["user"] == newcomer.pk
+    assert sorted(mailoutbox[0].to) == ["nouvelle@ch-lisieux.fr", "referente@ch-lisieux.fr"]
+    assert client.get(reverse("admin:establishments_membershiprequest_changelist")).status_code == 200

@@ -3,7 +3,8 @@ confirmed members, and the claims (read-only: they are decided on the site, thro
 
 from django.contrib import admin
 
-from .models import Establishment, EstablishmentAccess, LegalEntity, MembershipRequest, Region
+from . import claims
+from .models import Establishment, EstablishmentAccess, GrantedVia, LegalEntity, MembershipRequest, Region
 
 
 @admin.register(Region)
@@ -60,6 +61,22 @@ class EstablishmentAdmin(admin.ModelAdmin):
     list_select_related = ("legal_entity", "region")
     readonly_fields = ("updated_at",)
     inlines = [AccessInline]
+
+    def save_formset(self, request, form, formset, change):
+        """Memberships changed here are recorded and told like those decided on the site (``claims``)."""
+        if formset.model is not EstablishmentAccess:
+            return super().save_formset(request, form, formset, change)
+        instances = formset.save(commit=False)
+        for access in formset.deleted_objects:
+            claims.admin_deleted(request.user, access, request=request)
+            access.delete()
+        for access in instances:
+            created = access.pk is None
+            if created:
+                access.granted_by, access.granted_via = request.user, GrantedVia.ADMIN
+            access.save()
+            claims.admin_saved(request.user, access, created, request=request)
+        formset.save_m2m()
 
 
 @admin.register(MembershipRequest)

@@ -381,3 +381,27 @@ def leave(user, establishment: Establishment, request=None) -> None:
                  object_id=pk, establishment=establishment.pk, finess=establishment.finess, role=access.role)
     _notify(f"Un membre a quitté l'établissement — {establishment.name}", "establishments/emails/left.txt",
             referents(establishment), **_context(establishment, who=user.email))
+
+
+# --- The platform's admin site -------------------------------------------------------------------
+
+def admin_saved(admin_user, access: EstablishmentAccess, created: bool, request=None) -> None:
+    """A membership added or changed in the admin site (platform staff): audited and told like the others."""
+    establishment = access.establishment
+    audit.record(admin_user, "establishment:accept" if created else "establishment:promote", request=request,
+                 obj=access, establishment=establishment.pk, finess=establishment.finess, user=access.user_id,
+                 role=access.role, via=GrantedVia.ADMIN)
+    _notify(f"Rattachement modifié — {establishment.name}", "establishments/emails/member_added.txt",
+            [access.user, *referents(establishment).exclude(pk=access.user_id)],
+            **_context(establishment, who=access.user.email, role=access.get_role_display().lower()))
+
+
+def admin_deleted(admin_user, access: EstablishmentAccess, request=None) -> None:
+    """A membership removed in the admin site (call before deleting)."""
+    establishment = access.establishment
+    audit.record(admin_user, "establishment:remove", request=request,
+                 object_type="establishments.establishmentaccess", object_id=access.pk,
+                 establishment=establishment.pk, finess=establishment.finess, user=access.user_id, role=access.role)
+    _notify(f"Membre retiré — {establishment.name}", "establishments/emails/member_removed.txt",
+            [access.user, *referents(establishment).exclude(pk=access.user_id)],
+            **_context(establishment, who=access.user.email, by=admin_user.email))
