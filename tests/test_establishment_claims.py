@@ -510,7 +510,8 @@ def test_a_membership_added_in_the_admin_is_recorded_and_told(
                  f"{prefix}-MAX_NUM_FORMS": "1000",
                  f"{prefix}-0-id": existing.pk, f"{prefix}-0-establishment": lisieux.pk,
                  f"{prefix}-0-user": referent.pk, f"{prefix}-0-role": "referent",
-                 f"{prefix}-1-establishment": lisieux.pk, f"{prefix}-1-user": newcomer.pk, f"{prefix}-1-role": "membre"})
+                 f"{prefix}-1-establishment": lisieux.pk, f"{prefix}-1-user": newcomer.pk,
+                 f"{prefix}-1-role": "membre"})
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
