@@ -258,8 +258,9 @@ def _close(req: MembershipRequest, status: str, decider, reason: str = "") -> No
 
 
 def _locked_pending(req: MembershipRequest) -> MembershipRequest:
-    req = MembershipRequest.objects.select_for_update().select_related("establishment__region", "user").get(
-        pk=req.pk)
+    # of=self: PostgreSQL cannot lock the nullable side of the join to the region.
+    req = (MembershipRequest.objects.select_for_update(of=("self",))
+           .select_related("establishment__region", "user").get(pk=req.pk))
     if req.status != RequestStatus.PENDING:
         raise ValidationError(NOT_PENDING)
     return req
@@ -326,7 +327,7 @@ def withdraw(user, req: MembershipRequest, request=None) -> MembershipRequest:
 # --- Members -------------------------------------------------------------------------------------
 
 def _locked_access(access: EstablishmentAccess) -> EstablishmentAccess:
-    return (EstablishmentAccess.objects.select_for_update().select_related("establishment", "user")
+    return (EstablishmentAccess.objects.select_for_update(of=("self",)).select_related("establishment", "user")
             .get(pk=access.pk))
 
 
