@@ -233,6 +233,10 @@ def test_the_referents_of_the_legal_entity_decide_for_its_other_sites(lisieux, r
     assert list(claims.requests_to_decide(referent)) == [req]
     assert not claims.first_claims_for_ars(InstructorFactory()).exists()
     assert claims.accept(referent, req).role == MembershipRole.MEMBER
+    # The legal entity's referent claiming the site is accepted at once: they would decide it anyway.
+    outcome = claims.claim(referent, sibling)
+    assert outcome.created and (outcome.access.role, outcome.access.granted_via) == (MembershipRole.REFERENT,
+                                                                                    GrantedVia.REFERENT)
     # Another legal entity's referent has no say.
     other = EstablishmentFactory(finess="140000209", name="CHU DE CAEN", siret="26140093100018",
                                  legal_entity=LegalEntityFactory(finess="140000100", siren="261400931", name="CHU"))
@@ -296,6 +300,24 @@ def test_a_member_leaves_and_the_referents_are_told(
     # The last referent leaving hands the next first claim back to the ARS.
     claims.leave(referent, lisieux)
     assert claims.decided_by_ars(lisieux)
+
+
+def test_nobody_decides_their_own_claim_and_a_deactivated_referent_manages_nothing(lisieux, referent):
+    colleague = UserFactory()
+    req = claims.claim(colleague, lisieux).request
+    sibling = EstablishmentFactory(finess="140000076", name="SITE DE BAYEUX", siret="26140092300015",
+                                   legal_entity=lisieux.legal_entity)
+    EstablishmentAccess.objects.create(user=colleague, establishment=sibling, role=MembershipRole.REFERENT)
+    assert claims.can_decide(colleague, lisieux)  # a referent of the legal entity now, yet not of their own claim
+    with pytest.raises(PermissionDenied):
+        claims.accept(colleague, req)
+    with pytest.raises(PermissionDenied):
+        claims.refuse(colleague, req, "Je me refuse.")
+    claims.leave(colleague, sibling)
+    referent.is_active = False
+    referent.save()
+    assert claims.decided_by_ars(lisieux)
+    assert list(claims.first_claims_for_ars(InstructorFactory())) == [req]
 
 
 def test_a_claimant_withdraws_a_pending_claim(client, lisieux):

@@ -17,7 +17,9 @@ and the ARS knows the establishments of its region):
    staff, through ``accounts.permissions.is_ars_of``; the platform's superusers when the region is unknown).
    The ARS deals with these establishments every year and can call them back; the claimant accepted this
    way becomes the establishment's first referent.
-3. The claimant's identity vouches for the organisation: they logged in through ProConnect (the State's
+3. The claimant already manages it: a referent of another site of the same legal entity claiming this one
+   is accepted at once, as referent (they would decide the claim anyway).
+4. The claimant's identity vouches for the organisation: they logged in through ProConnect (the State's
    identity federation, whose accounts are tied to an organisation checked against the SIRENE directory)
    and the ``siret`` of that login is the establishment's SIRET, or belongs to the legal entity's SIREN.
    Then the claim is accepted at once, as referent (``identity_vouches``).
@@ -79,18 +81,19 @@ class ClaimOutcome:
 
 def _managed_by_referents_q(prefix: str = "") -> Q:
     """Establishments (``prefix`` leads to one) with a referent of their own or of their legal entity."""
-    referent = EstablishmentAccess.objects.filter(role=MembershipRole.REFERENT)
+    referent = EstablishmentAccess.objects.filter(role=MembershipRole.REFERENT, user__is_active=True)
     own = Exists(referent.filter(establishment_id=OuterRef(f"{prefix}pk")))
     sibling = Exists(referent.filter(establishment__legal_entity_id=OuterRef(f"{prefix}legal_entity_id")))
     return Q(own) | Q(sibling)
 
 
 def referent_accesses(establishment: Establishment) -> QuerySet[EstablishmentAccess]:
-    """The referent memberships that manage ``establishment``: its own and its legal entity's sites'."""
+    """The referent memberships that manage ``establishment``: its own and its legal entity's sites'. A
+    deactivated account manages nothing (its establishment goes back to the ARS if it was the only one)."""
     scope = Q(establishment=establishment)
     if establishment.legal_entity_id:
         scope |= Q(establishment__legal_entity_id=establishment.legal_entity_id)
-    return EstablishmentAccess.objects.filter(scope, role=MembershipRole.REFERENT)
+    return EstablishmentAccess.objects.filter(scope, role=MembershipRole.REFERENT, user__is_active=True)
 
 
 def referents(establishment: Establishment):
@@ -226,6 +229,18 @@ def claim(user, establishment: Establishment, function: str = "", message: str =
         return ClaimOutcome(access=existing)
     pending = MembershipRequest.objects.filter(user=user, establishment=establishment,
                                                status=RequestStatus.PENDING).first()
+    if can_manage(user, establishment):  # a referent of the legal entity already manages its other sites
+        access = EstablishmentAccess.objects.create(user=user, establishment=establishment,
+                                                    role=MembershipRole.REFERENT, granted_by=user,
+                                                    granted_via=GrantedVia.REFERENT)
+        if pending is not None:
+            _close(pending, RequestStatus.CANCELLED, user, "Référent de l'entité juridique.")
+        audit.record(user, "establishment:accept", request=request, obj=access, establishment=establishment.pk,
+                     finess=establishment.finess, user=user.pk, role=access.role, via=access.granted_via)
+        _notify(f"Nouveau référent — {establishment.name}", "establishments/emails/member_added.txt",
+                referents(establishment).exclude(pk=user.pk),
+                **_context(establishment, who=user.email, role=access.get_role_display().lower()))
+        return ClaimOutcome(access=access, created=True)
     if identity_vouches(user, establishment):
         access = EstablishmentAccess.objects.create(user=user, establishment=establishment,
                                                     role=MembershipRole.REFERENT, granted_via=GrantedVia.PROCONNECT)
@@ -272,7 +287,7 @@ def accept(decider, req: MembershipRequest, request=None) -> EstablishmentAccess
     req = _locked_pending(req)
     establishment = req.establishment
     by_ars = decided_by_ars(establishment)
-    if not can_decide(decider, establishment):
+    if req.user_id == decider.pk or not can_decide(decider, establishment):
         raise PermissionDenied(NOT_YOURS)
     role, via = ((MembershipRole.REFERENT, GrantedVia.ARS) if by_ars
                  else (MembershipRole.MEMBER, GrantedVia.REFERENT))
@@ -297,7 +312,7 @@ def refuse(decider, req: MembershipRequest, reason: str, request=None) -> Member
     reason = _bounded(reason, REASON_MAX, "reason", "Motif")
     req = _locked_pending(req)
     establishment = req.establishment
-    if not can_decide(decider, establishment):
+    if req.user_id == decider.pk or not can_decide(decider, establishment):
         raise PermissionDenied(NOT_YOURS)
     if not reason:
         raise ValidationError({"reason": REASON_REQUIRED})

@@ -23,6 +23,7 @@ from .identifiers import is_valid_finess, normalize
 from .models import (
     Establishment,
     EstablishmentAccess,
+    GrantedVia,
     LegalEntity,
     MembershipRequest,
     MembershipRole,
@@ -41,8 +42,10 @@ def _claim(request, establishment: Establishment, data) -> bool:
         return False
     name = f"« {establishment.name} » (FINESS {establishment.finess})"
     if outcome.access is not None and outcome.created:
-        messages.success(request, f"Votre identité ProConnect correspond à l'organisation de l'établissement {name} : "
-                                  "vous en êtes référent.")
+        how = ("vous êtes référent de son entité juridique" if outcome.access.granted_via == GrantedVia.REFERENT
+               else "votre identité ProConnect correspond à son organisation")
+        messages.success(request, f"Vous agissez désormais pour l'établissement {name}, en tant que référent : "
+                                  f"{how}.")
     elif outcome.access is not None:
         messages.info(request, f"Vous agissez déjà pour l'établissement {name}.")
     elif outcome.created:
@@ -169,7 +172,7 @@ def _decidable(request, pk) -> MembershipRequest:
     """A pending claim the user decides; 404 for anyone else (a claim's existence is nobody else's business)."""
     req = get_object_or_404(MembershipRequest.objects.select_related("establishment__region", "user"), pk=pk,
                             status=RequestStatus.PENDING)
-    if not claims.can_decide(request.user, req.establishment):
+    if req.user_id == request.user.pk or not claims.can_decide(request.user, req.establishment):
         raise Http404
     return req
 
