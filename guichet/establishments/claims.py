@@ -57,6 +57,7 @@ from .models import (
     MembershipRequest,
     MembershipRole,
     RequestStatus,
+    Source,
 )
 
 PROCONNECT_PROVIDER = "proconnect"
@@ -174,10 +175,14 @@ def _digits(value) -> str:
 
 def identity_vouches(user, establishment: Establishment) -> bool:
     """True when ``user`` logged in through ProConnect and the organisation of that identity is the
-    establishment: the ``siret`` claim ProConnect returned (stored by allauth in the social account's
-    ``extra_data``) is the establishment's SIRET, or its SIREN is the legal entity's SIREN. False when
-    allauth's social accounts are not installed, for anyone else, and for an establishment without SIRET."""
+    establishment: the ``siret`` claim ProConnect returned (kept by allauth in the social account's
+    ``extra_data``, from the userinfo endpoint or the ID token) is the establishment's SIRET, or its SIREN
+    is the legal entity's SIREN. False when allauth's social accounts are not installed, for anyone else,
+    and for numbers typed by an applicant: an establishment or legal entity entered by hand (not from the
+    directory) carries the SIRET its claimant chose, so it proves nothing (the ARS confirms those)."""
     if not apps.is_installed("allauth.socialaccount") or user is None or not user.is_authenticated:
+        return False
+    if establishment.source != Source.DIRECTORY:
         return False
     from allauth.socialaccount.models import SocialAccount
 
@@ -185,8 +190,9 @@ def identity_vouches(user, establishment: Establishment) -> bool:
     for extra in SocialAccount.objects.filter(user=user, provider=PROCONNECT_PROVIDER).values_list(
             "extra_data", flat=True):
         if isinstance(extra, dict):
-            userinfo = extra.get("userinfo") if isinstance(extra.get("userinfo"), dict) else {}
-            for source in (extra, userinfo):
+            # allauth ≥ 65.11 keeps {"userinfo": …, "id_token": …}; older versions the claims themselves.
+            nested = [extra.get(key) for key in ("userinfo", "id_token") if isinstance(extra.get(key), dict)]
+            for source in (extra, *nested):
                 siret = _digits(source.get("siret"))
                 if len(siret) == 14:
                     sirets.add(siret)
@@ -194,7 +200,8 @@ def identity_vouches(user, establishment: Establishment) -> bool:
         return False
     if establishment.siret and _digits(establishment.siret) in sirets:
         return True
-    siren = establishment.legal_entity.siren if establishment.legal_entity_id else ""
+    entity = establishment.legal_entity
+    siren = entity.siren if entity is not None and entity.source == Source.DIRECTORY else ""
     return bool(siren) and _digits(siren) in {s[:9] for s in sirets}
 
 
