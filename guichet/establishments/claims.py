@@ -21,8 +21,9 @@ and the ARS knows the establishments of its region):
    is accepted at once, as referent (they would decide the claim anyway).
 4. The claimant's identity vouches for the organisation: they logged in through ProConnect (the State's
    identity federation, whose accounts are tied to an organisation checked against the SIRENE directory)
-   and the ``siret`` of that login is the establishment's SIRET, or belongs to the legal entity's SIREN.
-   Then the claim is accepted at once, as referent (``identity_vouches``).
+   and the ``siret`` of that login is the establishment's SIRET, or belongs to the legal entity's SIREN, as
+   the directory gives them (a number typed by an applicant proves nothing). Then the claim is accepted at
+   once, as referent (``identity_vouches``).
 
 Referents of the establishment or of its legal entity accept and refuse requests (a refusal needs a
 reason), remove members and name other members referent; a member may leave. Every change is written to
