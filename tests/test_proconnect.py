@@ -19,7 +19,7 @@ from guichet.accounts.proconnect.provider import normalised_siret
 from guichet.accounts.services import create_or_update_ars_user
 from guichet.core.models import AuditRecord
 from tests import oidc
-from tests.factories import ArsAdminFactory, region
+from tests.factories import ArsAdminFactory, UserFactory, region
 
 ACCOUNTS = {
     # As ProConnect sends them: no email_verified claim (the agent's own identity provider vouches for it).
@@ -173,3 +173,36 @@ def test_settings_refuse_a_half_configured_proconnect(tmp_path):
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=root, env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert "missing: PROCONNECT_CLIENT_SECRET, PROCONNECT_DISCOVERY_URL" in result.stderr
+
+
+def test_a_proconnect_identity_of_the_organisation_makes_its_claim_a_referent_at_once(client, proconnect, db):
+    """Issue 11, point 1: the SIRET that ProConnect vouches for opens the establishment of the directory with that
+    SIRET at once (the person is its referent); a site entered by hand with the same SIRET proves nothing."""
+    from guichet.establishments.models import (
+        EstablishmentAccess,
+        GrantedVia,
+        MembershipRequest,
+        MembershipRole,
+        RequestStatus,
+        Source,
+    )
+    from tests.factories import EstablishmentFactory
+
+    directory_site = EstablishmentFactory(finess="140000027", siret="13002526500013")
+    typed_site = EstablishmentFactory(finess="140000035", siret="13002526500013", source=Source.MANUAL,
+                                      legal_entity=None, name="SITE SAISI À LA MAIN")
+    log_in_through_proconnect(client, proconnect, "directrice")
+    user = logged_in_user(client)
+    assert user is not None
+    for site in (directory_site, typed_site):
+        assert client.post(reverse("establishments:mine"), {"finess": site.finess}).status_code == 302
+    access = EstablishmentAccess.objects.get(user=user)
+    assert (access.establishment, access.role, access.granted_via) == (
+        directory_site, MembershipRole.REFERENT, GrantedVia.PROCONNECT)
+    assert MembershipRequest.objects.get(user=user, establishment=typed_site).status == RequestStatus.PENDING
+    # Someone logged in by password, claiming the same directory site, waits for its referent.
+    stranger = UserFactory()
+    client.force_login(stranger)
+    client.post(reverse("establishments:mine"), {"finess": directory_site.finess})
+    assert not EstablishmentAccess.objects.filter(user=stranger).exists()
+    assert MembershipRequest.objects.get(user=stranger).status == RequestStatus.PENDING

@@ -45,3 +45,14 @@ def test_seed_demo_is_idempotent_and_prepares_a_commission(db):
     window = payments.window_for(proofs, timezone.localdate())
     assert window is not None and str(window.pay_by.year) in window.label
     assert payments.windows(proofs)[-1].received_until == proofs.deadline.last_day
+    # Each side of the claims has something to decide: the demo applicant as referent, the ARS HdF a first claim.
+    from guichet.accounts.models import User
+    from guichet.establishments import claims
+
+    applicant = User.objects.get(email="deposant@guichet-clact.localhost")
+    assert applicant.establishments.count() == 4 and all(
+        claims.can_manage(applicant, e) for e in applicant.establishments.all())
+    assert [r.user.email for r in claims.requests_to_decide(applicant)] == ["collegue@guichet-clact.localhost"]
+    ars_hdf = User.objects.get(email="instructeur.hdf@guichet-clact.localhost")
+    assert [r.user.email for r in claims.first_claims_for_ars(ars_hdf)] == ["nouveau.deposant@guichet-clact.localhost"]
+    assert not User.objects.get(email="nouveau.deposant@guichet-clact.localhost").establishments.exists()

@@ -32,7 +32,10 @@ unique in the database, so a fork could not be written even by mistake.
 
 Action names in use: ``transition:<event>`` (workflow.apply), ``dossier:edit``, ``dossier:file``,
 ``dossier:invite``, ``dossier:join``, ``file:download``, ``export:zip``, ``api:read``;
-others' modules add ``message:*``, ``avis:*``, ``annotations``, ``view``, ``follow``, ``batch:*``.
+others' modules add ``message:*``, ``avis:*``, ``annotations``, ``view``, ``follow``, ``batch:*``;
+who acts for an establishment (``establishments.claims``, no dossier): ``establishment:claim``,
+``establishment:accept``, ``establishment:refuse``, ``establishment:withdraw``, ``establishment:remove``,
+``establishment:promote``, ``establishment:leave``.
 """
 
 import datetime as dt
