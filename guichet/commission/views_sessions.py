@@ -257,7 +257,7 @@ def item_decision(request, item_pk):
         messages.error(request, f"{item.dossier} : {exc.messages[0]}")
     else:
         messages.success(request, f"Décision enregistrée pour le dossier {item.dossier} : "
-                                  f"{item.get_decision_display().lower()}.")
+                                  f"{item.outcome.lower()}.")
     return redirect(f"{session_url(item.session)}#dossier-{item.pk}")
 
 
