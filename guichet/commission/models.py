@@ -163,13 +163,13 @@ class AgendaItem(models.Model):
         verbose_name = "dossier à l'ordre du jour"
         verbose_name_plural = "dossiers à l'ordre du jour"
 
+    def __str__(self):
+        return f"{self.dossier} — {self.session}"
+
     @property
     def outcome(self) -> str:
         """« Accepté », « Refusé »…: the decision as its readers expect it."""
         return OUTCOMES.get(self.decision, self.get_decision_display())
-
-    def __str__(self):
-        return f"{self.dossier} — {self.session}"
 
 
 MONEY = {"max_digits": 14, "decimal_places": 2}

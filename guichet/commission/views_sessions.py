@@ -24,6 +24,7 @@ from dsfr.forms import DsfrBaseForm
 from guichet.calls.models import Call
 from guichet.core.downloads import serve_checked
 from guichet.core.money import euros
+from guichet.core.text import count
 from guichet.formschema.forms import SchemaFileField
 from guichet.formschema.values import parse_decimal
 
@@ -175,7 +176,7 @@ def agenda(request, pk):
                 messages.error(request, exc.messages[0])
                 return redirect("commission:session", pk=pk)
             if added:
-                messages.success(request, f"{len(added)} dossier(s) inscrit(s) à l'ordre du jour.")
+                messages.success(request, f"{count(len(added), 'dossier inscrit')} à l'ordre du jour.")
             for number, reason in refused.items():
                 messages.error(request, f"{number} : {reason}")
             return redirect("commission:session", pk=pk)
@@ -273,7 +274,8 @@ def apply(request, pk):
     except PermissionDenied as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Les décisions sont appliquées à {len(applied)} dossier(s) ; les demandeurs sont "
+        messages.success(request, f"Les décisions sont appliquées à {count(len(applied), 'dossier')} ; "
+                                  "les demandeurs sont "
                                   "prévenus, les lettres, conventions et le procès-verbal sont générés.")
     return redirect("commission:session", pk=pk)
 

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.utils.datastructures import MultiValueDict
 
 from guichet.core import filetypes
+from guichet.core.text import count
 
 from . import qvct
 from .engine import is_visible
@@ -63,7 +64,7 @@ class FrenchDecimalField(forms.CharField):
             raise ValidationError(f"La valeur doit être inférieure ou égale à {self.max_value}.", code="max_value")
         if number != number.quantize(Decimal(1).scaleb(-self.places)) and self.places is not None:
             raise ValidationError(
-                f"Saisissez au plus {self.places} chiffre(s) après la virgule." if self.places else
+                f"Saisissez au plus {count(self.places, 'chiffre')} après la virgule." if self.places else
                 "Saisissez un nombre entier.", code="max_decimal_places")
         return format_decimal(number, self.places)
 

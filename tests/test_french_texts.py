@@ -1,0 +1,73 @@
+"""Texts a user reads are proper French: counts agree with their number (« 1 ligne », « 8 éléments »,
+never « ligne(s) »)."""
+
+import re
+
+import pytest
+
+from guichet.core.text import count
+
+
+@pytest.mark.parametrize("n, expected", [(0, "0 ligne rejetée"), (1, "1 ligne rejetée"),
+                                         (2, "2 lignes rejetées"), (8, "8 lignes rejetées")])
+def test_count_agrees_the_french_way(n, expected):
+    assert count(n, "ligne rejetée") == expected
+
+
+def test_count_with_an_explicit_plural():
+    assert count(3, "élément à compléter", "éléments à compléter") == "3 éléments à compléter"
+
+
+def test_filing_an_incomplete_dossier_counts_the_missing_items(db):
+    from guichet.dossiers import services
+    from guichet.establishments.models import EstablishmentAccess
+    from tests.factories import CallFactory, DossierFactory, EstablishmentFactory, UserFactory
+    from tests.test_dossier_filling import SCHEMA
+
+    user = UserFactory()
+    establishment = EstablishmentFactory()
+    EstablishmentAccess.objects.create(user=user, establishment=establishment)
+    dossier = DossierFactory(call=CallFactory(schema=SCHEMA), establishment=establishment, created_by=user)
+    dossier.members.add(user)
+    with pytest.raises(services.FilingError) as raised:
+        services.file_dossier(dossier, user)
+    message = raised.value.messages[0] if hasattr(raised.value, "messages") else str(raised.value)
+    assert "(s)" not in message and "éléments à compléter" in message
+
+
+def test_a_minimum_of_one_row_reads_in_the_singular():
+    from guichet.formschema.engine import missing_items
+    from guichet.formschema.schema import parse_schema
+
+    schema = parse_schema({"sections": [{"key": "a", "title": "Actions", "fields": [
+        {"key": "actions", "type": "repeat", "label": "Actions", "min_rows": 1,
+         "fields": [{"key": "intitule", "type": "text", "label": "Intitulé"}]}]}]})
+    assert [m.message for m in missing_items(schema, {})] == ["au moins 1 ligne à remplir"]
+
+
+def test_the_invitation_is_worded_neutrally(db, mailoutbox):
+    from guichet.dossiers import notifications
+    from guichet.dossiers.models import Invitation
+    from tests.factories import DossierFactory
+
+    dossier = DossierFactory()
+    invitation = Invitation.objects.create(dossier=dossier, email="collegue@example.fr", invited_by=dossier.created_by)
+    notifications.invitation.call(invitation.pk)
+    body = mailoutbox[0].body
+    assert "avec lui" not in body and "avec elle" not in body
+    assert f"{dossier.created_by.email} vous invite à rejoindre le dossier" in body
+
+
+def test_account_e_mails_name_the_service_not_the_host(client, db, mailoutbox):
+    from tests.factories import UserFactory
+
+    client.post("/comptes/signup/", {"email": "nouvelle@example.fr", "password1": "Un-mot-de-passe-2026!",
+                                     "password2": "Un-mot-de-passe-2026!"})
+    UserFactory(email="connue@example.fr")
+    client.post("/comptes/password/reset/", {"email": "connue@example.fr"})
+    assert len(mailoutbox) == 2
+    for message in mailoutbox:
+        assert message.body.startswith("Bonjour,") and "Guichet CLACT" in message.body, message.body
+        # The host appears only inside the link, never as the service's name.
+        text = re.sub(r"https?://testserver/\S*", "", message.body)
+        assert "testserver" not in text and "c'est" not in text and "Hello" not in text, message.body
