@@ -71,3 +71,19 @@ def test_account_e_mails_name_the_service_not_the_host(client, db, mailoutbox):
         # The host appears only inside the link, never as the service's name.
         text = re.sub(r"https?://testserver/\S*", "", message.body)
         assert "testserver" not in text and "c'est" not in text and "Hello" not in text, message.body
+
+
+def test_a_read_only_part_does_not_promise_saving(client, db):
+    from django.urls import reverse
+
+    from guichet.dossiers.models import Dossier
+    from tests.factories import CallFactory, DossierFactory
+    from tests.test_dossier_filling import SCHEMA
+
+    dossier = DossierFactory(call=CallFactory(schema=SCHEMA))
+    client.force_login(dossier.created_by)
+    url = reverse("dossiers:section", args=[dossier.pk, "identification"])
+    assert "enregistrées à chaque champ quitté" in client.get(url).content.decode()
+    Dossier.objects.filter(pk=dossier.pk).update(state="en_instruction", number="2024-32-000001")
+    html = client.get(url).content.decode()
+    assert "ne peut plus être modifié" in html and "enregistrées à chaque champ quitté" not in html
