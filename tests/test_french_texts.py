@@ -87,3 +87,21 @@ def test_a_read_only_part_does_not_promise_saving(client, db):
     Dossier.objects.filter(pk=dossier.pk).update(state="en_instruction", number="2024-32-000001")
     html = client.get(url).content.decode()
     assert "ne peut plus être modifié" in html and "enregistrées à chaque champ quitté" not in html
+
+
+def test_a_money_input_shows_its_amount_grouped_like_the_display(client, db):
+    from django.urls import reverse
+
+    from guichet.dossiers.models import Dossier
+    from guichet.formschema.values import parse_decimal
+    from tests.factories import CallFactory, DossierFactory
+    from tests.test_dossier_filling import SCHEMA
+
+    dossier = DossierFactory(call=CallFactory(schema=SCHEMA))
+    Dossier.objects.filter(pk=dossier.pk).update(answers={"actions": [{"intitule": "Rails", "cout": "24000.00"}]})
+    client.force_login(dossier.created_by)
+    html = client.get(reverse("dossiers:section", args=[dossier.pk, "actions"])).content.decode()
+    assert 'value="24\u202f000,00"' in html and 'value="24000,00"' not in html
+    # What the input shows reads back, as do the other spaces people type.
+    for typed in ("24\u202f000,00", "24\u00a0000,00", "24 000,00 €", "24000"):
+        assert parse_decimal(typed) == 24000

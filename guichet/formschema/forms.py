@@ -195,11 +195,25 @@ def to_form_value(f: Field, value):
         return "on" if value else None
     if f.type in ("multichoice",) or (f.type == "qvct_theme" and f.opt("multiple", True)):
         return list(value) if isinstance(value, list) else [value]
-    if f.type in ("integer", "decimal", "percentage", "amount"):
+    if f.type == "amount":
+        return grouped_amount(value)
+    if f.type in ("integer", "decimal", "percentage"):
         return str(value).replace(".", ",")
     if f.type == "file":
         return None
     return str(value)
+
+
+def grouped_amount(value) -> str:
+    """A stored amount as the input shows it, grouped like every displayed amount: « 24 000,00 » (narrow
+    no-break spaces, which ``parse_decimal`` reads back); a value that is not a number is shown as stored."""
+    try:
+        number = parse_decimal(value)
+    except ValidationError:
+        return str(value)
+    if number is None:
+        return ""
+    return f"{number:,f}".replace(",", "\u202f").replace(".", ",")
 
 
 def to_answer(f: Field, cleaned):
