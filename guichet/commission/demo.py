@@ -64,7 +64,7 @@ def seed(template: Call, establishments, applicant, instructor, member) -> Call:
         session = arbitration.create_session(
             call, instructor, title="Commission d'arbitrage CLACT-QVCT (démonstration)",
             held_on=now + dt.timedelta(days=7), place="ARS Grand Est, Nancy",
-            signatory_name="La directrice générale de l'ARS Grand Est",
+            signatory_name="Claire Lambert", signatory_title="La directrice générale de l'ARS Grand Est",
             convention_starts_on=timezone.localdate(), convention_ends_on=dt.date(now.year + 1, 12, 31))
         arbitration.add_to_agenda(session, dossiers, instructor)
     arbitration.add_member(session, instructor, member, Capacity.MEMBER, "Représentant des organisations syndicales")

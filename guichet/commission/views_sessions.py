@@ -117,7 +117,10 @@ def _table(session: Session):
 
 @login_required
 def session_detail(request, pk):
-    session = _session(request, pk)
+    return _render_session(request, _session(request, pk))
+
+
+def _render_session(request, session, *, early_reason="", early_error="", status=200):
     call = session.call
     manage = arbitration.can_manage(request.user, call)
     items = _table(session)
@@ -128,7 +131,8 @@ def session_detail(request, pk):
         "decisions": Decision.choices, "convention_kinds": ConventionKind.choices,
         "minutes": session.documents.filter(kind="proces_verbal").order_by("-created_at", "-pk").first(),
         "problems": arbitration.problems(session, request.user) if manage and session.is_open and items else {},
-        "nav": "instruction", "page_title": session.title})
+        "early": session.held_on > timezone.now(), "early_reason": early_reason, "early_error": early_error,
+        "nav": "instruction", "page_title": session.title}, status=status)
 
 
 @login_required
@@ -266,9 +270,13 @@ def item_decision(request, item_pk):
 @require_POST
 def apply(request, pk):
     session = _session(request, pk, manage=True)
+    reason = request.POST.get("early_reason", "")
     try:
-        applied = arbitration.apply_decisions(session, request.user)
+        applied = arbitration.apply_decisions(session, request.user, early_reason=reason)
     except ArbitrationError as exc:
+        if hasattr(exc, "error_dict") and "early_reason" in exc.error_dict:
+            return _render_session(request, session, early_reason=reason,
+                                   early_error=exc.message_dict["early_reason"][0], status=400)
         for message in exc.messages:
             messages.error(request, message)
     except PermissionDenied as exc:
