@@ -127,7 +127,7 @@ def test_command_output_and_exit_status(tmp_path):
     call_command("import_establishments", str(path), stdout=out)
     text = out.getvalue()
     assert "ligne 3 : FINESS « 12345 » invalide" in text
-    assert "1 établissement(s) importé(s), 0 mis à jour, 1 ligne(s) rejetée(s)" in text
+    assert "1 établissement importé, 0 mis à jour, 1 ligne rejetée" in text
 
 
 def test_command_fails_on_unreadable_file(tmp_path):

@@ -29,9 +29,11 @@ class StartForm(DsfrBaseForm):
 
         super().__init__(*args, **kwargs)
         self.fields["establishment"].queryset = establishments
-        self.fields["partners"].queryset = establishments
+        # Parties prenantes: the user's confirmed establishments implanted in the call's region (the others
+        # would be refused anyway, see ``Call.refusal``).
+        self.fields["partners"].queryset = establishments.filter(region_id=call.region_id)
         self.fields["region"].queryset = Region.objects.order_by("name")
-        if establishments.count() < 2:
+        if self.fields["partners"].queryset.count() < 2:
             del self.fields["partners"]
         if not establishments.filter(region__isnull=True).exists():
             del self.fields["region"]
@@ -52,7 +54,8 @@ class PartnersForm(DsfrBaseForm):
 
     def __init__(self, *args, dossier, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["partners"].queryset = user.establishments.exclude(pk=dossier.establishment_id)
+        self.fields["partners"].queryset = (user.establishments.filter(region_id=dossier.call.region_id)
+                                            .exclude(pk=dossier.establishment_id))
         self.fields["partners"].initial = list(dossier.partners.values_list("pk", flat=True))
 
 
