@@ -1,5 +1,5 @@
 """Demo data for the commission: a Grand Est call whose filing is over, three dossiers in instruction
-with their actions, a scoring grid and a session in preparation with a commission member — so that
+with their answers and pieces (``demo_answers``), a scoring grid and a session in preparation with a commission member — so that
 `make demo` shows arbitration without filing dossiers first. Idempotent."""
 
 import datetime as dt
@@ -12,7 +12,7 @@ from guichet.calls.models import Call
 from guichet.calls.templates_loader import copy_call
 from guichet.dossiers.models import Dossier, State
 
-from . import arbitration
+from . import arbitration, demo_answers
 from .models import Capacity, Criterion, Session
 
 SLUG = "demo-commission-grand-est"
@@ -58,6 +58,8 @@ def seed(template: Call, establishments, applicant, instructor, member) -> Call:
             dossier.number = f"{call.year}-{call.region.code}-{dossier.pk:06d}"
             dossier.save(update_fields=["number"])
             dossier.members.add(applicant)
+        if not dossier.answers.get("presentation_projet"):  # new, or left empty by an older demo
+            demo_answers.fill(dossier, index, actions, applicant)
         dossiers.append(dossier)
     session = Session.objects.filter(call=call).first()
     if session is None:
