@@ -1,6 +1,6 @@
 """Demo data for the commission: a Grand Est call whose filing is over, three dossiers in instruction
-with their answers and pieces (``demo_answers``), a scoring grid and a session in preparation with a commission member — so that
-`make demo` shows arbitration without filing dossiers first. Idempotent."""
+with their answers and pieces (``demo_answers``), a scoring grid and a session in preparation with a
+commission member — so that `make demo` shows arbitration without filing dossiers first. Idempotent."""
 
 import datetime as dt
 from decimal import Decimal

@@ -14,7 +14,8 @@ from guichet.formschema import engine
 # Per demo dossier (same order as ``demo.PROJECTS``): who they are and what they plan.
 PROFILES = [
     {
-        "adresse": "12 rue de la Clinique", "code_postal": "67000", "commune": "Strasbourg", "telephone": "03 88 00 12 34",
+        "adresse": "12 rue de la Clinique", "code_postal": "67000", "commune": "Strasbourg",
+        "telephone": "03 88 00 12 34",
         "email": "direction@clinique-demo-strasbourg.fr", "siren_base": "77560001",
         "effectifs": (38, "31.40", 412, "376.25"), "lits": 220, "places": 30, "absenteisme": "8.40",
         "turnover": "12.10",
@@ -22,7 +23,8 @@ PROFILES = [
                      ("Technique et ouvrière", 30, "25.00")],
         "nature_poles": "Pôle médecine (3 services, 110 lits) et pôle chirurgie-bloc opératoire (80 lits, 8 salles).",
         "themes": ["sante_travail/qualite_prevention", "performance_management/engagement_participatif"],
-        "rows": [("sante_travail/qualite_prevention", "Cadres de santé et responsables d'unité", 42, "septembre 2026 à mars 2027"),
+        "rows": [("sante_travail/qualite_prevention", "Cadres de santé et responsables d'unité", 42,
+                  "septembre 2026 à mars 2027"),
                  ("sante_travail/environnement_physique", "Aides-soignants et infirmiers des services de médecine", 120,
                   "premier semestre 2027")],
     },
