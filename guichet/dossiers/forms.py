@@ -59,6 +59,20 @@ class PartnersForm(DsfrBaseForm):
         self.fields["partners"].initial = list(dossier.partners.values_list("pk", flat=True))
 
 
+class DuplicateForm(DsfrBaseForm):
+    call = forms.ModelChoiceField(
+        label="Appel à projets du nouveau dossier", queryset=None, empty_label="Choisissez un appel à projets ouvert",
+        error_messages={"required": "Choisissez l'appel à projets du nouveau dossier.",
+                        "invalid_choice": "Choisissez un appel à projets ouvert de la liste."},
+        help_text="Les réponses, les établissements et les pièces jointes sont repris là où le formulaire de cet "
+                  "appel à projets a encore le champ ; la liste de ce qui n'a pas été repris s'affiche ensuite.")
+
+    def __init__(self, *args, calls, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["call"].queryset = calls
+        self.fields["call"].label_from_instance = lambda c: f"{c.title} ({c.region.ars_name})"
+
+
 class InvitationForm(DsfrBaseForm):
     email = forms.EmailField(label="Adresse électronique de la personne à inviter",
                              error_messages={"invalid": "Saisissez une adresse électronique valide, "
