@@ -69,5 +69,8 @@ def seed(template: Call, establishments, applicant, instructor, member) -> Call:
             signatory_name="Claire Lambert", signatory_title="La directrice générale de l'ARS Grand Est",
             convention_starts_on=timezone.localdate(), convention_ends_on=dt.date(now.year + 1, 12, 31))
         arbitration.add_to_agenda(session, dossiers, instructor)
+    # An older demo put the signatory's title in the name: the conventions named her twice.
+    Session.objects.filter(pk=session.pk, signatory_name="La directrice générale de l'ARS Grand Est").update(
+        signatory_name="Claire Lambert", signatory_title="La directrice générale de l'ARS Grand Est")
     arbitration.add_member(session, instructor, member, Capacity.MEMBER, "Représentant des organisations syndicales")
     return call
