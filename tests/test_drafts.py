@@ -144,3 +144,18 @@ def test_a_pending_claimant_cannot_duplicate_for_the_establishment(client, draft
     response = client.post(reverse("dossiers:duplicate", args=[dossier.pk]), {"call": next_call.pk})
     assert response.status_code == 400 and "rattaché" in response.content.decode()
     assert not Dossier.objects.filter(call=next_call).exists()
+
+
+def test_only_open_calls_of_the_porteur_region_are_offered(client, draft, next_call):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.factories import region
+
+    dossier, creator, _ = draft
+    CallFactory(title="Appel d'une autre région", region=region("44"))
+    CallFactory(title="Appel clos", closes_at=timezone.now() - dt.timedelta(days=1))
+    client.force_login(creator)
+    page = client.get(reverse("dossiers:duplicate", args=[dossier.pk])).content.decode()
+    assert "CLACT-QVCT 2025" in page and "autre région" not in page and "Appel clos" not in page

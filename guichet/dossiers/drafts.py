@@ -58,10 +58,12 @@ class Duplicate:
 
 
 def target_calls(dossier: Dossier):
-    """The open calls a dossier may be duplicated to: same kind (application or proofs)."""
+    """The open calls a dossier may be duplicated to: same kind (application or proofs), in the porteur's region
+    (the only one where it may file, see ``Call.refusal``)."""
     from guichet.calls.models import Call
 
-    return Call.objects.open_at().filter(kind=dossier.call.kind).select_related("region").order_by("title")
+    return (Call.objects.open_at().filter(kind=dossier.call.kind, region_id=dossier.establishment.region_id)
+            .select_related("region").order_by("title"))
 
 
 def duplicate(source: Dossier, call, user) -> Duplicate:
