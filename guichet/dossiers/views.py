@@ -337,7 +337,8 @@ def delete_draft(request, pk):
                                   "supprimé, pour vous et pour les autres personnes qui y travaillaient.")
         return redirect("dossiers:mine")
     return render(request, "dossiers/delete.html", {
-        "dossier": dossier, "members": dossier.members.order_by("email"), "files": dossier.attachments.count(),
+        "dossier": dossier, "files": dossier.attachments.count(),
+        "others": list(dossier.members.exclude(pk=request.user.pk).order_by("email").values_list("email", flat=True)),
         "nav": "dossiers", "page_title": "Supprimer le brouillon"})
 
 
