@@ -36,8 +36,8 @@ class DocumentTemplateForm(forms.ModelForm):
         model = DocumentTemplate
         fields = ["kind", "region", "title", "body"]
         widgets = {
-            "body": forms.Textarea(attrs={"rows": 32, "spellcheck": "false",
-                                          "style": "width: 100%; font-family: monospace; font-size: 12px;"}),
+            "body": forms.Textarea(attrs={"rows": 32, "spellcheck": "false",  # guichet/admin.css
+                                          "class": "guichet-code guichet-code--small"}),
         }
 
     def _kind(self) -> str | None:
