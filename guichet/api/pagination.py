@@ -1,17 +1,32 @@
 """Keyset pagination and money for the API's lists (one way for every router)."""
 
+import re
 from decimal import Decimal
 
+from ninja import Query
 from ninja.errors import HttpError
+
+from guichet.api.errors import MAX_INT
 
 BAD_CURSOR = "Curseur de pagination invalide."
 CENTS = Decimal("0.00")
+CURSOR_FORMAT = re.compile(r"[0-9]{1,19}")
+CURSOR_DESCRIPTION = (
+    "Curseur de pagination : la valeur de `next_cursor` de la page précédente, telle quelle (aujourd'hui l'identifiant "
+    "du dernier élément vu, en chiffres). Absent pour la première page ; un curseur que le serveur n'a pas donné "
+    "est refusé (400).")
+
+
+def cursor_param():
+    """The ``cursor`` query parameter of a paginated list, documented."""
+    return Query(None, description=CURSOR_DESCRIPTION, examples=["1234"])
 
 
 def page(queryset, cursor: str | None, limit: int):
     """Keyset pagination on the id: ``(rows, next_cursor)``; a cursor that is not an id is a 400."""
     if cursor:
-        if not cursor.isdigit() or len(cursor) > 19:
+        # ASCII digits only (str.isdigit also takes « ² » or Arabic digits) and within a database integer.
+        if not CURSOR_FORMAT.fullmatch(cursor) or int(cursor) > MAX_INT:
             raise HttpError(400, BAD_CURSOR)
         queryset = queryset.filter(id__gt=int(cursor))
     rows = list(queryset.order_by("id")[: limit + 1])
