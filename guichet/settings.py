@@ -287,22 +287,22 @@ API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "365"))
 # nor to evaluate code; DSFR's JavaScript sets styles through the CSSOM, which CSP does not restrict.
 # img-src allows data: URLs (the QR code of an authenticator app). form-action also allows the origin of
 # any OpenID Connect provider configured above (ProConnect): its login form POSTs to our own URL, which
-# redirects to the provider, and browsers apply form-action to that redirect too.
+# redirects to the provider, and browsers apply form-action to that redirect too. GUICHET_CSP_FORM_ACTION
+# adds origins (comma-separated) for a provider whose authorization endpoint is not on its discovery URL's host.
 from csp.constants import NONE, SELF  # noqa: E402
 
 
-def _oidc_origins() -> list[str]:
+def oidc_origins(providers: dict | None) -> list[str]:
+    """The origins (scheme://host[:port]) of the OpenID Connect providers of allauth's SOCIALACCOUNT_PROVIDERS."""
     from urllib.parse import urlsplit
 
-    providers = globals().get("SOCIALACCOUNT_PROVIDERS", {}) or {}
-    origins = []
-    for provider in providers.values():
+    origins = set()
+    for provider in (providers or {}).values():
         for app in provider.get("APPS", []) if isinstance(provider, dict) else []:
-            url = (app.get("settings") or {}).get("server_url", "")
-            parts = urlsplit(url)
+            parts = urlsplit((app.get("settings") or {}).get("server_url", ""))
             if parts.scheme in ("http", "https") and parts.netloc:
-                origins.append(f"{parts.scheme}://{parts.netloc}")
-    return sorted(set(origins))
+                origins.add(f"{parts.scheme}://{parts.netloc}")
+    return sorted(origins)
 
 
 CONTENT_SECURITY_POLICY = {
@@ -315,7 +315,8 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF, *_oidc_origins()],
+        "form-action": [SELF, *oidc_origins(globals().get("SOCIALACCOUNT_PROVIDERS")),
+                        *env_list("GUICHET_CSP_FORM_ACTION", "")],
         "frame-ancestors": [NONE],
     },
 }
@@ -331,3 +332,4 @@ PERMISSIONS_POLICY = {
 }
 INSTALLED_APPS += ["csp"]
 MIDDLEWARE += ["csp.middleware.CSPMiddleware", "django_permissions_policy.PermissionsPolicyMiddleware"]
+# --- end of the Content-Security-Policy block ------------------------------------------------

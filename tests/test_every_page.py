@@ -25,6 +25,7 @@ from html.parser import HTMLParser
 from urllib.parse import unquote
 
 import pytest
+from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms import MultipleChoiceField
 from django.http import QueryDict
@@ -449,9 +450,7 @@ def test_every_role_gets_every_page_of_a_full_dossier(client, world, state):
 
 # --- the pages without an argument ---------------------------------------------------------------------
 
-# Django's own admin is left out (its change list adds a <style> when a model has no action: Django's code,
-# staff only); its index is visited, and our admin pages are (``ADMIN_PAGES``).
-NO_ARGUMENT_SKIPPED = ("admin/",)  # visited below: the index and our own admin pages
+NO_ARGUMENT_SKIPPED = ("admin/",)  # the admin's pages are listed from its registry (``admin_pages``)
 API_PAGES = ("api:openapi-view",)  # the API's documentation is HTML (Swagger UI from ninja's static files)
 
 
@@ -469,20 +468,30 @@ def patterns_without_arguments(resolver=None, prefix="", space=""):
                 yield name
 
 
+def admin_pages(w) -> list[str]:
+    """The administration's pages: its index, each model's list, addition and first object, and ours (previews)."""
+    pages = [reverse("admin:index"), reverse("admin:calls_call_preview", args=[w.call.pk])]
+    for model in admin.site._registry:
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        pages += [reverse(f"{prefix}_changelist"), reverse(f"{prefix}_add")]
+        first = model._default_manager.order_by("pk").first()
+        if first is not None:
+            pages.append(reverse(f"{prefix}_change", args=[first.pk]))
+    return pages
+
+
 def test_every_role_gets_every_page_without_an_argument_under_the_policy(client, world):
     w = world
     client.raise_request_exception = False
     names = sorted(set(patterns_without_arguments()))
     assert {"home", "account_login", "calls:list", "dossiers:mine", "api:openapi-view"} <= set(names)
-    pages = [reverse(name) for name in names] + [reverse("admin:index"), reverse("admin:calls_call_change",
-                                                                                 args=[w.call.pk]),
-                                                 reverse("admin:calls_call_preview", args=[w.call.pk])]
+    pages = [reverse(name) for name in names]
     failures, html_pages = [], 0
     for role in (None, "owner", "instructor", "admin", "superuser", "member"):
         client.logout()
         if role:
             client.force_login(getattr(w, role))
-        for url in pages:
+        for url in pages + (admin_pages(w) if role in ("admin", "superuser") else []):
             response = client.get(url)
             if response.status_code >= 500:
                 failures.append(f"{role} {url}: {response.status_code}")
