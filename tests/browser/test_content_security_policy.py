@@ -28,3 +28,12 @@ def test_the_policy_blocks_inline_code_and_the_harness_sees_it(page, live_server
     assert any("script-src" in v for v in csp_violations), csp_violations
     assert any("style-src" in v for v in csp_violations), csp_violations
     csp_violations.clear()  # provoked on purpose: the harness's check at teardown must not fail this test
+
+
+def test_the_api_documentation_works_under_the_policy(page, live_server, csp_violations):
+    """Swagger UI, served from django-ninja's static files, renders the schema without breaking the policy."""
+    response = page.goto("/api/v1/docs")
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("API Guichet CLACT")
+    expect(page.locator(".opblock").first).to_be_visible()
+    assert csp_violations == []
