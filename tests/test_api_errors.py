@@ -121,7 +121,9 @@ def test_every_operation_documents_the_statuses_it_returns(openapi):
         documented = set(operation["responses"])
         parameters = {p["name"]: p for p in operation.get("parameters", [])}
         expected = {"401"}
-        if any(p["in"] == "path" for p in parameters.values()) or "call" in parameters:
+        if any(p["in"] == "path" for p in parameters.values()):
+            expected |= {"404", "422"}  # nothing there, or an id, a slug or a number out of its format
+        if "call" in parameters:
             expected.add("404")
         if "cursor" in parameters and not name.endswith("/workspace"):
             expected.add("400")
@@ -150,3 +152,34 @@ def test_required_fields_are_required_and_blank_strings_refused_in_the_schema(op
     assert schemas["TransitionIn"]["properties"]["event"]["minLength"] == 1
     assert schemas["ValidationIn"]["properties"]["status"]["enum"] == ["a_valider", "acceptee", "partielle", "rejetee"]
     assert set(schemas["ValidationErrorItem"]["required"]) == {"loc", "type", "msg"}
+
+
+NUL_MESSAGE = "Le caractère nul (U+0000) n'est pas permis."
+
+
+@pytest.mark.parametrize("url, params", [
+    ("/decisions", {"call": "clact\x00"}),
+    ("/grants", {"call": "\x00"}),
+    ("/ledgers", {"legal_entity": "59\x000"}),
+    ("/calls/clact-hdf-2024/workspace", {"q": "CH\x00"}),
+])
+def test_a_nul_character_in_the_query_is_refused_at_its_parameter(client, call, token, url, params):
+    """PostgreSQL refuses NUL in a query (a server error, found by schemathesis); the web forms refuse it too."""
+    client.raise_request_exception = False
+    [(loc, message)] = errors(get(client, token, url, **params))
+    assert (loc, message) == (("query", next(iter(params))), NUL_MESSAGE)
+
+
+def test_a_nul_character_in_a_body_is_refused_at_its_field(client, call, token):
+    client.raise_request_exception = False
+    response = post(client, token, "/dossiers/2024-32-000001/messages", {"body": "Bonjour\x00"})
+    assert errors(response) == [(("body", "payload", "body"), NUL_MESSAGE)]
+    response = post(client, token, "/dossiers/2024-32-000001/transitions", {"event": "accepter", "motivation": "\x00"})
+    assert errors(response) == [(("body", "payload", "motivation"), NUL_MESSAGE)]
+
+
+@pytest.mark.parametrize("url", ["/calls/clact%00/dossiers", "/dossiers/2024%00/history", "/calls/a.b/workspace"])
+def test_a_slug_or_a_number_out_of_its_format_is_refused(client, call, token, url):
+    client.raise_request_exception = False
+    [(loc, message)] = errors(get(client, token, url))
+    assert loc[0] == "path" and message.startswith("Format invalide")

@@ -10,11 +10,12 @@ the token's region answers 404, exactly like something that does not exist.
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Path, Query
+from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from guichet.api.auth import TokenAuth
 from guichet.api.errors import INVALID, MALFORMED_BODY, describe_responses, french_errors, responses
+from guichet.api.inputs import Parser, number_param, slug_param
 from guichet.api.pagination import cursor_param, page
 from guichet.api.schemas import CallOut, DossierOut, DossierPage
 from guichet.calls.models import Call
@@ -40,6 +41,7 @@ api = GuichetAPI(
         "les dates-heures sont au format ISO 8601 avec décalage (heure de Paris)."
     ),
     auth=TokenAuth(),
+    parser=Parser(),
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",
@@ -99,7 +101,7 @@ def list_calls(request, year: int | None = Query(None, ge=1, le=9999, descriptio
          summary="Dossiers déposés sur un appel (pagination par curseur)")
 def list_call_dossiers(
     request,
-    slug: str,
+    slug: str = slug_param(),
     state: State | None = None,
     cursor: str | None = cursor_param(),
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
@@ -112,9 +114,9 @@ def list_call_dossiers(
     return {"items": items, "next_cursor": next_cursor}
 
 
-@api.get("/dossiers/{number}", response={200: DossierOut, **responses(401, 404)}, tags=["dossiers"],
+@api.get("/dossiers/{number}", response={200: DossierOut, **responses(401, 404, 422)}, tags=["dossiers"],
          summary="Un dossier, par son numéro")
-def get_dossier(request, number: str = Path(..., examples=["2024-32-00001"])):
+def get_dossier(request, number: str = number_param()):
     dossier = get_object_or_404(scoped_dossiers(request.auth), number=number)
     audit.record(request.auth, "api:read", dossier, request)
     return dossier

@@ -15,7 +15,8 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from guichet.api.errors import id_param, responses
+from guichet.api.errors import responses
+from guichet.api.inputs import id_param, slug_param
 from guichet.api.pagination import cursor_param, money, page
 from guichet.api.schemas import decimal_string, paris_time
 from guichet.calls.models import Call
@@ -263,9 +264,9 @@ def _grant(grant) -> dict:
 
 # --- endpoints ---------------------------------------------------------------------------------
 
-@router.get("/calls/{slug}/scores", response={200: RankingOut, **responses(401, 404)},
+@router.get("/calls/{slug}/scores", response={200: RankingOut, **responses(401, 404, 422)},
             summary="Classement des dossiers d'un appel : note moyenne sur 20, écart, notateurs, rang ; la grille")
-def call_scores(request, slug: str):
+def call_scores(request, slug: str = slug_param()):
     from guichet.api.api import scoped_calls
 
     call = get_object_or_404(scoped_calls(request.auth).prefetch_related("criteria"), slug=slug)

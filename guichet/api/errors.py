@@ -7,18 +7,8 @@ stable) and a French message (``msg``). A route lists its statuses with ``respon
 schema says exactly what the server answers (``tests/test_api_contract.py`` checks it with schemathesis).
 """
 
-from ninja import Path, Schema
+from ninja import Schema
 from pydantic import Field
-
-# The largest id or number a database integer column holds: beyond it SQLite raises OverflowError, so the
-# parameters are bounded in the schema and a larger value is a 422, not a server error.
-MAX_INT = 2**63 - 1
-
-
-
-def id_param(what: str):
-    """A path parameter holding a database id: a positive integer within ``MAX_INT``."""
-    return Path(..., ge=1, le=MAX_INT, description=f"Identifiant {what}.")
 
 MALFORMED_BODY = "Le corps de la requête n'est pas un document JSON lisible."
 INVALID = "Paramètres de la requête invalides."
@@ -76,7 +66,7 @@ MESSAGES = {
                                      else f"Au moins {ctx.get('min_length')} caractères."),
     "string_too_long": lambda ctx: f"{ctx.get('max_length')} caractères au plus.",
     "string_type": lambda ctx: "Une chaîne de caractères est attendue.",
-    "string_pattern_mismatch": lambda ctx: "Format invalide.",
+    "string_pattern_mismatch": lambda ctx: f"Format invalide (attendu : {ctx.get('pattern')}).",
     "int_parsing": lambda ctx: "Un nombre entier est attendu.",
     "int_type": lambda ctx: "Un nombre entier est attendu.",
     "int_from_float": lambda ctx: "Un nombre entier est attendu.",
@@ -109,6 +99,7 @@ MESSAGES = {
     "dict_type": lambda ctx: "Un objet JSON est attendu.",
     "list_type": lambda ctx: "Une liste est attendue.",
     "json_invalid": lambda ctx: MALFORMED_BODY,
+    "string_no_nul": lambda ctx: "Le caractère nul (U+0000) n'est pas permis.",
 }
 VALUE_ERROR_PREFIX = "Value error, "
 

@@ -23,7 +23,8 @@ from ninja.errors import HttpError, ValidationError
 from pydantic import Field
 
 from guichet.api.auth import require_write
-from guichet.api.errors import MAX_INT, id_param, responses
+from guichet.api.errors import responses
+from guichet.api.inputs import MAX_INT, InputSchema, id_param, slug_param
 from guichet.api.pagination import cursor_param, money, page
 from guichet.api.schemas import decimal_string, paris_time
 from guichet.calls.models import CallKind
@@ -250,7 +251,7 @@ class OrderOut(OrderSummaryOut):
     payments: list[int] = Field(description="Identifiants des versements de l'ordre.")
 
 
-class ValidationIn(Schema):
+class ValidationIn(InputSchema):
     status: str = Field(description="acceptee, partielle (acceptée en partie), rejetee ; a_valider remet la facture "
                                     "à valider.", json_schema_extra={"enum": list(LineStatus.values)})
     accepted_amount: Decimal | None = Field(None, allow_inf_nan=False, max_digits=15,
@@ -264,7 +265,7 @@ class ValidationOut(Schema):
     payments: list[DossierPaymentOut] = Field(description="Les versements du dossier, recalculés.")
 
 
-class TotalIn(Schema):
+class TotalIn(InputSchema):
     total: Decimal = Field(allow_inf_nan=False, max_digits=15,
                            description="Montant total de la convention, en euros (chaîne ou nombre décimal, deux "
                                        "décimales au plus).")
@@ -273,7 +274,7 @@ class TotalIn(Schema):
                                     "conservé dans le journal d'audit.", json_schema_extra={"minLength": 1})
 
 
-class PaidIn(Schema):
+class PaidIn(InputSchema):
     paid_on: dt.date = Field(description="Date du versement : au plus tôt celle de l'ordre, au plus tard aujourd'hui.")
     # Refused when blank by the domain (payments.mark_paid) with its own message at the field.
     reference: str = Field(description="Référence du paiement (mandat, bordereau de la paierie…), ni vide ni faite "
@@ -440,7 +441,7 @@ def set_total(request, payload: TotalIn, grant_id: int = id_param("de la subvent
             summary="Dossiers de justificatifs d'un appel, avec leurs factures, leur validation et leurs versements")
 def list_proofs_dossiers(
     request,
-    slug: str,
+    slug: str = slug_param(),
     cursor: str | None = cursor_param(),
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ):

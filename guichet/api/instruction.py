@@ -14,7 +14,8 @@ from ninja.errors import HttpError, ValidationError
 from pydantic import Field
 
 from guichet.api.auth import require_write
-from guichet.api.errors import MAX_INT, responses
+from guichet.api.errors import responses
+from guichet.api.inputs import MAX_INT, InputSchema, number_param, slug_param
 from guichet.dossiers import workflow
 from guichet.instruction import workspace
 
@@ -32,7 +33,7 @@ class EventOut(Schema):
     motivation: str
 
 
-class TransitionIn(Schema):
+class TransitionIn(InputSchema):
     event: str = Field(min_length=1, description="Code de l'action : " + ", ".join(workflow.TRANSITIONS) + " ; les "
                        "actions possibles sur un dossier sont dans « available_events ». Une action inconnue ou "
                        "impossible dans l'état du dossier est refusée (409).", examples=["passer_en_instruction"])
@@ -48,7 +49,7 @@ class StateOut(Schema):
     available_events: list[str]
 
 
-class WorkspaceQuery(Schema):
+class WorkspaceQuery(InputSchema):
     """The workspace's tab, filters, search and sort, as query parameters."""
 
     tab: str = workspace.DEFAULT_TAB
@@ -103,9 +104,9 @@ def _state(dossier, user) -> dict:
             "archived": dossier.archived, "available_events": [t.event for t in workflow.available(dossier, user)]}
 
 
-@router.get("/dossiers/{number}/history", response={200: list[EventOut], **responses(401, 404)},
+@router.get("/dossiers/{number}/history", response={200: list[EventOut], **responses(401, 404, 422)},
             summary="Historique d'un dossier (dépôt, modifications, changements d'état)")
-def history(request, number: str):
+def history(request, number: str = number_param()):
     dossier = _dossier(request, number)
     return [{"at": e.at.isoformat(), "kind": e.kind, "event": e.event, "label": e.get_kind_display(),
              "from_state": e.from_state, "to_state": e.to_state, "actor": e.actor.email if e.actor else None,
@@ -114,7 +115,7 @@ def history(request, number: str):
 
 @router.post("/dossiers/{number}/transitions", response={200: StateOut, **responses(400, 401, 403, 404, 409, 422)},
              summary="Appliquer une action de l'instruction (passer en instruction, accepter, refuser…)")
-def transition(request, number: str, payload: TransitionIn):
+def transition(request, payload: TransitionIn, number: str = number_param()):
     require_write(request)
     dossier = _dossier(request, number)
     try:
@@ -128,7 +129,7 @@ def transition(request, number: str, payload: TransitionIn):
 
 @router.get("/calls/{slug}/workspace", response={200: WorkspacePage, **responses(401, 404, 422)},
             summary="Liste d'instruction d'un appel : onglets, filtres, recherche, tri (pagination par curseur)")
-def call_workspace(request, slug: str, params: Query[WorkspaceQuery]):
+def call_workspace(request, params: Query[WorkspaceQuery], slug: str = slug_param()):
     from guichet.api.api import scoped_calls
 
     call = get_object_or_404(scoped_calls(request.auth), slug=slug)

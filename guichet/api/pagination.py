@@ -6,7 +6,7 @@ from decimal import Decimal
 from ninja import Query
 from ninja.errors import HttpError
 
-from guichet.api.errors import MAX_INT
+from guichet.api.inputs import MAX_INT
 
 BAD_CURSOR = "Curseur de pagination invalide."
 CENTS = Decimal("0.00")
