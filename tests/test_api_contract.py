@@ -6,7 +6,7 @@ with a read-write bearer token of an ARS instructor, on a region holding a call 
 must be no server error, a status the schema documents for the operation, with the documented content type and
 a body that matches the documented schema. A failure names the request to replay.
 
-The whole file runs in about a minute on two cores: 20 random examples per operation, no deadline, derandomized.
+The whole file runs in about a minute on two cores: 30 random examples per operation, no deadline, derandomized.
 """
 
 import collections
@@ -34,7 +34,7 @@ from tests.test_payment_pages import WINDOWS, build_example, validate_all
 from tests.test_payments import issued
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-EXAMPLES_PER_OPERATION = 20
+EXAMPLES_PER_OPERATION = 30
 
 # Requests made per operation, reported at the end of the module (run with -s to see the figures).
 REQUESTS = collections.Counter()
