@@ -141,6 +141,32 @@ def test_rows_can_be_added_and_removed_without_losing_the_others(client, dossier
     assert dossier.pending == {"actions.0.cout": "x"}
 
 
+@pytest.mark.parametrize("action", ["remove:actions", "remove:actions:abc", "remove:actions:0:1",
+                                    "remove:actions:99999999999999999999", "remove:inconnu:0"])
+def test_a_malformed_row_removal_is_refused_in_french_and_keeps_what_was_typed(client, dossier, applicant, action):
+    """A hand-made or stale « remove » button was a 500 after the fields were saved: now a French message."""
+    client.force_login(applicant)
+    url = section_url(dossier, "actions")
+    response = client.post(url, {"actions__rows": "2", "actions__0__intitule": "A", "actions__0__cout": "10",
+                                 "actions__1__intitule": "B", "actions__1__cout": "20", "_action": action},
+                           follow=True)
+    assert response.status_code in (200, 400)
+    assert "La ligne à supprimer est introuvable" in response.content.decode()
+    dossier.refresh_from_db()
+    assert [r["intitule"] for r in dossier.answers["actions"]] == ["A", "B"]
+
+
+def test_removing_below_the_minimum_rows_is_explained(client, dossier, applicant):
+    client.force_login(applicant)
+    url = section_url(dossier, "actions")
+    response = client.post(url, {"actions__rows": "1", "actions__0__intitule": "Seule", "actions__0__cout": "10",
+                                 "_action": "remove:actions:0"}, follow=True)
+    assert response.status_code in (200, 400)
+    assert "doit garder au moins 1 ligne" in response.content.decode()
+    dossier.refresh_from_db()
+    assert [r["intitule"] for r in dossier.answers["actions"]] == ["Seule"]
+
+
 def test_completeness_lists_visible_mandatory_items_only(dossier, applicant):
     items = {m.path for m in services.missing_items(dossier)}
     assert items == {"raison_sociale", "membre_ght", "absenteisme", "actions"}

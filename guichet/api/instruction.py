@@ -14,6 +14,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from guichet.api.auth import require_write
+from guichet.api.schemas import Id
 from guichet.dossiers import workflow
 from guichet.instruction import workspace
 
@@ -55,8 +56,8 @@ class WorkspaceQuery(Schema):
     theme: str = ""
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
-    label: int | None = None
-    group: int | None = None  # an instructor group's id; 0: dossiers assigned to no group
+    label: Id | None = None
+    group: Id | None = None  # an instructor group's id; 0: dossiers assigned to no group
     filed_from: dt.datetime | None = None
     filed_to: dt.datetime | None = None
     q: str = ""

@@ -104,16 +104,15 @@ def section(request, pk, section):
             result = services.save_section(dossier, section, data, request.FILES, request.user,
                                            upload_errors=getattr(request, "upload_errors", None))
             _record_edit(request, dossier, section, result)
+        refused = ""
         if action.startswith("remove:"):
-            _, block, index = action.split(":")
-            with transaction.atomic():
-                services.remove_row(dossier, block, int(index), request.user)
-                audit.record(request.user, "dossier:edit", dossier, request, section=section,
-                             removed_row=f"{block}.{index}")
+            refused = _remove_row(request, dossier, section, action)
         dossier.refresh_from_db()
         if request.htmx:
             return _autosave_response(request, dossier, result, pending_before)
-        if result.form.errors:
+        if refused:
+            messages.error(request, refused)
+        elif result.form.errors:
             messages.warning(request, "Certaines valeurs sont à corriger : elles sont conservées et signalées "
                                       "ci-dessous.")
         else:
@@ -136,6 +135,21 @@ def section(request, pk, section):
         "next_section": _next_section(schema, current), "nav": "dossiers",
         "page_title": f"{current.title} — {dossier.call.title}",
     })
+
+
+def _remove_row(request, dossier, section, action) -> str:
+    """« remove:<block>:<row> »: remove the row; the French reason when it cannot be (else "")."""
+    _, block, index = (action.split(":") + ["", ""])[:3]
+    if action.count(":") != 2 or not (index.isascii() and index.isdigit()) or len(index) > 6:
+        return services.ROW_NOT_FOUND
+    try:
+        with transaction.atomic():
+            services.remove_row(dossier, block, int(index), request.user)
+            audit.record(request.user, "dossier:edit", dossier, request, section=section,
+                         removed_row=f"{block}.{index}")
+    except ValidationError as exc:
+        return exc.messages[0]
+    return ""
 
 
 def _record_edit(request, dossier, section, result, restored=False):
