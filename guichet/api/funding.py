@@ -27,6 +27,7 @@ from guichet.api.pagination import money, page
 from guichet.api.schemas import ErrorOut, Id, ValidationErrorOut, decimal_string, paris_time
 from guichet.calls.models import CallKind
 from guichet.core import audit
+from guichet.core.money import MAX_AMOUNT
 from guichet.funding import balances, exports, payments, services
 from guichet.funding.models import (
     Grant,
@@ -250,9 +251,10 @@ class OrderOut(OrderSummaryOut):
 class ValidationIn(Schema):
     status: str = Field(description="acceptee, partielle (acceptée en partie), rejetee ; a_valider remet la facture "
                                     "à valider.")
-    accepted_amount: Decimal | None = Field(None, description="Montant retenu, pour « partielle ».")
-    reason: str = Field("", description="Motif, obligatoire pour « partielle » et « rejetee » ; l'établissement le "
-                                        "voit.")
+    accepted_amount: Decimal | None = Field(None, ge=0, le=MAX_AMOUNT, description="Montant retenu, pour "
+                                                                                     "« partielle ».")
+    reason: str = Field("", max_length=1000, description="Motif, obligatoire pour « partielle » et « rejetee » "
+                                                         "(1 000 caractères au plus) ; l'établissement le voit.")
 
 
 class ValidationOut(Schema):
@@ -261,15 +263,16 @@ class ValidationOut(Schema):
 
 
 class TotalIn(Schema):
-    total: Decimal | None = Field(None, description="Montant total de la convention, en euros (chaîne ou nombre "
-                                                    "décimal, deux décimales au plus).")
-    reason: str = Field("", description="Motif du changement, obligatoire (300 caractères au plus) ; il est "
-                                        "conservé dans le journal d'audit.")
+    total: Decimal | None = Field(None, ge=0, le=MAX_AMOUNT, description="Montant total de la convention, en "
+                                                                         "euros (chaîne ou nombre décimal, deux "
+                                                                         "décimales au plus).")
+    reason: str = Field("", max_length=300, description="Motif du changement, obligatoire (300 caractères au "
+                                                        "plus) ; il est conservé dans le journal d'audit.")
 
 
 class PaidIn(Schema):
-    paid_on: dt.date | None = None
-    reference: str = ""
+    paid_on: dt.date | None = Field(None, ge=dt.date(2000, 1, 1), description="Date du versement (depuis 2000).")
+    reference: str = Field("", max_length=100, description="Référence du paiement, 100 caractères au plus.")
 
 
 # --- helpers -----------------------------------------------------------------------------------

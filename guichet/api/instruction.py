@@ -33,8 +33,9 @@ class EventOut(Schema):
 
 
 class TransitionIn(Schema):
-    event: str
-    motivation: str = ""
+    event: str = Field(max_length=100)
+    motivation: str = Field("", max_length=10000, description="Motivation (10 000 caractères au plus, comme sur "
+                                                             "la page de l'instructeur).")
 
 
 class StateOut(Schema):

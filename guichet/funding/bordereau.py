@@ -98,7 +98,7 @@ LETTER = {c.key: get_column_letter(i) for i, c in enumerate(COLUMNS, start=1)}
 INVOICE_KEYS = ["supplier", "number", "invoice_date", "amount_ht", "amount_ttc"]
 REQUIRED_KEYS = ["reference", *INVOICE_KEYS]
 HELPER_LETTER = get_column_letter(len(COLUMNS) + 1)  # hidden: the sheet's references, for the drop-down list
-MAX_LENGTH = {"supplier": 255, "number": 100}
+MAX_LENGTH = proofs.MAX_LENGTH
 # One action's block is at least ten rows: 20 000 rows hold far more than MAX_ROWS invoices and any real sheet.
 LIMITS = spreadsheets.Limits(max_bytes=MAX_BYTES, max_uncompressed=MAX_UNCOMPRESSED, max_rows=20000,
                              max_columns=len(COLUMNS) + 1)
