@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "guichet.accounts.known.KnownBrowserMiddleware",
 ]
 
 ROOT_URLCONF = "guichet.urls"
@@ -213,6 +214,10 @@ FILE_UPLOAD_TEMP_DIR = os.environ.get("GUICHET_UPLOAD_TEMP_DIR") or None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 GUICHET_MAX_UPLOAD_MB = int(os.environ.get("GUICHET_MAX_UPLOAD_MB", "200"))
+# What a dossier page keeps of a form sent after the session expired (text only, never files), and how long
+# a browser is remembered as having been logged in (only such a browser gets anything kept).
+GUICHET_STASH_MAX_BYTES = int(os.environ.get("GUICHET_STASH_MAX_BYTES", str(256 * 1024)))
+GUICHET_KNOWN_BROWSER_DAYS = int(os.environ.get("GUICHET_KNOWN_BROWSER_DAYS", "7"))
 
 # --- Background tasks (django-tasks) --------------------------------------------------------
 _TASK_BACKENDS = {

@@ -284,13 +284,65 @@ def test_oversize_or_wrong_type_files_get_a_message_at_their_field(client, dossi
     assert dossier.answers["actions"][0]["intitule"] == "Garde"
 
 
+def _expire_session(client):
+    """What the browser sends once the session has expired: no session cookie (and the row is gone), but the
+    signed « was logged in here » cookie the login left."""
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    Session.objects.all().delete()
+    client.cookies.pop(settings.SESSION_COOKIE_NAME, None)
+
+
+def _stashes(client) -> list[str]:
+    return [key for key in client.session.keys() if key.startswith("dossier-stash:")]
+
+
 def test_expired_session_keeps_what_was_typed(client, dossier, applicant):
+    client.force_login(applicant)
+    client.get(section_url(dossier, "identification"))
+    _expire_session(client)
     response = client.post(section_url(dossier, "identification"), {"raison_sociale": "Saisie précieuse"})
     assert response.status_code == 302 and "/comptes/login/" in response["Location"]
     client.force_login(applicant)
     client.get(section_url(dossier, "identification"))
     dossier.refresh_from_db()
     assert dossier.answers["raison_sociale"] == "Saisie précieuse"
+
+
+def test_a_visitor_who_never_logged_in_gets_nothing_stored(client, dossier):
+    from django.contrib.sessions.models import Session
+
+    for _ in range(3):
+        response = client.post(section_url(dossier, "identification"), {"raison_sociale": "x" * 4_000_000})
+        assert response.status_code == 302
+    assert not Session.objects.exists() and not _stashes(client)
+
+
+def test_another_accounts_browser_stashes_nothing_for_a_dossier_it_is_not_member_of(client, dossier):
+    client.force_login(UserFactory())
+    client.get(reverse("dossiers:mine"))
+    _expire_session(client)
+    client.post(section_url(dossier, "identification"), {"raison_sociale": "Intrus"})
+    assert not _stashes(client)
+
+
+def test_the_stash_is_bounded_in_size_and_one_per_dossier(client, dossier, applicant, settings):
+    settings.GUICHET_STASH_MAX_BYTES = 256 * 1024
+    client.force_login(applicant)
+    client.get(section_url(dossier, "identification"))
+    _expire_session(client)
+    response = client.post(section_url(dossier, "identification"), {"raison_sociale": "x" * 300 * 1024},
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 401 and "n'a pas pu être conservée" in response.content.decode()
+    assert not _stashes(client)
+    client.post(section_url(dossier, "identification"), {"raison_sociale": "Première"})
+    client.post(section_url(dossier, "actions"), {"actions__rows": "1", "actions__0__intitule": "Seconde"})
+    assert _stashes(client) == [f"dossier-stash:{dossier.pk}:actions"]
+    client.force_login(applicant)
+    client.get(section_url(dossier, "actions"))
+    dossier.refresh_from_db()
+    assert dossier.answers["actions"][0]["intitule"] == "Seconde" and not dossier.answers.get("raison_sociale")
 
 
 def test_invited_colleague_can_work_on_the_dossier(client, dossier, applicant, django_capture_on_commit_callbacks):

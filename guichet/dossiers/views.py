@@ -3,6 +3,9 @@
 Views are thin: they fetch through ``Dossier.objects.visible_to`` and call ``services``.
 """
 
+import json
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -14,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from guichet.accounts.known import known_user_id
 from guichet.calls.models import Call
 from guichet.commission.arbitration import sits_on
 from guichet.core import audit, downloads
@@ -168,17 +172,33 @@ def _record_edit(request, dossier, section, result, restored=False):
 
 
 def _stash_and_login(request, pk, section):
-    """The session expired while typing: keep what was sent, ask to log in, restore it after."""
-    if request.method == "POST":
-        stash = {k: v for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"}
-        request.session[STASH_KEY.format(pk=pk, section=section)] = stash
-        if request.htmx:
-            response = HttpResponse(
-                '<p class="fr-error-text">Votre session a expiré : reconnectez-vous, votre saisie est conservée.</p>',
-                status=401)
-            response["HX-Redirect"] = f"{reverse('account_login')}?next={request.path}"
-            return response
+    """The session expired while typing: keep what was sent, ask to log in, restore it after.
+
+    Kept only for a browser that was logged in as a member of the dossier (``accounts.known``), at most
+    ``GUICHET_STASH_MAX_BYTES`` of text (files are never kept), one stash per dossier (the last one): an
+    anonymous POST must not be a way to fill the session table."""
+    kept = request.method == "POST" and _stash(request, pk, section)
+    if request.method == "POST" and request.htmx:
+        message = ("Votre session a expiré : reconnectez-vous, votre saisie est conservée." if kept else
+                   "Votre session a expiré : reconnectez-vous. Votre dernière saisie n'a pas pu être conservée.")
+        response = HttpResponse(f'<p class="fr-error-text">{message}</p>', status=401)
+        response["HX-Redirect"] = f"{reverse('account_login')}?next={request.path}"
+        return response
     return redirect_to_login(reverse("dossiers:section", args=[pk, section]))
+
+
+def _stash(request, pk, section) -> bool:
+    user_id = known_user_id(request)
+    if user_id is None or not Dossier.objects.filter(pk=pk, members__pk=user_id).exists():
+        return False
+    stash = {k: v for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"}
+    if len(json.dumps(stash)) > settings.GUICHET_STASH_MAX_BYTES:
+        return False
+    prefix = STASH_KEY.format(pk=pk, section="")
+    for key in [k for k in request.session.keys() if k.startswith(prefix)]:
+        del request.session[key]  # one stash per dossier: the last form sent replaces the others
+    request.session[STASH_KEY.format(pk=pk, section=section)] = stash
+    return True
 
 
 def _next_section(schema, current):
