@@ -284,6 +284,25 @@ def test_oversize_or_wrong_type_files_get_a_message_at_their_field(client, dossi
     assert dossier.answers["actions"][0]["intitule"] == "Garde"
 
 
+def test_a_refused_file_is_named_at_its_field_with_the_reason_without_javascript(client, dossier, applicant):
+    """The banner said the errors were « signalées ci-dessous », but after the redirect nothing said which
+    file was refused, nor why."""
+    client.force_login(applicant)
+    big = SimpleUploadedFile("devis signé.pdf", b"%PDF-1.4 " + b"0" * (1024 * 1024 + 1),
+                             content_type="application/pdf")
+    response = client.post(section_url(dossier, "actions"), {"actions__rows": "1", "actions__0__intitule": "Garde",
+                                                             "actions__0__devis": big}, follow=True)
+    page = response.content.decode()
+    assert "signalées ci-dessous" in page
+    messages = page.split('id="champ-actions-0-devis-messages"')[1].split("</div>")[0]
+    assert "devis signé.pdf" in messages and "la taille maximale est de 1 Mo" in messages
+    assert "fr-upload-group--error" in page.split('id="wrap-champ-actions-0-devis"')[0][-200:]
+    # shown once: the next visit of the page is clean
+    assert "devis signé.pdf" not in client.get(section_url(dossier, "actions")).content.decode()
+    dossier.refresh_from_db()
+    assert dossier.answers["actions"][0]["intitule"] == "Garde"
+
+
 def _expire_session(client):
     """What the browser sends once the session has expired: no session cookie (and the row is gone), but the
     signed « was logged in here » cookie the login left."""

@@ -21,13 +21,16 @@ from guichet.accounts.known import known_user_id
 from guichet.calls.models import Call
 from guichet.commission.arbitration import sits_on
 from guichet.core import audit, downloads
-from guichet.formschema.forms import build_section_form
+from guichet.formschema.forms import SchemaFileField, build_section_form
 
 from . import archive, display, notifications, services, unique
 from .forms import InvitationForm, PartnersForm, StartForm
 from .models import Attachment, Dossier, Invitation, State
 
 STASH_KEY = "dossier-stash:{pk}:{section}"
+# The files refused by the last POST without JavaScript, with their reason (which names the file), shown at
+# their field on the page the POST redirects to: a refused file is not an answer, so nothing else keeps it.
+REFUSED_KEY = "dossier-refused:{pk}:{section}"
 
 
 def _dossier(request, pk) -> Dossier:
@@ -114,6 +117,7 @@ def section(request, pk, section):
         dossier.refresh_from_db()
         if request.htmx:
             return _autosave_response(request, dossier, result, pending_before)
+        _keep_refused_files(request, pk, section, result.form)
         if refused:
             messages.error(request, refused)
         elif result.form.errors:
@@ -132,6 +136,10 @@ def section(request, pk, section):
         return redirect(reverse("dossiers:section", args=[pk, section]) + anchor)
     form = build_section_form(schema, current, dossier.answers, dossier.pending, services.form_context(dossier))
     form.is_valid()
+    for name, errors in request.session.pop(REFUSED_KEY.format(pk=pk, section=section), {}).items():
+        if name in form.fields:
+            for error in errors:
+                form.add_error(name, error)
     missing = services.missing_items(dossier, schema)
     return render(request, "dossiers/section.html", {
         "dossier": dossier, "schema": schema, "section": current, "form": form, "entries": form.layout(),
@@ -139,6 +147,13 @@ def section(request, pk, section):
         "next_section": _next_section(schema, current), "nav": "dossiers",
         "page_title": f"{current.title} — {dossier.call.title}",
     })
+
+
+def _keep_refused_files(request, pk, section, form) -> None:
+    refused = {name: [str(m) for m in errors][:3] for name, errors in form.errors.items()
+               if isinstance(form.fields.get(name), SchemaFileField)}
+    if refused:
+        request.session[REFUSED_KEY.format(pk=pk, section=section)] = refused
 
 
 def _remove_row(request, dossier, section, action) -> str:
