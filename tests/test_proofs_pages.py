@@ -183,3 +183,15 @@ def test_a_completion_comment_of_a_megabyte_is_refused(client, setting):
                            follow=True)
     assert "Le commentaire compte 1000000 caractères : 2000 au plus." in text(response)
     assert not formation.progress.exists()
+
+
+@pytest.mark.parametrize("raw", ["abc", "²", "99999999999999999999"])
+def test_an_action_that_is_not_an_id_is_a_french_message_or_404(client, setting, raw):
+    _, grant, dossier = setting
+    client.force_login(dossier.created_by)
+    response = client.post(reverse("funding:invoice_add", args=[dossier.pk]), {
+        "action": raw, "supplier": "X", "number": "1", "invoice_date": "2024-03-01", "amount_ht": "10",
+        "amount_ttc": "12"})
+    assert response.status_code == 400 and "Choisissez une action de vos conventions." in text(response)
+    response = client.post(reverse("funding:progress", args=[dossier.pk]), {"action": raw, "completion": "totale"})
+    assert response.status_code == 404

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from ninja.errors import HttpError
 
-from guichet.api.schemas import MAX_ID
+from guichet.core.ids import parse_id
 
 BAD_CURSOR = "Curseur de pagination invalide."
 CENTS = Decimal("0.00")
@@ -14,9 +14,10 @@ def page(queryset, cursor: str | None, limit: int):
     """Keyset pagination on the id: ``(rows, next_cursor)``; a cursor that is not an id is a 400."""
     if cursor:
         # 19 digits may still exceed a bigint (and SQLite raises OverflowError on it): compare the value.
-        if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ID:
+        last = parse_id(cursor)
+        if last is None:
             raise HttpError(400, BAD_CURSOR)
-        queryset = queryset.filter(id__gt=int(cursor))
+        queryset = queryset.filter(id__gt=last)
     rows = list(queryset.order_by("id")[: limit + 1])
     return rows[:limit], (str(rows[limit - 1].id) if len(rows) > limit else None)
 
