@@ -269,6 +269,9 @@ def set_decision(item: AgendaItem, user, decision: str, motivation: str = "", co
     _require_open(item.session)
     if decision not in Decision.values:
         raise ArbitrationError({"decision": "Choisissez une décision dans la liste."})
+    if len((motivation or "").strip()) > workflow.MAX_MOTIVATION:
+        raise ArbitrationError({"motivation": f"La motivation compte {len(motivation.strip())} caractères : "
+                                              f"{workflow.MAX_MOTIVATION} au plus."})
     with transaction.atomic():
         item.decision = decision
         item.motivation = (motivation or "").strip()
