@@ -362,7 +362,7 @@ class CallAdminForm(forms.ModelForm):
                   "paid_by (versement au plus tard le).",
     )
     covered_years = forms.CharField(
-        label="Appels à projets couverts (années)", required=False,
+        label="Appels à projets couverts (années)", required=False, max_length=500,
         help_text="Appels « justificatifs » : les années des appels à projets dont les subventions sont versées, "
                   "séparées par des virgules (par exemple 2020, 2021, 2022, 2024).")
     closes_at = DeadlineField(widget=AdminDeadlineWidget)

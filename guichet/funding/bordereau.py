@@ -35,6 +35,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from guichet.core import audit, spreadsheets
+from guichet.core.money import MAX_AMOUNT
 from guichet.core.spreadsheets import BOLD, DATE, EUROS, TEXT, XLSX, clean, style
 from guichet.dossiers.models import Dossier
 from guichet.establishments.models import Establishment
@@ -46,7 +47,6 @@ from .proofs import LineInput
 ATTACHMENT_PATH = "bordereau"
 
 CENT = Decimal("0.01")
-MAX_AMOUNT = Decimal("999999999999.99")  # what the database holds (14 digits, 2 decimals)
 FLOAT_NOISE = Decimal("0.000001")  # a spreadsheet formula's rounding noise on an amount in cents
 
 ROWS_PER_ACTION = 10  # rows of a block (its invoices included)

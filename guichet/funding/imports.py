@@ -53,7 +53,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from guichet.accounts.permissions import is_ars_of, is_ars_staff
 from guichet.core import audit, spreadsheets
-from guichet.core.money import euros, percent
+from guichet.core.money import MAX_AMOUNT, euros, percent
 from guichet.core.spreadsheets import BOLD, DATE, EUROS, TEXT
 from guichet.establishments.identifiers import validate_finess
 from guichet.establishments.models import Establishment, LegalEntity, Region
@@ -82,7 +82,6 @@ __all__ = [
 
 CENT = Decimal("0.01")
 FLOAT_NOISE = Decimal("0.000001")  # what binary floating point adds to a typed amount (0.1 + 0.2)
-MAX_AMOUNT = Decimal("999999999999.99")  # Grant.total: 14 digits, 2 decimals
 FIRST_YEAR, LAST_YEAR = 2015, 2100
 EARLIEST_DATE = dt.date(2000, 1, 1)
 MAX_ROWS = 5000  # data rows per file
