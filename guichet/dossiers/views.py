@@ -21,6 +21,7 @@ from guichet.accounts.known import known_user_id
 from guichet.calls.models import Call
 from guichet.commission.arbitration import sits_on
 from guichet.core import audit, downloads
+from guichet.core.ids import is_ascii_number
 from guichet.formschema.forms import SchemaFileField, build_section_form
 
 from . import archive, display, notifications, services, unique
@@ -159,7 +160,7 @@ def _keep_refused_files(request, pk, section, form) -> None:
 def _remove_row(request, dossier, section, action) -> str:
     """« remove:<block>:<row> »: remove the row; the French reason when it cannot be (else "")."""
     _, block, index = (action.split(":") + ["", ""])[:3]
-    if action.count(":") != 2 or not (index.isascii() and index.isdigit()) or len(index) > 6:
+    if action.count(":") != 2 or not is_ascii_number(index) or len(index) > 6:
         return services.ROW_NOT_FOUND
     try:
         with transaction.atomic():
