@@ -83,6 +83,7 @@ MIDDLEWARE = [
     # issue 11 point 2: ARS staff, commission members and superusers set up and pass MFA before anything else.
     "guichet.accounts.middleware.RequireMfaMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "guichet.accounts.known.KnownBrowserMiddleware",
 ]
 
 ROOT_URLCONF = "guichet.urls"
@@ -282,6 +283,10 @@ FILE_UPLOAD_TEMP_DIR = os.environ.get("GUICHET_UPLOAD_TEMP_DIR") or None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 GUICHET_MAX_UPLOAD_MB = int(os.environ.get("GUICHET_MAX_UPLOAD_MB", "200"))
+# What a dossier page keeps of a form sent after the session expired (text only, never files), and how long
+# a browser is remembered as having been logged in (only such a browser gets anything kept).
+GUICHET_STASH_MAX_BYTES = int(os.environ.get("GUICHET_STASH_MAX_BYTES", str(256 * 1024)))
+GUICHET_KNOWN_BROWSER_DAYS = int(os.environ.get("GUICHET_KNOWN_BROWSER_DAYS", "7"))
 
 # --- Background tasks (django-tasks) --------------------------------------------------------
 _TASK_BACKENDS = {

@@ -15,7 +15,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from guichet.api.auth import TokenAuth
 from guichet.api.pagination import page
-from guichet.api.schemas import CallOut, DossierOut, DossierPage, ErrorOut, ValidationErrorOut
+from guichet.api.schemas import CallOut, DossierOut, DossierPage, ErrorOut, ValidationErrorOut, Year
 from guichet.calls.models import Call
 from guichet.core import audit
 from guichet.dossiers.models import Dossier, State
@@ -83,7 +83,7 @@ def scoped_dossiers(user):
 
 @api.get("/calls", response={200: list[CallOut], 401: ErrorOut, 422: ValidationErrorOut}, tags=["appels"],
          summary="Appels à projets de la région du jeton")
-def list_calls(request, year: int | None = None):
+def list_calls(request, year: Year | None = None):
     calls = scoped_calls(request.auth).order_by("-year", "title", "id")
     if year is not None:
         calls = calls.filter(year=year)

@@ -16,7 +16,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from guichet.api.pagination import money, page
-from guichet.api.schemas import ErrorOut, ValidationErrorOut, decimal_string, paris_time
+from guichet.api.schemas import ErrorOut, Id, ValidationErrorOut, decimal_string, paris_time
 from guichet.calls.models import Call
 from guichet.commission import arbitration, scoring
 from guichet.commission.models import AgendaItem, ConventionKind, Decision
@@ -302,7 +302,7 @@ def list_sessions(
 
 @router.get("/sessions/{session_id}", response={200: SessionOut, 401: ErrorOut, 404: ErrorOut},
             summary="Une séance : membres, totaux de l'appel, ordre du jour et tableau d'arbitrage")
-def get_session(request, session_id: int):
+def get_session(request, session_id: Id):
     session = get_object_or_404(arbitration.sessions_visible_to(request.auth).select_related("call")
                                 .annotate(agenda_size=Count("items", distinct=True)), pk=session_id)
     rate = session.call.cofinancing_rate
@@ -366,7 +366,7 @@ def list_grants(
 
 @router.get("/grants/{grant_id}", response={200: GrantOut, 401: ErrorOut, 404: ErrorOut},
             summary="Une subvention : bénéficiaire, entité juridique, convention, actions et plafonds")
-def get_grant(request, grant_id: int):
+def get_grant(request, grant_id: Id):
     grant = get_object_or_404(_grants(request.auth), pk=grant_id)
     audit.record(request.auth, "api:read", grant.dossier_id, request, obj=grant)
     return _grant(grant)

@@ -24,9 +24,10 @@ from pydantic import Field
 
 from guichet.api.auth import require_write
 from guichet.api.pagination import money, page
-from guichet.api.schemas import ErrorOut, ValidationErrorOut, decimal_string, paris_time
+from guichet.api.schemas import ErrorOut, Id, ValidationErrorOut, decimal_string, paris_time
 from guichet.calls.models import CallKind
 from guichet.core import audit
+from guichet.core.money import MAX_AMOUNT
 from guichet.funding import balances, exports, payments, services
 from guichet.funding.models import (
     Grant,
@@ -250,9 +251,10 @@ class OrderOut(OrderSummaryOut):
 class ValidationIn(Schema):
     status: str = Field(description="acceptee, partielle (acceptée en partie), rejetee ; a_valider remet la facture "
                                     "à valider.")
-    accepted_amount: Decimal | None = Field(None, description="Montant retenu, pour « partielle ».")
-    reason: str = Field("", description="Motif, obligatoire pour « partielle » et « rejetee » ; l'établissement le "
-                                        "voit.")
+    accepted_amount: Decimal | None = Field(None, ge=0, le=MAX_AMOUNT, description="Montant retenu, pour "
+                                                                                     "« partielle ».")
+    reason: str = Field("", max_length=1000, description="Motif, obligatoire pour « partielle » et « rejetee » "
+                                                         "(1 000 caractères au plus) ; l'établissement le voit.")
 
 
 class ValidationOut(Schema):
@@ -261,15 +263,16 @@ class ValidationOut(Schema):
 
 
 class TotalIn(Schema):
-    total: Decimal | None = Field(None, description="Montant total de la convention, en euros (chaîne ou nombre "
-                                                    "décimal, deux décimales au plus).")
-    reason: str = Field("", description="Motif du changement, obligatoire (300 caractères au plus) ; il est "
-                                        "conservé dans le journal d'audit.")
+    total: Decimal | None = Field(None, ge=0, le=MAX_AMOUNT, description="Montant total de la convention, en "
+                                                                         "euros (chaîne ou nombre décimal, deux "
+                                                                         "décimales au plus).")
+    reason: str = Field("", max_length=300, description="Motif du changement, obligatoire (300 caractères au "
+                                                        "plus) ; il est conservé dans le journal d'audit.")
 
 
 class PaidIn(Schema):
-    paid_on: dt.date | None = None
-    reference: str = ""
+    paid_on: dt.date | None = Field(None, ge=dt.date(2000, 1, 1), description="Date du versement (depuis 2000).")
+    reference: str = Field("", max_length=100, description="Référence du paiement, 100 caractères au plus.")
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -374,7 +377,7 @@ def _orders(request):
             summary="Subventions de la région : par action, plafond, versé, engagé et reste (pagination par curseur)")
 def list_ledgers(
     request,
-    call_year: int | None = Query(None, description="Année de l'appel à projets de la subvention."),
+    call_year: int | None = Query(None, ge=1, le=9999, description="Année de l'appel à projets de la subvention."),
     status: GrantStatus | None = None,
     legal_entity: str | None = Query(None, description="FINESS juridique de l'entité juridique."),
     cursor: str | None = None,
@@ -394,7 +397,7 @@ def list_ledgers(
 
 @router.get("/ledgers/{grant_id}", response={200: LedgerOut, 401: ErrorOut, 404: ErrorOut},
             summary="Grand livre d'une subvention : actions et montants, versements un à un, soldes")
-def get_ledger(request, grant_id: int):
+def get_ledger(request, grant_id: Id):
     grant = get_object_or_404(_grants(request.auth), pk=grant_id)
     audit.record(request.auth, "api:read", grant.dossier_id, request, obj=grant, resource="ledger")
     return _ledger(grant)
@@ -414,7 +417,7 @@ def _ledger(grant) -> dict:
 @router.post("/ledgers/{grant_id}/total", response={200: LedgerOut, **WRITE_ERRORS},
              summary="Fixer le montant total de la convention (au plus la somme des plafonds, au moins ce qui est "
                      "versé ou ordonnancé), avec un motif ; les versements prévus sont recalculés")
-def set_total(request, grant_id: int, payload: TotalIn):
+def set_total(request, grant_id: Id, payload: TotalIn):
     require_write(request)
     grant = get_object_or_404(_grants(request.auth), pk=grant_id)
     try:
@@ -462,7 +465,7 @@ def list_proofs_dossiers(
 @router.post("/invoice-lines/{line_id}/validation", response={200: ValidationOut, **WRITE_ERRORS},
              summary="Valider une facture : acceptée, acceptée en partie (montant retenu) ou rejetée (motif) ; "
                      "les versements du dossier sont recalculés")
-def validate_line(request, line_id: int, payload: ValidationIn):
+def validate_line(request, line_id: Id, payload: ValidationIn):
     from guichet.api.api import scoped_dossiers
 
     require_write(request)
@@ -496,7 +499,7 @@ def _refuse(exc: ProofsError):
 def list_payments(
     request,
     call: str | None = Query(None, description="Identifiant d'adresse (slug) de l'appel de justificatifs."),
-    window: int | None = Query(None, ge=0, description="Rang de la fenêtre de versement (à partir de 0)."),
+    window: int | None = Query(None, ge=0, le=1000, description="Rang de la fenêtre de versement (à partir de 0)."),
     status: PaymentStatus | None = None,
     cursor: str | None = None,
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
@@ -554,7 +557,7 @@ def _order_out(order) -> dict:
 
 @router.get("/payment-orders/{order_id}", response={200: OrderOut, 401: ErrorOut, 404: ErrorOut},
             summary="Un ordre de paiement et ses lignes, par entité juridique et action")
-def get_order(request, order_id: int):
+def get_order(request, order_id: Id):
     order = get_object_or_404(_orders(request), pk=order_id)
     audit.record(request.auth, "api:read", request=request, obj=order)
     return _order_out(order)
@@ -562,7 +565,7 @@ def get_order(request, order_id: int):
 
 @router.post("/payment-orders/{order_id}/paid", response={200: OrderOut, **WRITE_ERRORS},
              summary="Marquer un ordre de paiement comme versé (date et référence du paiement)")
-def mark_paid(request, order_id: int, payload: PaidIn):
+def mark_paid(request, order_id: Id, payload: PaidIn):
     require_write(request)
     order = get_object_or_404(_orders(request), pk=order_id)
     try:

@@ -14,6 +14,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from guichet.api.auth import require_write
+from guichet.api.schemas import Id
 from guichet.dossiers import workflow
 from guichet.instruction import workspace
 
@@ -32,8 +33,9 @@ class EventOut(Schema):
 
 
 class TransitionIn(Schema):
-    event: str
-    motivation: str = ""
+    event: str = Field(max_length=100)
+    motivation: str = Field("", max_length=10000, description="Motivation (10 000 caractères au plus, comme sur "
+                                                             "la page de l'instructeur).")
 
 
 class StateOut(Schema):
@@ -55,8 +57,8 @@ class WorkspaceQuery(Schema):
     theme: str = ""
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
-    label: int | None = None
-    group: int | None = None  # an instructor group's id; 0: dossiers assigned to no group
+    label: Id | None = None
+    group: Id | None = None  # an instructor group's id; 0: dossiers assigned to no group
     filed_from: dt.datetime | None = None
     filed_to: dt.datetime | None = None
     q: str = ""

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from ninja.errors import HttpError
 
+from guichet.core.ids import parse_id
+
 BAD_CURSOR = "Curseur de pagination invalide."
 CENTS = Decimal("0.00")
 
@@ -11,9 +13,11 @@ CENTS = Decimal("0.00")
 def page(queryset, cursor: str | None, limit: int):
     """Keyset pagination on the id: ``(rows, next_cursor)``; a cursor that is not an id is a 400."""
     if cursor:
-        if not cursor.isdigit() or len(cursor) > 19:
+        # 19 digits may still exceed a bigint (and SQLite raises OverflowError on it): compare the value.
+        last = parse_id(cursor)
+        if last is None:
             raise HttpError(400, BAD_CURSOR)
-        queryset = queryset.filter(id__gt=int(cursor))
+        queryset = queryset.filter(id__gt=last)
     rows = list(queryset.order_by("id")[: limit + 1])
     return rows[:limit], (str(rows[limit - 1].id) if len(rows) > limit else None)
 
