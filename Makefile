@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgres://root@127.0.0.1:5432/guichet
 
 
-.PHONY: install system-packages system-packages-demo demo serve test test-sqlite test-postgres lint bench clean mutation
+.PHONY: install system-packages system-packages-demo demo serve test test-sqlite test-postgres test-oidc-provider lint bench clean mutation
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +37,21 @@ test: install system-packages lint
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
-test-sqlite: install system-packages
+test-sqlite: install system-packages test-oidc-provider
 	env -u DATABASE_URL $(VENV)/bin/pytest -q
 
-test-postgres: install system-packages
+test-postgres: install system-packages test-oidc-provider
 	DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest -q
+
+# The OpenID Connect provider the ProConnect tests run on loopback (panva's oidc-provider, Node.js), at the
+# versions of tests/oidc_provider/package-lock.json, into tests/oidc_provider/node_modules (gitignored).
+OIDC_STAMP := tests/oidc_provider/node_modules/.installed
+
+$(OIDC_STAMP): tests/oidc_provider/package.json tests/oidc_provider/package-lock.json
+	npm ci --prefix tests/oidc_provider --no-audit --no-fund --loglevel=error
+	touch $(OIDC_STAMP)
+
+test-oidc-provider: system-packages $(OIDC_STAMP)
 
 # Mutation testing of the money, dates and permission modules (slow: not part of make test): the score per module,
 # then every surviving mutant; docs/testing.md explains them. One module: make mutation MODULES=guichet/x/y.py

@@ -167,6 +167,7 @@ def run(args) -> dict:
     try:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "guichet.settings", "DJANGO_DEBUG": "0",
                "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+               "AUDIT_HMAC_KEY": "bench-only-audit-key-0123456789-abcdefghijklmnop",
                "DJANGO_SECURE_SSL_REDIRECT": "0", "DJANGO_SECURE_COOKIES": "0", "DJANGO_HSTS_SECONDS": "0",
                "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}", "GUICHET_VAR_DIR": str(work / "var"),
                "GUICHET_FILES_DIR": str(work / "files"), "GUICHET_UPLOAD_TEMP_DIR": str(work / "tmp"),

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "ninja",
     "allauth",
     "allauth.account",
+    "allauth.mfa",  # issue 11 point 2: TOTP and recovery codes (see the MFA block below)
     "django_tasks",
     "django_tasks_db",
     "guichet.core",
@@ -79,7 +80,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # issue 11 point 2: ARS staff, commission members and superusers set up and pass MFA before anything else.
+    "guichet.accounts.middleware.RequireMfaMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "guichet.accounts.known.KnownBrowserMiddleware",
 ]
 
 ROOT_URLCONF = "guichet.urls"
@@ -148,6 +152,72 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
 LOGIN_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"
 
+# --- ProConnect (issue 11, point 4: keep this block together) ---------------------------------------
+# The State's identity federation for agents and professionals, as an OpenID Connect provider of allauth
+# (guichet/accounts/proconnect/). Configured only when the three variables are set; otherwise no button.
+# A ProConnect login is matched to an existing account by its verified e-mail (never given a role or a
+# region by ProConnect); a new person becomes a plain applicant.
+INSTALLED_APPS += ["allauth.socialaccount", "guichet.accounts.proconnect"]
+PROCONNECT_CLIENT_ID = os.environ.get("PROCONNECT_CLIENT_ID", "").strip()
+PROCONNECT_CLIENT_SECRET = os.environ.get("PROCONNECT_CLIENT_SECRET", "").strip()
+PROCONNECT_DISCOVERY_URL = os.environ.get("PROCONNECT_DISCOVERY_URL", "").strip()
+_PROCONNECT = {"PROCONNECT_CLIENT_ID": PROCONNECT_CLIENT_ID, "PROCONNECT_CLIENT_SECRET": PROCONNECT_CLIENT_SECRET,
+               "PROCONNECT_DISCOVERY_URL": PROCONNECT_DISCOVERY_URL}
+if any(_PROCONNECT.values()) and not all(_PROCONNECT.values()):
+    raise RuntimeError("ProConnect needs all of " + ", ".join(_PROCONNECT) + "; missing: "
+                       + ", ".join(name for name, value in _PROCONNECT.items() if not value) + ".")
+SOCIALACCOUNT_PROVIDERS = {}
+if all(_PROCONNECT.values()):
+    SOCIALACCOUNT_PROVIDERS["proconnect"] = {
+        # ProConnect is trusted to vouch for the e-mails it marks verified: log in the existing account.
+        "EMAIL_AUTHENTICATION": True,
+        "APPS": [{"name": "ProConnect", "client_id": PROCONNECT_CLIENT_ID, "secret": PROCONNECT_CLIENT_SECRET,
+                  "settings": {"server_url": PROCONNECT_DISCOVERY_URL}}],
+    }
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
+# --- end of the ProConnect block ---------------------------------------------------------------------
+
+# --- Login limits and MFA (issue 11 point 2) --------------------------------------------------
+# Failed logins are counted in the shared cache (CACHES below), so every worker sees the same count:
+# 10 a minute per address, 5 per 5 minutes per account (allauth's defaults, stated here for review).
+# The admin's own login is routed through this one (guichet.accounts.views.admin_login).
+# A login made in the last 5 minutes counts as a reauthentication (no second password before the MFA set-up).
+ACCOUNT_ADAPTER = "guichet.accounts.adapter.AccountAdapter"
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# allauth.mfa: an authenticator app (TOTP) with recovery codes. WebAuthn is left off: its pages rely on
+# allauth's inline scripts (a Content-Security-Policy is coming) and a secure origin.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Guichet CLACT"
+MFA_ADAPTER = "guichet.accounts.mfa.GuichetMfaAdapter"  # MFA cannot be turned off where it is mandatory
+MFA_FORMS = {  # the same forms, with French labels
+    "activate_totp": "guichet.accounts.forms.ActivateTotpForm",
+    "authenticate": "guichet.accounts.forms.CodeForm",
+    "reauthenticate": "guichet.accounts.forms.CodeForm",
+}
+MFA_TOTP_TOLERANCE = 1  # one 30-second step either side: phones whose clock drifts a little still work
+# --- end of login limits and MFA --------------------------------------------------------------
+
+# --- Cache (issue 11 point 2) ----------------------------------------------------------------
+# Shared by every worker and kept across restarts: allauth's login limits and used TOTP codes live here.
+# CACHE_URL empty (default): the database (table created by guichet/core's migrations);
+# CACHE_URL=redis://host:6379/0 (or rediss://): Redis, Django's own backend (package `redis`).
+CACHE_TABLE = "guichet_cache"  # the name the migration core/0003 creates
+
+
+def cache_settings(url: str) -> dict:
+    """CACHES["default"] for a CACHE_URL."""
+    url = url.strip()
+    if not url:
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": "guichet"}
+    raise RuntimeError(f"CACHE_URL must be empty (database cache) or a redis:// URL, not {url!r}.")
+
+
+CACHES = {"default": cache_settings(os.environ.get("CACHE_URL", ""))}
+# --- end of cache -----------------------------------------------------------------------------
+
 # --- E-mail -------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
@@ -213,6 +283,10 @@ FILE_UPLOAD_TEMP_DIR = os.environ.get("GUICHET_UPLOAD_TEMP_DIR") or None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 GUICHET_MAX_UPLOAD_MB = int(os.environ.get("GUICHET_MAX_UPLOAD_MB", "200"))
+# What a dossier page keeps of a form sent after the session expired (text only, never files), and how long
+# a browser is remembered as having been logged in (only such a browser gets anything kept).
+GUICHET_STASH_MAX_BYTES = int(os.environ.get("GUICHET_STASH_MAX_BYTES", str(256 * 1024)))
+GUICHET_KNOWN_BROWSER_DAYS = int(os.environ.get("GUICHET_KNOWN_BROWSER_DAYS", "7"))
 
 # --- Background tasks (django-tasks) --------------------------------------------------------
 _TASK_BACKENDS = {
@@ -247,6 +321,47 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+
+# --- Audit trail keys and checkpoints (issue 11, point 5: keep this block together) ----------------
+# The chain's hashes are HMAC-SHA256 under a key held outside the database, so that someone who can write
+# to the database cannot recompute them (guichet/core/audit.py). AUDIT_HMAC_KEYS="id1:key1,id2:key2": the
+# FIRST key signs new records, the others only verify older ones (rotation: README); AUDIT_HMAC_KEY="key"
+# is short for AUDIT_HMAC_KEYS="1:key". Required when DEBUG is off; in DEBUG, when neither is set, a key
+# derived from SECRET_KEY (id "dev") is used, good for development only.
+_AUDIT_KEY_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+def _audit_hmac_keys() -> list[tuple[str, str]]:
+    import hashlib
+    import hmac
+
+    listed = os.environ.get("AUDIT_HMAC_KEYS", "").strip()
+    single = os.environ.get("AUDIT_HMAC_KEY", "").strip()
+    if not listed and single:
+        listed = f"1:{single}"
+    if not listed:
+        if not DEBUG:
+            raise RuntimeError("AUDIT_HMAC_KEY (or AUDIT_HMAC_KEYS) must be set: the audit trail's key, kept "
+                               "outside the database (README, « Journal d'audit »).")
+        derived = hmac.new(SECRET_KEY.encode(), b"guichet-audit-hmac-development", hashlib.sha256).hexdigest()
+        return [("dev", derived)]
+    keys: list[tuple[str, str]] = []
+    for item in listed.split(","):
+        key_id, sep, key = item.strip().partition(":")
+        if not sep or not key_id or len(key_id) > 20 or not set(key_id) <= _AUDIT_KEY_ID_CHARS:
+            raise RuntimeError("AUDIT_HMAC_KEYS: each entry is ID:KEY, ID of 1 to 20 letters, digits, « _ . - ».")
+        if len(key) < 32:
+            raise RuntimeError(f"AUDIT_HMAC_KEYS: the key {key_id!r} must be at least 32 characters long.")
+        if key_id in dict(keys):
+            raise RuntimeError(f"AUDIT_HMAC_KEYS: the key id {key_id!r} is given twice.")
+        keys.append((key_id, key))
+    return keys
+
+
+AUDIT_HMAC_KEYS = _audit_hmac_keys()  # [(key id, key)], the current key first
+# `manage.py audit_checkpoint` (daily) e-mails each checkpoint to these operators too (comma-separated).
+AUDIT_CHECKPOINT_EMAILS = env_list("AUDIT_CHECKPOINT_EMAILS", "")
+# --- end of the audit trail block ------------------------------------------------------------------
 
 # Audit trail: number of trusted reverse proxies in front of the app. 0 (default): the client address is
 # REMOTE_ADDR; N > 0: the N-th X-Forwarded-For entry from the right (what the outermost trusted proxy saw).
@@ -331,5 +446,6 @@ PERMISSIONS_POLICY = {
     "publickey-credentials-get": ["self"],
 }
 INSTALLED_APPS += ["csp"]
-MIDDLEWARE += ["csp.middleware.CSPMiddleware", "django_permissions_policy.PermissionsPolicyMiddleware"]
+# Right after SecurityMiddleware: every answer passes through them, even one that a later middleware gives itself.
+MIDDLEWARE[1:1] = ["csp.middleware.CSPMiddleware", "django_permissions_policy.PermissionsPolicyMiddleware"]
 # --- end of the Content-Security-Policy block ------------------------------------------------

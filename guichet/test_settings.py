@@ -9,6 +9,7 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-product
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+os.environ.setdefault("AUDIT_HMAC_KEYS", "test:test-only-audit-key-not-for-production-0123456789")
 
 from guichet.settings import *  # noqa: E402,F403
 

@@ -3,7 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from guichet.accounts.views import admin_login
 from guichet.core import views as core_views
+
+# The admin's login page is the site's login: rate-limited, with MFA (issue 11 point 2).
+admin.site.login = admin_login
 
 urlpatterns = [
     path("", core_views.home, name="home"),

@@ -10,6 +10,29 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)
+def _force_login_passes_mfa(request, monkeypatch):
+    """``client.force_login(user)`` stands for a complete login, second factor included: the session is marked
+    MFA-verified as allauth marks it after a good code (guichet.accounts.mfa), so that the many tests of ARS
+    pages need not type one. Tests of the MFA itself log in through the login page, or mark themselves
+    ``@pytest.mark.real_mfa`` to get a session that has passed no second factor."""
+    if request.node.get_closest_marker("real_mfa"):
+        return
+    from django.test import Client
+
+    from guichet.accounts.mfa import mark_session_verified
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        session = self.session
+        mark_session_verified(session, user)
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture(autouse=True)
 def _private_files(settings, tmp_path):
     """Every test writes uploaded files into its own temporary private directory."""
     settings.STORAGES = {

@@ -289,7 +289,10 @@ def test_create_ars_user_creates_an_instructor_who_can_sign_in(client, capsys):
     response = client.post("/comptes/login/", {"login": "agent.nord@ars.sante.fr",
                                                "password": "un-mot-de-passe-solide-42"})
     assert response.status_code == 302
-    assert client.get("/").context["user"] == user
+    # Signed in, and sent first to set up the double authentification that ARS staff must use.
+    home = client.get("/")
+    assert home.status_code == 302 and home.url == "/comptes/2fa/totp/activate/"
+    assert client.get(home.url).context["user"] == user
 
 
 def test_create_ars_user_without_password_and_update(capsys):

@@ -1,6 +1,8 @@
 """The audit trail: who did what, when, from where — append-only and chained by hashes that
 ``manage.py verify_audit`` checks (tampering, deletion and forged records are found)."""
 
+import hashlib
+import hmac
 import json
 import threading
 from io import StringIO
@@ -15,12 +17,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from guichet.api.models import issue_token
-from guichet.core import audit
+from guichet.core import audit, audit_checkpoints
 from guichet.core.models import GENESIS_HASH, AuditRecord
 from guichet.dossiers import services, workflow
 from guichet.dossiers.models import Attachment, Dossier, State
 from guichet.establishments.models import EstablishmentAccess
+from tests import s3
 from tests.factories import CallFactory, DossierFactory, EstablishmentFactory, InstructorFactory, UserFactory, region
+
+s3_server, s3_storage = s3.s3_server, s3.s3_storage
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
 SCHEMA = {"sections": [
@@ -166,9 +171,9 @@ def test_a_record_goes_with_its_callers_rolled_back_transaction(applicant):
 # --- verify_audit -----------------------------------------------------------------------------------
 
 def test_empty_and_clean_chains_of_1000_verify(db):
-    assert verify().strip() == "Chaîne d'audit intègre : 0 enregistrements"
+    assert verify().splitlines()[0] == "Chaîne d'audit intègre : 0 enregistrements"
     many(1000)
-    assert verify().strip() == "Chaîne d'audit intègre : 1000 enregistrements"
+    assert verify().splitlines()[0] == "Chaîne d'audit intègre : 1000 enregistrements"
     out = StringIO()
     call_command("verify_audit", "--chunk-size", "7", stdout=out)
     assert "1000 enregistrements" in out.getvalue()
@@ -204,14 +209,16 @@ def test_a_forged_record_inserted_in_the_middle_is_detected(db):
     raw("UPDATE core_auditrecord SET seq = seq + 1000 WHERE seq > 4")
     raw("UPDATE core_auditrecord SET seq = seq - 999 WHERE seq > 1000")
     fourth = AuditRecord.objects.get(seq=4)
+    # Even a forger holding the key (its hash is valid) cannot chain a record in the middle.
     forged = AuditRecord(seq=5, at=timezone.now(), action="dossier:edit", details={"forged": True},
-                         prev_hash=fourth.hash, actor_email="faussaire@exemple.fr")
+                         prev_hash=fourth.hash, actor_email="faussaire@exemple.fr", hash_version=2, key_id="test")
     forged.hash = audit.compute_hash(forged)
     with pytest.raises(IntegrityError), transaction.atomic():
         forged.save()  # the database refuses a second record chained to n° 4
     raw("UPDATE core_auditrecord SET prev_hash = %s WHERE seq = 6", ["e" * 64])  # so the forger unlinks n° 6
     forged = AuditRecord(seq=5, at=forged.at, action=forged.action, details=forged.details,
-                         prev_hash=forged.prev_hash, actor_email=forged.actor_email, hash=forged.hash)
+                         prev_hash=forged.prev_hash, actor_email=forged.actor_email, hash=forged.hash,
+                         hash_version=2, key_id="test")
     forged.save()
     message = broken()
     assert "n° 6" in message
@@ -220,7 +227,8 @@ def test_a_forged_record_inserted_in_the_middle_is_detected(db):
 def test_a_forged_record_with_a_made_up_hash_is_detected(db):
     many(3)
     last = AuditRecord.objects.get(seq=3)
-    AuditRecord(seq=4, at=timezone.now(), action="dossier:edit", prev_hash=last.hash, hash="f" * 64).save()
+    AuditRecord(seq=4, at=timezone.now(), action="dossier:edit", prev_hash=last.hash, hash="f" * 64,
+                hash_version=2, key_id="test").save()
     assert "n° 4" in broken() and "contenu modifié" in broken()
 
 
@@ -256,6 +264,199 @@ def test_concurrent_records_never_share_a_previous_hash():
         t.join()
     assert errors == []
     assert "120 enregistrements" in verify()
+
+
+# --- The keyed chain: what someone who can write to the database, but has not the key, cannot do ---
+
+KEY_A, KEY_B = "a" * 40, "b" * 40
+
+
+def sha256_of(rec):
+    return hashlib.sha256(audit.canonical(rec)).hexdigest()
+
+
+def hmac_with(key: str):
+    return lambda rec: hmac.new(key.encode(), audit.canonical(rec), hashlib.sha256).hexdigest()
+
+
+def rewrite(start, sign, version=None, key_id=None, **changes):
+    """What a database writer does to hide a change: change record n° ``start``, then recompute the hash and
+    the link of that record and of every record after it with ``sign`` (optionally as another hash version)."""
+    prev = AuditRecord.objects.get(seq=start - 1).hash if start > 1 else GENESIS_HASH
+    for rec in AuditRecord.objects.filter(seq__gte=start).order_by("seq"):
+        if rec.seq == start:
+            for name, value in changes.items():
+                setattr(rec, name, value)
+        if version is not None:
+            rec.hash_version = version
+            rec.key_id = "" if version == 1 else rec.key_id
+        if key_id is not None:
+            rec.key_id = key_id
+        rec.prev_hash, rec.hash = prev, None
+        rec.hash = sign(rec)
+        raw(f"UPDATE core_auditrecord SET details = {jsonb()}, prev_hash = %s, hash = %s, hash_version = %s, "
+            "key_id = %s WHERE seq = %s",
+            [json.dumps(rec.details), rec.prev_hash, rec.hash, rec.hash_version, rec.key_id, rec.seq])
+        prev = rec.hash
+
+
+def legacy(n):
+    """``n`` records written before the chain was keyed (hash version 1, plain SHA-256)."""
+    for i in range(n):
+        last = AuditRecord.objects.order_by("-seq").first()
+        rec = AuditRecord(seq=(last.seq + 1) if last else 1, at=timezone.now(), action="test:legacy",
+                          details={"i": i}, prev_hash=last.hash if last else GENESIS_HASH, hash_version=1)
+        rec.hash = sha256_of(rec)
+        rec.save()
+
+
+def test_new_records_are_keyed_with_the_current_key(db, settings):
+    settings.AUDIT_HMAC_KEYS = [("k2026", KEY_A)]
+    rec = audit.record(None, "test:action")
+    assert (rec.hash_version, rec.key_id) == (2, "k2026")
+    assert rec.hash == hmac_with(KEY_A)(rec) != sha256_of(rec)
+    assert json.loads(audit.canonical(rec))["kid"] == "k2026"
+
+
+def test_a_change_hidden_by_recomputing_every_sha256_after_it_is_detected(db):
+    many(10)
+    rewrite(5, sha256_of, details={"details_index": 999})
+    message = broken()
+    assert "n° 5" in message and "contenu modifié" in message and "sans la clé d'audit" in message
+
+
+def test_a_change_hidden_by_downgrading_the_records_to_unkeyed_sha256_is_detected(db):
+    many(10)
+    rewrite(5, sha256_of, version=1, details={"details_index": 999})
+    message = broken()
+    assert "n° 5" in message and "empreinte sans clé (version 1)" in message
+
+
+def test_a_chain_recomputed_from_the_start_with_a_wrong_key_is_detected(db):
+    many(10)
+    rewrite(1, hmac_with("z" * 40), details={"details_index": 999})
+    assert "n° 1" in broken() and "contenu modifié" in broken()
+    rewrite(1, hmac_with("z" * 40), key_id="pirate")
+    assert "clé d'audit « pirate » inconnue" in broken()
+
+
+def test_key_rotation_verifies_old_and_new_records(db, settings):
+    settings.AUDIT_HMAC_KEYS = [("k2026", KEY_A)]
+    many(3)
+    # Rotation: the new key first, the old one kept to verify what it signed.
+    settings.AUDIT_HMAC_KEYS = [("k2027", KEY_B), ("k2026", KEY_A)]
+    many(3)
+    assert list(AuditRecord.objects.order_by("seq").values_list("key_id", flat=True)) == ["k2026"] * 3 + ["k2027"] * 3
+    assert "intègre : 6 enregistrements" in verify()
+    settings.AUDIT_HMAC_KEYS = [("k2027", KEY_B)]  # the old key dropped too early
+    message = broken()
+    assert "n° 1" in message and "clé d'audit « k2026 » inconnue" in message and "AUDIT_HMAC_KEYS" in message
+
+
+def test_unkeyed_records_from_before_still_verify_and_keyed_ones_follow_them(db):
+    legacy(3)
+    many(2)
+    assert list(AuditRecord.objects.order_by("seq").values_list("hash_version", flat=True)) == [1, 1, 1, 2, 2]
+    assert "intègre : 5 enregistrements" in verify()
+    legacy(1)  # an unkeyed record after keyed ones: written without the key
+    assert "n° 6" in broken() and "empreinte sans clé" in broken()
+
+
+# --- Checkpoints outside the database -----------------------------------------------------------------
+
+def checkpoint() -> str:
+    out = StringIO()
+    call_command("audit_checkpoint", stdout=out)
+    return out.getvalue()
+
+
+def test_without_a_checkpoint_a_truncated_tail_goes_unseen_and_verify_says_so(db):
+    many(10)
+    raw("DELETE FROM core_auditrecord WHERE seq > 8")
+    out = verify()
+    assert "intègre : 8 enregistrements" in out and "Aucun point d'ancrage" in out and "audit_checkpoint" in out
+
+
+def test_a_truncated_tail_is_detected_through_the_checkpoint(db):
+    many(10)
+    assert "10 enregistrement(s)" in checkpoint()
+    many(2)
+    assert "Points d'ancrage vérifiés : 1" in verify()
+    raw("DELETE FROM core_auditrecord WHERE seq > 8")
+    message = broken()
+    assert "derniers enregistrements supprimés" in message and "comptait 10 enregistrement(s)" in message
+    assert "n'en a plus que 8" in message
+
+
+def test_an_unkeyed_chain_rewritten_under_a_checkpoint_is_detected(db):
+    legacy(5)
+    checkpoint()
+    rewrite(2, sha256_of, version=1, details={"i": 99})  # valid plain SHA-256 again from n° 2 to n° 5
+    message = broken()
+    assert "chaîne réécrite" in message and "n° 5" in message
+
+
+def test_the_checkpoint_is_a_new_file_in_the_storage_each_time_and_emailed(db, settings, mailoutbox):
+    from django.core.files.storage import default_storage
+
+    settings.AUDIT_CHECKPOINT_EMAILS = ["exploitation@ars.sante.fr", "rssi@ars.sante.fr"]
+    many(4)
+    assert "envoyé à 2 destinataire(s)" in checkpoint()
+    many(1)
+    checkpoint()
+    names = sorted(default_storage.listdir(audit_checkpoints.PREFIX)[1])
+    assert len(names) == 2 and all(name.endswith(".json") for name in names)
+    first = json.loads(default_storage.open(f"{audit_checkpoints.PREFIX}/{names[0]}").read())
+    assert (first["seq"], first["hash"]) == (4, AuditRecord.objects.get(seq=4).hash)
+    assert first["format"] == "guichet-audit-checkpoint" and first["at"].endswith("+00:00")
+    assert [m.to for m in mailoutbox] == [settings.AUDIT_CHECKPOINT_EMAILS] * 2
+    assert "n° 4" in mailoutbox[0].subject and AuditRecord.objects.get(seq=4).hash in mailoutbox[0].body
+
+
+def test_an_emailed_checkpoint_detects_truncation_when_the_stored_ones_are_gone(db, tmp_path):
+    from django.core.files.storage import default_storage
+
+    many(6)
+    checkpoint()
+    point = audit_checkpoints.stored_checkpoints()[0]
+    kept = tmp_path / "ancrage.json"
+    kept.write_text(json.dumps(point.as_dict()))
+    default_storage.delete(point.name)
+    raw("DELETE FROM core_auditrecord WHERE seq > 3")
+    assert "intègre : 3 enregistrements" in verify()
+    with pytest.raises(CommandError, match="derniers enregistrements supprimés"):
+        call_command("verify_audit", "--checkpoint", str(kept), stdout=StringIO())
+
+
+def test_no_checkpoint_is_written_for_a_broken_chain(db):
+    from django.core.files.storage import default_storage
+
+    many(5)
+    raw(f"UPDATE core_auditrecord SET details = {jsonb()} WHERE seq = 3", ['{"details_index": 999}'])
+    with pytest.raises(CommandError, match="Aucun point d'ancrage écrit"):
+        checkpoint()
+    assert not default_storage.exists(audit_checkpoints.PREFIX)
+
+
+def test_a_damaged_checkpoint_is_reported(db):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    many(2)
+    default_storage.save(f"{audit_checkpoints.PREFIX}/abime.json", ContentFile(b"{pas du json"))
+    assert "Point d'ancrage illisible" in broken()
+
+
+def test_checkpoints_on_s3_are_new_objects_and_catch_a_truncated_tail(db, s3_storage, s3_server):
+    many(5)
+    checkpoint()
+    many(1)
+    checkpoint()
+    keys = sorted(o["Key"] for o in s3.s3_client(s3_server).list_objects_v2(Bucket=s3_storage)["Contents"])
+    assert len(keys) == 2 and all(k.startswith("audit/checkpoints/") for k in keys)
+    assert "Points d'ancrage vérifiés : 2" in verify()
+    raw("DELETE FROM core_auditrecord WHERE seq = 6")
+    assert "comptait 6 enregistrement(s)" in broken()
 
 
 # --- What is recorded -------------------------------------------------------------------------------

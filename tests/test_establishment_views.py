@@ -1,10 +1,17 @@
-"""Applicant establishment pages: list, attach by FINESS, manual entry, detach, search, admin."""
+"""Applicant establishment pages: list, claim by FINESS (a request, see test_establishment_claims.py), manual
+entry, leave, search, admin."""
 
 import pytest
 from django.urls import reverse
 from factories import REAL_ETS, EstablishmentFactory, UserFactory, region
 
-from guichet.establishments.models import Establishment, EstablishmentAccess, LegalEntity
+from guichet.establishments.models import (
+    Establishment,
+    EstablishmentAccess,
+    LegalEntity,
+    MembershipRequest,
+    MembershipRole,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +47,7 @@ def test_anonymous_is_redirected_to_login(client):
         assert reverse("account_login") in response["Location"]
     response = client.post(MINE, {"finess": "140000027"})
     assert response.status_code == 302 and reverse("account_login") in response["Location"]
-    assert EstablishmentAccess.objects.count() == 0
+    assert EstablishmentAccess.objects.count() == 0 and MembershipRequest.objects.count() == 0
 
 
 def test_empty_list_shows_attach_form(client, user):
@@ -52,19 +59,31 @@ def test_empty_list_shows_attach_form(client, user):
     assert f'hx-get="{SEARCH}"' in html
     assert 'id="finess-suggestions" class="fr-mt-3w" aria-live="polite"' in html
     # suggestions hold their own forms: the container must not be nested in the attach form
-    assert html.index('id="finess-suggestions"') > html.index("Rattacher cet établissement</button>\n  </form>")
+    assert html.index('id="finess-suggestions"') > html.index("Demander le rattachement</button>\n  </form>")
 
 
-def test_attach_directory_establishment_by_finess(client, user, directory):
-    response = client.post(MINE, {"finess": "14 000 002 7"}, follow=True)
+def test_claiming_a_directory_establishment_by_finess_sends_a_request(client, user, directory):
+    response = client.post(MINE, {"finess": "14 000 002 7", "function": "Directrice"}, follow=True)
     assert response.redirect_chain[-1][0] == MINE
-    assert EstablishmentAccess.objects.filter(user=user, establishment__finess="140000027").exists()
+    # A claim, not a membership: nothing of the establishment is open until someone entitled accepts it.
+    assert not EstablishmentAccess.objects.filter(user=user).exists()
+    req = MembershipRequest.objects.get(user=user, establishment__finess="140000027")
+    assert req.is_pending and req.function == "Directrice"
     html = response.content.decode()
-    assert "est rattaché à votre compte" in html
-    assert "fr-table" in html and "CENTRE HOSPITALIER DE LISIEUX" in html and "26140091500011" in html
-    # attaching twice does not duplicate
+    assert "est envoyée à" in html and "Mes demandes de rattachement" in html and "En attente" in html
+    assert "CENTRE HOSPITALIER DE LISIEUX" in html
+    assert "26140091500011" not in html  # the SIRET is for members: a claimant sees name, FINESS, city
+    # claiming twice does not duplicate
     client.post(MINE, {"finess": "140000027"})
-    assert EstablishmentAccess.objects.filter(user=user).count() == 1
+    assert MembershipRequest.objects.filter(user=user).count() == 1
+
+
+def test_a_confirmed_establishment_is_listed_with_the_role(client, user, directory):
+    EstablishmentAccess.objects.create(user=user, establishment=directory[0], role=MembershipRole.REFERENT)
+    html = client.get(MINE).content.decode()
+    assert "Établissements rattachés à votre compte (1)" in html
+    assert "fr-table" in html and "CENTRE HOSPITALIER DE LISIEUX" in html and "26140091500011" in html
+    assert "Référent" in html and "Gérer les membres" in html
 
 
 def test_invalid_finess_shows_french_error_and_keeps_input(client, user, directory):
@@ -78,7 +97,7 @@ def test_invalid_finess_shows_french_error_and_keeps_input(client, user, directo
     html = response.content.decode()
     assert "doit comporter 9 caractères" in html and "en comporte 4" in html
     assert 'value="1400"' in html
-    assert EstablishmentAccess.objects.count() == 0
+    assert EstablishmentAccess.objects.count() == 0 and MembershipRequest.objects.count() == 0
 
 
 def test_unknown_valid_finess_leads_to_manual_form_and_creation(client, user):
@@ -100,7 +119,8 @@ def test_unknown_valid_finess_leads_to_manual_form_and_creation(client, user):
     assert et.department == "59" and et.region.code == "32" and et.siret == "26140091500011"
     assert et.legal_entity.finess == "140000035" and et.legal_entity.source == "manual"
     assert et.legal_entity.name == "Association des Tilleuls" and et.legal_entity.siren == "261400915"
-    assert EstablishmentAccess.objects.filter(user=user, establishment=et).exists()
+    assert not EstablishmentAccess.objects.filter(user=user, establishment=et).exists()
+    assert MembershipRequest.objects.get(user=user, establishment=et).is_pending
 
 
 def test_manual_form_errors_are_in_french_and_nothing_is_lost(client, user):
@@ -122,7 +142,7 @@ def test_manual_form_errors_are_in_french_and_nothing_is_lost(client, user):
     assert not LegalEntity.objects.filter(finess="12345").exists()
 
 
-def test_manual_form_with_known_finess_just_attaches(client, user, directory):
+def test_manual_form_with_known_finess_just_claims(client, user, directory):
     response = client.post(CREATE, {
         "finess": "140000027", "name": "Autre nom", "sector": "sanitaire", "legal_status": "public",
         "department": "14", "region": region("28").pk,
@@ -130,7 +150,8 @@ def test_manual_form_with_known_finess_just_attaches(client, user, directory):
     assert response.status_code == 302
     et = Establishment.objects.get(finess="140000027")
     assert et.name == "CENTRE HOSPITALIER DE LISIEUX" and et.source == "directory"
-    assert EstablishmentAccess.objects.filter(user=user, establishment=et).exists()
+    assert not EstablishmentAccess.objects.filter(user=user, establishment=et).exists()
+    assert MembershipRequest.objects.get(user=user, establishment=et).is_pending
 
 
 def test_search_endpoint_returns_matches(client, user, directory):
@@ -150,6 +171,9 @@ def test_search_marks_already_attached(client, user, directory):
     EstablishmentAccess.objects.create(user=user, establishment=directory[0])
     html = client.get(SEARCH, {"q": directory[0].finess}).content.decode()
     assert "Déjà rattaché" in html
+    MembershipRequest.objects.create(user=user, establishment=directory[1])
+    html = client.get(SEARCH, {"q": directory[1].finess}).content.decode()
+    assert "Demande en attente" in html and "Demander le rattachement<" not in html
 
 
 def test_user_never_sees_another_users_establishments(client, user, directory):
@@ -169,7 +193,7 @@ def test_detach(client, user, directory):
     EstablishmentAccess.objects.create(user=user, establishment=directory[0])
     assert client.get(reverse("establishments:detach", args=[directory[0].pk])).status_code == 405
     response = client.post(reverse("establishments:detach", args=[directory[0].pk]), follow=True)
-    assert "plus rattaché à votre compte" in response.content.decode()
+    assert "Vous n&#x27;agissez plus pour l&#x27;établissement" in response.content.decode()
     assert not EstablishmentAccess.objects.filter(user=user).exists()
     assert Establishment.objects.filter(pk=directory[0].pk).exists()
 

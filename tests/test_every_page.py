@@ -88,6 +88,11 @@ NOT_COVERED = {
                      "instruction:annotations", "commission:minutes_draft", "funding:invoice_file",
                      "payments:set_total"],
                     "POST only (an action, not a page)"),
+    # Who acts for an establishment: claims, members, the ARS queue (tests/test_establishment_claims.py).
+    **dict.fromkeys(["establishments:members", "establishments:request_accept", "establishments:request_refuse",
+                     "establishments:request_withdraw", "establishments:member_remove",
+                     "establishments:member_promote"],
+                    "an establishment's members and claims (tests/test_establishment_claims.py)"),
     "dossiers:start": "starts a new dossier on a call (tests/test_dossier_filling.py, tests/test_eligibility.py)",
     "dossiers:accept_invitation": "an invitation's token, not the dossier (tests/test_dossier_filling.py)",
     "commission:envelope": "the call's envelope, no dossier (tests/test_arbitration.py)",

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from guichet.calls.models import CallKind
 from guichet.core.models import ScanStatus
 from guichet.dossiers.models import Attachment, Dossier, State
-from guichet.funding import payments
+from guichet.funding import balances, payments
 from guichet.funding.models import (
     Grant,
     GrantAction,
@@ -152,10 +152,10 @@ def test_worked_example_a_legal_entity_with_two_establishments_and_a_grant_partl
     got = {(p.action_id, p.amount, p.window_label) for p in later.payments.all()}
     # Formation: min(50 % × 17 000, 8 000 − 2 000) − 4 500 = 1 500. Repos: min(6 000,005, 5 000) − 2 000,01.
     assert got == {(formation.pk, Decimal("1500.00"), second), (repos.pk, Decimal("2999.99"), second)}
-    ledger, balance = payments.ledger(g1)
-    assert balance == {"total": Decimal("11000.00"), "paid": Decimal("2000.00"), "pending": Decimal("8500.00"),
-                       "remaining": Decimal("500.00")}
-    assert [e.label for e in ledger][0] == "Versé avant la plateforme"
+    balance = balances.for_grant(g1)
+    assert (balance.total, balance.paid, balance.committed, balance.remaining) == (
+        Decimal("11000.00"), Decimal("2000.00"), Decimal("8500.00"), Decimal("500.00"))
+    assert [e.label for e in payments.ledger(g1)][0] == "Versé avant la plateforme"
 
 
 def test_the_convention_total_is_never_exceeded(proofs_call):
@@ -280,9 +280,9 @@ def test_orders_payments_ledger_and_closing(proofs_call):
     with pytest.raises(ProofsError):
         payments.mark_paid(order, instructor, dt.date(2024, 6, 28), "")
     payments.mark_paid(order, instructor, dt.date(2024, 6, 28), "Mandat 2024-0042")
-    _, balance = payments.ledger(grant)
-    assert balance == {"total": Decimal("1000.00"), "paid": Decimal("600.00"), "pending": Decimal("0.00"),
-                       "remaining": Decimal("400.00")}  # 400 before the platform + 50 % of 400
+    balance = balances.for_grant(grant)  # paid: 400 before the platform + 50 % of 400
+    assert (balance.total, balance.paid, balance.committed, balance.remaining) == (
+        Decimal("1000.00"), Decimal("600.00"), Decimal("0.00"), Decimal("400.00"))
     grant.refresh_from_db()
     assert grant.status == GrantStatus.ACTIVE
     # The rest, later in the year, closes the grant once paid.
@@ -339,8 +339,8 @@ def test_property_never_above_ceiling_total_or_rate_and_recomputing_changes_noth
         assert on_action <= (rate * validated / 100).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
         assert all(p.amount > 0 for p in all_payments)
     assert sum((p.amount for p in all_payments), Decimal(0)) + sum(paid) <= total
-    _, balance = payments.ledger(grant)
-    assert balance["paid"] + balance["pending"] == sum((p.amount for p in all_payments), Decimal(0)) + sum(paid)
+    balance = balances.for_grant(grant)
+    assert balance.paid + balance.committed == sum((p.amount for p in all_payments), Decimal(0)) + sum(paid)
     snapshot = sorted(Payment.objects.filter(action__grant=grant).values_list("pk", "amount", "window_index"))
     for dossier in made:
         payments.schedule(dossier)
@@ -466,3 +466,14 @@ def test_an_invoice_received_before_the_first_window_is_not_sent_to_the_next_yea
     assert payments.why_line_not_paid_this_year(line) == (
         "Facture reçue le 15/01/2024 : aucune fenêtre de versement de l'exercice 2024 ne la couvre ; écrivez à "
         "l'ARS par la messagerie du dossier.")
+
+
+def test_a_verdicts_reason_beyond_its_column_is_refused_in_french(proofs_call):
+    """A 1 001-character reason was a database error on PostgreSQL (InvoiceLine.reason holds 1 000)."""
+    establishment = EstablishmentFactory()
+    grant = make_grant(establishment, ["8000"], year=2022, reference="AVENANT-2022-9")
+    dossier = proofs_dossier(proofs_call, establishment, paris(2024, 5, 20, 10))
+    line = invoice(dossier, grant.actions.get(), "100")
+    with pytest.raises(ProofsError) as exc:
+        payments.validate_line(line, InstructorFactory(), LineStatus.REJECTED, reason="x" * 1001)
+    assert exc.value.message_dict["reason"] == ["Le motif compte 1001 caractères : 1000 au plus."]

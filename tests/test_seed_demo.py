@@ -13,6 +13,18 @@ def test_seed_demo_is_idempotent_and_prepares_a_commission(db):
         out = io.StringIO()
         call_command("seed_demo", stdout=out)
     assert "membre.commission@guichet-clact.localhost" in out.getvalue()
+    # The accounts that must use MFA share one known authenticator key, printed for whoever tries the demo.
+    from allauth.mfa.models import Authenticator
+
+    from guichet.accounts.mfa import totp_code
+    from guichet.accounts.models import User
+    from guichet.core.management.commands.seed_demo import DEMO_TOTP_SECRET
+
+    assert f"oathtool --totp -b {DEMO_TOTP_SECRET}" in out.getvalue()
+    for email in ("instructeur.hdf", "admin.grand-est", "membre.commission", "superadmin"):
+        totp = Authenticator.objects.get(user__email=f"{email}@guichet-clact.localhost", type="totp")
+        assert totp.wrap().validate_code(totp_code(DEMO_TOTP_SECRET))
+    assert not Authenticator.objects.filter(user=User.objects.get(email="deposant@guichet-clact.localhost")).exists()
     session = Session.objects.get()
     assert session.items.count() == 3
     assert {i.dossier.state for i in session.items.select_related("dossier")} == {State.EN_INSTRUCTION}
@@ -33,3 +45,14 @@ def test_seed_demo_is_idempotent_and_prepares_a_commission(db):
     window = payments.window_for(proofs, timezone.localdate())
     assert window is not None and str(window.pay_by.year) in window.label
     assert payments.windows(proofs)[-1].received_until == proofs.deadline.last_day
+    # Each side of the claims has something to decide: the demo applicant as referent, the ARS HdF a first claim.
+    from guichet.accounts.models import User
+    from guichet.establishments import claims
+
+    applicant = User.objects.get(email="deposant@guichet-clact.localhost")
+    assert applicant.establishments.count() == 4 and all(
+        claims.can_manage(applicant, e) for e in applicant.establishments.all())
+    assert [r.user.email for r in claims.requests_to_decide(applicant)] == ["collegue@guichet-clact.localhost"]
+    ars_hdf = User.objects.get(email="instructeur.hdf@guichet-clact.localhost")
+    assert [r.user.email for r in claims.first_claims_for_ars(ars_hdf)] == ["nouveau.deposant@guichet-clact.localhost"]
+    assert not User.objects.get(email="nouveau.deposant@guichet-clact.localhost").establishments.exists()

@@ -24,11 +24,12 @@ from pydantic import Field
 
 from guichet.api.auth import require_write
 from guichet.api.errors import responses
-from guichet.api.inputs import MAX_INT, InputSchema, id_param, slug_param
+from guichet.api.inputs import InputSchema, id_param, slug_param
 from guichet.api.pagination import cursor_param, money, page
 from guichet.api.schemas import decimal_string, paris_time
 from guichet.calls.models import CallKind
 from guichet.core import audit
+from guichet.core.money import MAX_AMOUNT
 from guichet.funding import balances, exports, payments, services
 from guichet.funding.models import (
     Grant,
@@ -254,10 +255,10 @@ class OrderOut(OrderSummaryOut):
 class ValidationIn(InputSchema):
     status: str = Field(description="acceptee, partielle (acceptée en partie), rejetee ; a_valider remet la facture "
                                     "à valider.", json_schema_extra={"enum": list(LineStatus.values)})
-    accepted_amount: Decimal | None = Field(None, allow_inf_nan=False, max_digits=15,
+    accepted_amount: Decimal | None = Field(None, allow_inf_nan=False, ge=0, le=MAX_AMOUNT,
                                             description="Montant retenu, pour « partielle ».")
-    reason: str = Field("", description="Motif, obligatoire pour « partielle » et « rejetee » ; l'établissement le "
-                                        "voit.")
+    reason: str = Field("", max_length=1000, description="Motif, obligatoire pour « partielle » et « rejetee » "
+                                                         "(1 000 caractères au plus) ; l'établissement le voit.")
 
 
 class ValidationOut(Schema):
@@ -266,19 +267,22 @@ class ValidationOut(Schema):
 
 
 class TotalIn(InputSchema):
-    total: Decimal = Field(allow_inf_nan=False, max_digits=15,
+    total: Decimal = Field(allow_inf_nan=False, ge=0, le=MAX_AMOUNT,
                            description="Montant total de la convention, en euros (chaîne ou nombre décimal, deux "
                                        "décimales au plus).")
     # Required, and refused when blank by the domain (services.set_total) with its own message at the field.
-    reason: str = Field(description="Motif du changement, ni vide ni fait d'espaces, 300 caractères au plus ; il est "
-                                    "conservé dans le journal d'audit.", json_schema_extra={"minLength": 1})
+    reason: str = Field(max_length=300, description="Motif du changement, ni vide ni fait d'espaces, 300 caractères au "
+                                                    "plus ; il est conservé dans le journal d'audit.",
+                        json_schema_extra={"minLength": 1})
 
 
 class PaidIn(InputSchema):
-    paid_on: dt.date = Field(description="Date du versement : au plus tôt celle de l'ordre, au plus tard aujourd'hui.")
+    paid_on: dt.date = Field(ge=dt.date(2000, 1, 1), description="Date du versement : au plus tôt celle de l'ordre, au "
+                                                                 "plus tard aujourd'hui.")
     # Refused when blank by the domain (payments.mark_paid) with its own message at the field.
-    reference: str = Field(description="Référence du paiement (mandat, bordereau de la paierie…), ni vide ni faite "
-                                       "d'espaces.", json_schema_extra={"minLength": 1})
+    reference: str = Field(max_length=100, description="Référence du paiement (mandat, bordereau de la paierie…), ni "
+                                                       "vide ni faite d'espaces, 100 caractères au plus.",
+                           json_schema_extra={"minLength": 1})
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -410,7 +414,7 @@ def get_ledger(request, grant_id: int = id_param("de la subvention")):
 
 
 def _ledger(grant) -> dict:
-    entries, _ = payments.ledger(grant)
+    entries = payments.ledger(grant)
     found = balances.compute([grant])
     summary = found[0][grant.pk]
     return {**_grant(grant, found),
@@ -505,7 +509,7 @@ def _refuse(exc: ProofsError):
 def list_payments(
     request,
     call: str | None = Query(None, description="Identifiant d'adresse (slug) de l'appel de justificatifs."),
-    window: int | None = Query(None, ge=0, le=MAX_INT, description="Rang de la fenêtre de versement (à partir de 0)."),
+    window: int | None = Query(None, ge=0, le=1000, description="Rang de la fenêtre de versement (à partir de 0)."),
     status: PaymentStatus | None = None,
     cursor: str | None = cursor_param(),
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),

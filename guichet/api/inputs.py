@@ -1,6 +1,6 @@
 """What the API accepts, before any route sees it: bounded numbers, documented path formats, no NUL character.
 
-- Ids and integer filters are bounded to what a database integer holds (``MAX_INT``): beyond it SQLite raises
+- Ids and integer filters are bounded to what a database integer holds (``core.ids.MAX_ID``): beyond it SQLite raises
   OverflowError, so a larger value is a 422 at the parameter, not a server error.
 - A call's slug and a dossier's number have a documented format (``slug_param``, ``number_param``).
 - No text may hold the NUL character (U+0000): PostgreSQL refuses it in a query or a column (a server error),
@@ -13,7 +13,8 @@ from ninja.errors import ValidationError
 from ninja.parser import Parser as NinjaParser
 from pydantic import field_validator
 
-MAX_INT = 2**63 - 1
+from guichet.core.ids import MAX_ID
+
 NUL = "\x00"
 NUL_MESSAGE = "Le caractère nul (U+0000) n'est pas permis."
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]{1,120}$"
@@ -21,8 +22,8 @@ NUMBER_PATTERN = r"^[-A-Za-z0-9]{1,40}$"
 
 
 def id_param(what: str):
-    """A path parameter holding a database id: a positive integer within ``MAX_INT``."""
-    return Path(..., ge=1, le=MAX_INT, description=f"Identifiant {what}.")
+    """A path parameter holding a database id: a positive integer within ``MAX_ID``."""
+    return Path(..., ge=1, le=MAX_ID, description=f"Identifiant {what}.")
 
 
 def slug_param():

@@ -15,7 +15,9 @@ from pydantic import Field
 
 from guichet.api.auth import require_write
 from guichet.api.errors import responses
-from guichet.api.inputs import MAX_INT, InputSchema, number_param, slug_param
+from guichet.api.inputs import InputSchema, number_param, slug_param
+from guichet.core.ids import MAX_ID
+from guichet.core.money import MAX_AMOUNT
 from guichet.dossiers import workflow
 from guichet.instruction import workspace
 
@@ -33,12 +35,17 @@ class EventOut(Schema):
     motivation: str
 
 
+EVENTS = ", ".join(workflow.TRANSITIONS)
+
+
 class TransitionIn(InputSchema):
-    event: str = Field(min_length=1, description="Code de l'action : " + ", ".join(workflow.TRANSITIONS) + " ; les "
-                       "actions possibles sur un dossier sont dans « available_events ». Une action inconnue ou "
-                       "impossible dans l'état du dossier est refusée (409).", examples=["passer_en_instruction"])
-    motivation: str = Field("", max_length=20_000, description="Motivation, obligatoire pour certaines actions "
-                                                                "(demande de correction, refus, classement).")
+    event: str = Field(min_length=1, max_length=100, examples=["passer_en_instruction"],
+                       description=f"Code de l'action : {EVENTS} ; les actions possibles sur un dossier sont dans "
+                                   "« available_events ». Une action inconnue ou impossible dans l'état du dossier "
+                                   "est refusée (409).")
+    motivation: str = Field("", max_length=10000,
+                            description="Motivation, obligatoire pour certaines actions (demande de correction, refus, "
+                                        "classement) ; 10 000 caractères au plus, comme sur la page de l'instructeur.")
 
 
 class StateOut(Schema):
@@ -58,10 +65,10 @@ class WorkspaceQuery(InputSchema):
     department: str = ""
     legal_status: str = ""
     theme: str = ""
-    amount_min: Decimal | None = Field(None, allow_inf_nan=False, max_digits=15, decimal_places=2)
-    amount_max: Decimal | None = Field(None, allow_inf_nan=False, max_digits=15, decimal_places=2)
-    label: int | None = Field(None, ge=1, le=MAX_INT, description="Identifiant d'une étiquette.")
-    group: int | None = Field(None, ge=0, le=MAX_INT, description="Identifiant d'un groupe d'instructeurs ; 0 : "
+    amount_min: Decimal | None = Field(None, allow_inf_nan=False, ge=-MAX_AMOUNT, le=MAX_AMOUNT, decimal_places=2)
+    amount_max: Decimal | None = Field(None, allow_inf_nan=False, ge=-MAX_AMOUNT, le=MAX_AMOUNT, decimal_places=2)
+    label: int | None = Field(None, ge=1, le=MAX_ID, description="Identifiant d'une étiquette.")
+    group: int | None = Field(None, ge=0, le=MAX_ID, description="Identifiant d'un groupe d'instructeurs ; 0 : "
                                                                   "dossiers affectés à aucun groupe.")
     filed_from: dt.datetime | None = None
     filed_to: dt.datetime | None = None

@@ -1,16 +1,14 @@
 """Keyset pagination and money for the API's lists (one way for every router)."""
 
-import re
 from decimal import Decimal
 
 from ninja import Query
 from ninja.errors import HttpError
 
-from guichet.api.inputs import MAX_INT
+from guichet.core.ids import parse_id
 
 BAD_CURSOR = "Curseur de pagination invalide."
 CENTS = Decimal("0.00")
-CURSOR_FORMAT = re.compile(r"[0-9]{1,19}")
 CURSOR_DESCRIPTION = (
     "Curseur de pagination : la valeur de `next_cursor` de la page précédente, telle quelle (aujourd'hui l'identifiant "
     "du dernier élément vu, en chiffres). Absent pour la première page ; un curseur que le serveur n'a pas donné "
@@ -25,10 +23,11 @@ def cursor_param():
 def page(queryset, cursor: str | None, limit: int):
     """Keyset pagination on the id: ``(rows, next_cursor)``; a cursor that is not an id is a 400."""
     if cursor:
-        # ASCII digits only (str.isdigit also takes « ² » or Arabic digits) and within a database integer.
-        if not CURSOR_FORMAT.fullmatch(cursor) or int(cursor) > MAX_INT:
+        # ASCII digits within a database integer (str.isdigit takes « ² »; SQLite overflows beyond a bigint).
+        last = parse_id(cursor)
+        if last is None:
             raise HttpError(400, BAD_CURSOR)
-        queryset = queryset.filter(id__gt=int(cursor))
+        queryset = queryset.filter(id__gt=last)
     rows = list(queryset.order_by("id")[: limit + 1])
     return rows[:limit], (str(rows[limit - 1].id) if len(rows) > limit else None)
 

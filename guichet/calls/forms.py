@@ -17,6 +17,7 @@ from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
 
+from guichet.core.ids import is_ascii_number
 from guichet.establishments.models import Region
 from guichet.formschema.schema import SchemaError, parse_schema
 
@@ -273,7 +274,7 @@ def parse_years(raw) -> list[int]:
     years = []
     for item in items:
         text = str(item).strip()
-        if not text.isdigit() or not 2000 <= int(text) <= 2100:
+        if not is_ascii_number(text) or len(text) != 4 or not 2000 <= int(text) <= 2100:
             raise ValidationError(f"« {text} » n'est pas une année (par exemple 2024).")
         years.append(int(text))
     return sorted(set(years))
@@ -360,7 +361,7 @@ class CallAdminForm(forms.ModelForm):
                   "paid_by (versement au plus tard le).",
     )
     covered_years = forms.CharField(
-        label="Appels à projets couverts (années)", required=False,
+        label="Appels à projets couverts (années)", required=False, max_length=500,
         help_text="Appels « justificatifs » : les années des appels à projets dont les subventions sont versées, "
                   "séparées par des virgules (par exemple 2020, 2021, 2022, 2024).")
     closes_at = DeadlineField(widget=AdminDeadlineWidget)

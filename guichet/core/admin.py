@@ -27,7 +27,7 @@ class AuditRecordAdmin(admin.ModelAdmin):
     ordering = ("-seq",)
     show_full_result_count = False
     fields = ("seq", "at", "actor_email", "actor_ref", "action", "dossier_number", "dossier_id", "region_id",
-              "object_type", "object_id", "details", "ip", "user_agent", "prev_hash", "hash")
+              "object_type", "object_id", "details", "ip", "user_agent", "prev_hash", "hash", "hash_version", "key_id")
     readonly_fields = fields
 
     def get_queryset(self, request):

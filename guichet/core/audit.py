@@ -4,12 +4,26 @@
 views, services, the API and commands. It appends one ``AuditRecord`` inside the caller's
 transaction: if the caller's transaction rolls back, the record goes too (the action did not happen).
 
-Tamper evidence: every record carries ``hash = SHA-256(canonical(record))`` where ``canonical`` is
-the UTF-8 JSON (sorted keys, no spaces, no floats, datetimes in UTC ISO 8601 with microseconds) of
-``{"v": 1, "seq", "at", "actor", "actor_email", "action", "dossier", "dossier_number", "region",
-"object_type", "object_id", "details", "ip", "user_agent", "prev_hash"}``, and ``prev_hash`` is the
-hash of the record before it (``GENESIS_HASH`` for the first). ``seq`` has no gaps. Changing,
-removing or inserting a record breaks a hash or a link: ``manage.py verify_audit`` finds it.
+Tamper evidence: every record carries ``hash = HMAC-SHA256(key, canonical(record))`` where
+``canonical`` is the UTF-8 JSON (sorted keys, no spaces, no floats, datetimes in UTC ISO 8601 with
+microseconds) of ``{"v": 2, "kid", "seq", "at", "actor", "actor_email", "action", "dossier",
+"dossier_number", "region", "object_type", "object_id", "details", "ip", "user_agent", "prev_hash"}``,
+and ``prev_hash`` is the hash of the record before it (``GENESIS_HASH`` for the first). ``seq`` has no
+gaps. Changing, removing or inserting a record breaks a hash or a link: ``manage.py verify_audit``
+finds it.
+
+The key (``settings.AUDIT_HMAC_KEYS``, from the environment, never in the database) is what makes
+this resist someone who can write to the database: without it they cannot compute a valid hash
+for a changed record. Each record names its key (``key_id``, also hashed as ``kid``), so that keys
+rotate: the first key of the setting signs new records, older keys stay listed to verify the records
+they signed. Deleting the *last* records leaves a valid shorter chain: that is what the checkpoints
+of ``audit_checkpoints`` (written outside the database, checked by ``verify_audit``) detect.
+
+Records written before the chain was keyed are version 1: ``hash = SHA-256(canonical)`` with
+``"v": 1`` and no ``kid``. They still verify, but on their own they prove only that nothing was
+changed *by mistake*: anyone could recompute them. They are protected against a deliberate rewrite
+once a checkpoint covers them (the checkpoint's hash commits to every record before it), and a
+version-1 record after a version-2 one is refused (no downgrade).
 
 Appending is serialised so that two records never share a ``prev_hash``: PostgreSQL takes a
 transaction-level advisory lock before reading the last record; SQLite transactions are
@@ -18,11 +32,15 @@ unique in the database, so a fork could not be written even by mistake.
 
 Action names in use: ``transition:<event>`` (workflow.apply), ``dossier:edit``, ``dossier:file``,
 ``dossier:invite``, ``dossier:join``, ``file:download``, ``export:zip``, ``api:read``;
-others' modules add ``message:*``, ``avis:*``, ``annotations``, ``view``, ``follow``, ``batch:*``.
+others' modules add ``message:*``, ``avis:*``, ``annotations``, ``view``, ``follow``, ``batch:*``;
+who acts for an establishment (``establishments.claims``, no dossier): ``establishment:claim``,
+``establishment:accept``, ``establishment:refuse``, ``establishment:withdraw``, ``establishment:remove``,
+``establishment:promote``, ``establishment:leave``.
 """
 
 import datetime as dt
 import hashlib
+import hmac
 import ipaddress
 import json
 import uuid
@@ -34,7 +52,7 @@ from django.utils import timezone
 
 from .models import GENESIS_HASH, AuditRecord
 
-HASH_VERSION = 1
+HASH_VERSION = 2  # of new records; 1 = plain SHA-256, before the chain was keyed (still verified)
 USER_AGENT_MAX = 300
 # pg_advisory_xact_lock key: any constant, the same for every process ("AUDIT" in ASCII).
 ADVISORY_LOCK_KEY = 0x4155444954
@@ -72,8 +90,10 @@ def normalise(value):
 
 
 def hashed_fields(rec: AuditRecord) -> dict:
+    fields = {"kid": rec.key_id} if rec.hash_version >= 2 else {}
     return {
-        "v": HASH_VERSION,
+        **fields,
+        "v": rec.hash_version,
         "seq": rec.seq,
         "at": utc_iso(rec.at),
         "actor": rec.actor_ref,
@@ -96,8 +116,27 @@ def canonical(rec: AuditRecord) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
+class UnknownKey(LookupError):
+    """A record names a key that ``AUDIT_HMAC_KEYS`` does not hold."""
+
+
+def keys() -> dict[str, bytes]:
+    return {key_id: key.encode() for key_id, key in settings.AUDIT_HMAC_KEYS}
+
+
+def current_key_id() -> str:
+    return settings.AUDIT_HMAC_KEYS[0][0]
+
+
 def compute_hash(rec: AuditRecord) -> str:
-    return hashlib.sha256(canonical(rec)).hexdigest()
+    """The record's hash by its own version: HMAC-SHA256 under its key (2) or plain SHA-256 (1).
+    Raises ``UnknownKey`` when the record's key is not configured."""
+    if rec.hash_version == 1:
+        return hashlib.sha256(canonical(rec)).hexdigest()
+    key = keys().get(rec.key_id)
+    if key is None:
+        raise UnknownKey(rec.key_id)
+    return hmac.new(key, canonical(rec), hashlib.sha256).hexdigest()
 
 
 # --- Where from ---------------------------------------------------------------------------------
@@ -179,6 +218,7 @@ def record(actor, action: str, dossier=None, request=None, **details) -> AuditRe
         rec.seq = last["seq"] + 1 if last else 1
         rec.prev_hash = last["hash"] if last else GENESIS_HASH
         rec.at = timezone.now()  # taken under the lock: time order is sequence order
+        rec.hash_version, rec.key_id = HASH_VERSION, current_key_id()
         rec.hash = compute_hash(rec)
         rec.save()
     return rec
@@ -189,7 +229,7 @@ def record(actor, action: str, dossier=None, request=None, **details) -> AuditRe
 def verify(chunk_size: int = 2000):
     """Walk the chain in order in constant memory. Returns ``(count, None)`` when intact, or
     ``(count_checked, (record, problem))`` for the first broken record."""
-    expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
+    expected_prev, expected_seq, count, keyed_from = GENESIS_HASH, 1, 0, None
     for rec in AuditRecord.objects.order_by("seq").iterator(chunk_size=chunk_size):
         if rec.seq != expected_seq:
             if rec.seq > expected_seq:
@@ -200,9 +240,21 @@ def verify(chunk_size: int = 2000):
         if rec.prev_hash != expected_prev:
             return count, (rec, f"empreinte précédente {rec.prev_hash} ≠ empreinte de l'enregistrement "
                                 f"précédent {expected_prev} (enregistrement supprimé, inséré ou modifié avant lui)")
-        found = compute_hash(rec)
+        if rec.hash_version not in (1, HASH_VERSION):
+            return count, (rec, f"version d'empreinte {rec.hash_version} inconnue")
+        if rec.hash_version == 1 and keyed_from is not None:
+            return count, (rec, f"empreinte sans clé (version 1) après l'enregistrement n° {keyed_from}, signé avec "
+                                f"une clé : enregistrement réécrit par quelqu'un qui n'a pas la clé d'audit")
+        try:
+            found = compute_hash(rec)
+        except UnknownKey:
+            return count, (rec, f"clé d'audit « {rec.key_id} » inconnue : ajoutez-la à AUDIT_HMAC_KEYS pour vérifier "
+                                f"les enregistrements qu'elle a signés (sinon, enregistrement forgé)")
         if found != rec.hash:
-            return count, (rec, f"contenu modifié : empreinte recalculée {found} ≠ empreinte enregistrée {rec.hash}")
+            return count, (rec, f"contenu modifié (ou empreinte calculée sans la clé d'audit) : empreinte "
+                                f"recalculée {found} ≠ empreinte enregistrée {rec.hash}")
+        if rec.hash_version >= 2 and keyed_from is None:
+            keyed_from = rec.seq
         if rec.actor_id is not None and rec.actor_id != rec.actor_ref:
             return count, (rec, f"utilisateur lié {rec.actor_id} ≠ utilisateur enregistré {rec.actor_ref}")
         expected_prev, expected_seq, count = rec.hash, rec.seq + 1, count + 1

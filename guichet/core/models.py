@@ -85,6 +85,9 @@ class AuditRecord(models.Model):
     user_agent = models.CharField("navigateur", max_length=300, blank=True)
     prev_hash = models.CharField("empreinte précédente", max_length=64, unique=True)
     hash = models.CharField("empreinte", max_length=64, unique=True)
+    # 1: plain SHA-256 (records written before the chain was keyed); 2: HMAC-SHA256 under the key ``key_id``.
+    hash_version = models.PositiveSmallIntegerField("version de l'empreinte", default=1)
+    key_id = models.CharField("clé de l'empreinte", max_length=20, blank=True)
 
     objects = AuditRecordQuerySet.as_manager()
 

@@ -1,8 +1,10 @@
-"""Admin of the establishment directory: regions (read-only), legal entities, establishments."""
+"""Admin of the establishment directory: regions (read-only), legal entities, establishments with their
+confirmed members, and the claims (read-only: they are decided on the site, through ``claims``)."""
 
 from django.contrib import admin
 
-from .models import Establishment, EstablishmentAccess, LegalEntity, Region
+from . import claims
+from .models import Establishment, EstablishmentAccess, GrantedVia, LegalEntity, MembershipRequest, Region
 
 
 @admin.register(Region)
@@ -43,9 +45,11 @@ class LegalEntityAdmin(admin.ModelAdmin):
 
 class AccessInline(admin.TabularInline):
     model = EstablishmentAccess
+    fk_name = "establishment"
     extra = 0
+    fields = ("user", "role", "granted_via", "granted_by", "created_at")
     raw_id_fields = ("user",)
-    readonly_fields = ("created_at",)
+    readonly_fields = ("granted_via", "granted_by", "created_at")
 
 
 @admin.register(Establishment)
@@ -57,3 +61,39 @@ class EstablishmentAdmin(admin.ModelAdmin):
     list_select_related = ("legal_entity", "region")
     readonly_fields = ("updated_at",)
     inlines = [AccessInline]
+
+    def save_formset(self, request, form, formset, change):
+        """Memberships changed here are recorded and told like those decided on the site (``claims``)."""
+        if formset.model is not EstablishmentAccess:
+            return super().save_formset(request, form, formset, change)
+        instances = formset.save(commit=False)
+        for access in formset.deleted_objects:
+            claims.admin_deleted(request.user, access, request=request)
+            access.delete()
+        for access in instances:
+            created = access.pk is None
+            if created:
+                access.granted_by, access.granted_via = request.user, GrantedVia.ADMIN
+            access.save()
+            claims.admin_saved(request.user, access, created, request=request)
+        formset.save_m2m()
+
+
+@admin.register(MembershipRequest)
+class MembershipRequestAdmin(admin.ModelAdmin):
+    """Read-only: a claim is decided by the referents or the region's ARS on the site, where the decision is
+    checked, audited and e-mailed (``guichet.establishments.claims``)."""
+
+    list_display = ("establishment", "user", "status", "created_at", "decided_by", "decided_at")
+    list_filter = ("status", "establishment__region")
+    search_fields = ("establishment__finess", "establishment__name", "user__email")
+    list_select_related = ("establishment", "user", "decided_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

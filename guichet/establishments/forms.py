@@ -1,4 +1,4 @@
-"""Applicant forms: attach an establishment by FINESS, enter an unknown establishment by hand."""
+"""Applicant forms: claim an establishment by FINESS, enter an unknown establishment by hand, refuse a claim."""
 
 import re
 
@@ -7,13 +7,28 @@ from django.urls import reverse
 from dsfr.forms import DsfrBaseForm
 
 from .identifiers import FinessField, SiretField, normalize
-from .models import LegalStatus, Region, Sector
+from .models import FUNCTION_MAX, MESSAGE_MAX, REASON_MAX, LegalStatus, Region, Sector
 
 _DEPARTMENT_RE = re.compile(r"^(0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5]|97[1-6])$")
 
 
+def _claim_fields():
+    """What the claimant tells whoever decides: their function and a short message (both optional)."""
+    return {
+        "function": forms.CharField(
+            label="Votre fonction dans l'établissement (facultatif)", max_length=FUNCTION_MAX, required=False,
+            help_text="Par exemple : directrice des ressources humaines, chargé de mission QVT."),
+        "message": forms.CharField(
+            label="Message à la personne qui décidera (facultatif)", max_length=MESSAGE_MAX, required=False,
+            widget=forms.Textarea(attrs={"rows": 3}),
+            help_text=f"{MESSAGE_MAX} caractères au plus. Il sera lu par un référent de l'établissement ou, "
+                      "si personne ne le gère encore, par l'ARS de la région."),
+    }
+
+
 class AttachForm(DsfrBaseForm):
-    """Attach an establishment by its FINESS géographique (autocompletion via htmx)."""
+    """Claim an establishment by its FINESS géographique (autocompletion via htmx): the claim is a request
+    that a referent or the ARS decides (``guichet.establishments.claims``)."""
 
     finess = FinessField(
         label="Numéro FINESS géographique de l'établissement",
@@ -23,6 +38,7 @@ class AttachForm(DsfrBaseForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields.update(_claim_fields())
         self.fields["finess"].widget.attrs.update({
             "hx-get": reverse("establishments:search"),
             "hx-trigger": "input changed delay:300ms, search",
@@ -72,6 +88,7 @@ class ManualEstablishmentForm(DsfrBaseForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields.update(_claim_fields())
         for name, field in self.fields.items():
             if field.required:
                 field.error_messages["required"] = {
@@ -89,3 +106,12 @@ class ManualEstablishmentForm(DsfrBaseForm):
         if not name:
             raise forms.ValidationError("Ce champ est obligatoire.", code="required")
         return name
+
+
+class RefuseForm(DsfrBaseForm):
+    """Refuse a claim: the reason is required, and sent to the requester."""
+
+    reason = forms.CharField(
+        label="Motif du refus", max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=f"Communiqué au demandeur par courriel. {REASON_MAX} caractères au plus.",
+        error_messages={"required": "Indiquez le motif du refus : il est communiqué au demandeur."})

@@ -48,13 +48,16 @@ class GrantBalance:
         return self.total < self.ceilings
 
 
+def _total_clause(total_left: Decimal, total: Decimal) -> str:
+    """« mais le total de la convention (X) est atteint » or « … n'en laisse que Y »."""
+    if total_left <= 0:
+        return f"mais le total de la convention ({euros(total)}) est atteint"
+    return f"mais le total de la convention n'en laisse que {euros(total_left)}"
+
+
 def total_binds_reason(ceiling_left: Decimal, total_left: Decimal, total: Decimal) -> str:
     """« plafond de l'action : X restants, mais le total de la convention n'en laisse que Y »."""
-    if total_left <= 0:
-        return (f"plafond de l'action : {euros(ceiling_left)} restants, mais le total de la convention "
-                f"({euros(total)}) est atteint")
-    return (f"plafond de l'action : {euros(ceiling_left)} restants, mais le total de la convention "
-            f"n'en laisse que {euros(total_left)}")
+    return f"plafond de l'action : {euros(ceiling_left)} restants, {_total_clause(total_left, total)}"
 
 
 def _amounts(grant_ids) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
@@ -101,9 +104,7 @@ def compute(grants) -> tuple[dict[int, GrantBalance], dict[int, ActionBalance]]:
         available = min(total_left, ceilings_left)
         reason = ""
         if total_left < ceilings_left:
-            reason = (f"les plafonds des actions laissent {euros(ceilings_left)}, mais le total de la convention "
-                      + (f"({euros(total)}) est atteint" if total_left <= 0 else
-                         f"n'en laisse que {euros(total_left)}"))
+            reason = f"les plafonds des actions laissent {euros(ceilings_left)}, {_total_clause(total_left, total)}"
         grant_result[grant_id] = GrantBalance(
             total=total, ceilings=sum((a.ceiling for a in mine), ZERO), paid=grant_paid, committed=grant_committed,
             remaining=total_left, available=available, reason=reason)

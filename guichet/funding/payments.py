@@ -49,6 +49,7 @@ from .models import (
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+MAX_REASON = 1000  # InvoiceLine.reason: what the establishment reads of a verdict
 
 
 class ProofsError(ValidationError):
@@ -309,6 +310,8 @@ def validate_line(line: InvoiceLine, user, status: str, accepted_amount=None, re
     errors = {}
     if status in (LineStatus.REJECTED, LineStatus.PARTIAL) and not reason:
         errors["reason"] = "Indiquez le motif : l'établissement le verra."
+    elif len(reason) > MAX_REASON:
+        errors["reason"] = f"Le motif compte {len(reason)} caractères : {MAX_REASON} au plus."
     if status == LineStatus.PARTIAL:
         if accepted_amount is None:
             errors["accepted_amount"] = "Indiquez le montant retenu."
@@ -410,8 +413,10 @@ class LedgerEntry:
     status: str
 
 
-def ledger(grant: Grant) -> tuple[list[LedgerEntry], dict[str, Decimal]]:
-    """Every amount on a grant — paid before the platform, scheduled, ordered, paid — and the balances."""
+def ledger(grant: Grant) -> list[LedgerEntry]:
+    """Every amount on a grant — paid before the platform, scheduled, ordered, paid — in the order of its date.
+
+    The balances beside it come from ``balances.for_grant`` (the one computation of what remains)."""
     actions = list(grant.actions.all())
     entries = [LedgerEntry(grant.convention_signed_on, "Versé avant la plateforme", a.title, a.paid_before,
                            PaymentStatus.PAID) for a in actions if a.paid_before]
@@ -420,9 +425,7 @@ def ledger(grant: Grant) -> tuple[list[LedgerEntry], dict[str, Decimal]]:
     # In the order of the payment dates (paid, or due by), action by action; before the platform first.
     entries += [LedgerEntry(p.paid_on or p.pay_by, f"{p.window_label} — dossier {p.dossier.number}",
                             p.action.title, p.amount, p.status) for p in payments]
-    paid = sum((e.amount for e in entries if e.status == PaymentStatus.PAID), ZERO)
-    pending = sum((e.amount for e in entries if e.status != PaymentStatus.PAID), ZERO)
-    return entries, {"total": grant.total, "paid": paid, "pending": pending, "remaining": grant.total - paid - pending}
+    return entries
 
 
 def close(grant: Grant, user, reason: str) -> Grant:

@@ -24,6 +24,7 @@ from dsfr.forms import DsfrBaseForm
 from guichet.accounts.permissions import is_ars_of
 from guichet.calls.models import Call, CallKind
 from guichet.core import audit
+from guichet.core.ids import is_ascii_number
 from guichet.core.money import euros
 from guichet.core.spreadsheets import XLSX
 from guichet.dossiers.models import State
@@ -88,7 +89,7 @@ def call_payments(request, slug):
 def create_order(request, slug):
     call = _proofs_call(request, slug)
     raw = request.POST.get("window", "")
-    if not raw.isdigit():
+    if not is_ascii_number(raw) or len(raw) > 6:
         messages.error(request, "Choisissez la fenêtre de versement à ordonnancer.")
         return redirect("payments:call", slug=slug)
     try:
@@ -209,7 +210,7 @@ def _ledger_page(request, grant: Grant, form=None, total_form=None, status=200):
     grant_balances, action_balances = balances.compute([grant])
     for action in actions:
         action.balance = action_balances[action.pk]
-    entries, _ = payments.ledger(grant)
+    entries = payments.ledger(grant)
     for entry in entries:
         entry.status_label = STATUS_LABELS.get(entry.status, entry.status)
     summary = grant_balances[grant.pk]

@@ -12,8 +12,10 @@ from playwright.sync_api import expect
 
 from guichet.calls.templates_loader import load_seed_templates, shift_template_for_demo
 from guichet.dossiers.models import Dossier, State
-from guichet.establishments.models import Establishment, LegalEntity, Region
+from guichet.establishments import claims
+from guichet.establishments.models import Establishment, LegalEntity, MembershipRequest, Region
 from tests.browser.accessibility import assert_accessible
+from tests.factories import InstructorFactory
 
 # A loaded CI machine (2 cores) can be slow to answer an autosave: wait longer than the default 5 s.
 expect.set_options(timeout=15_000)
@@ -118,15 +120,22 @@ def sign_up(page, mailoutbox):
 def test_an_establishment_files_the_hdf_2024_application(page, live_server, mailoutbox, open_call, tmp_path):
     sign_up(page, mailoutbox)
 
-    # Attach the establishment by its FINESS, with suggestions from the directory.
+    # Claim the establishment by its FINESS, with suggestions from the directory.
     page.get_by_role("link", name="Mes établissements").click()
     finess = page.get_by_label("Numéro FINESS géographique de l'établissement")
     finess.type(FINESS[:6], delay=30)
     expect(page.locator("#finess-suggestions")).to_contain_text("CENTRE HOSPITALIER DE DÉMONSTRATION")
     assert_accessible(page)
     finess.fill(FINESS)
-    page.get_by_role("button", name="Rattacher cet établissement").click()
-    expect(page.locator("table")).to_contain_text(FINESS)
+    page.get_by_label("Votre fonction dans l'établissement (facultatif)").fill("Directrice des ressources humaines")
+    page.get_by_role("button", name="Demander le rattachement", exact=True).click()
+    expect(page.locator("table")).to_contain_text("En attente")
+    assert_accessible(page)
+    # Nobody manages it yet: the ARS Hauts-de-France confirms the first claim (its page: test_establishment_claims).
+    claims.accept(InstructorFactory(), MembershipRequest.objects.get(establishment__finess=FINESS))
+    page.reload()
+    expect(page.locator("table").first).to_contain_text(FINESS)
+    expect(page.locator("table").first).to_contain_text("Référent")
 
     # Start a dossier on the open call.
     page.goto(f"/appels/{open_call.slug}/")

@@ -18,7 +18,8 @@ from guichet.commission.models import Criterion, Score
 from guichet.dossiers import services, workflow
 from guichet.establishments.models import Establishment, EstablishmentAccess, Region
 from tests.browser.accessibility import assert_accessible
-from tests.factories import PASSWORD, InstructorFactory, UserFactory
+from tests.browser.login import log_in
+from tests.factories import InstructorFactory, UserFactory
 
 expect.set_options(timeout=15_000)
 MEMBER = "representante@syndicat-sante.fr"
@@ -56,15 +57,6 @@ def agenda(transactional_db):
     added, refused = arbitration.add_to_agenda(session, [dossier], instructor)
     assert added and not refused
     return dossier, member, (diagnostic, dialogue)
-
-
-def log_in(page, email, path):
-    page.goto(path)
-    page.get_by_label("Courriel").fill(email)
-    page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter", exact=True).last.click()
-    page.wait_for_url(lambda url: "/comptes/login" not in url)
-    page.wait_for_load_state("load")
 
 
 @pytest.mark.browser

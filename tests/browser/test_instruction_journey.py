@@ -17,7 +17,8 @@ from guichet.dossiers import services
 from guichet.dossiers.models import Dossier, DossierEvent
 from guichet.establishments.models import Establishment, EstablishmentAccess, Region
 from tests.browser.accessibility import assert_accessible
-from tests.factories import PASSWORD, InstructorFactory, UserFactory
+from tests.browser.login import log_in  # also imported from here by other journeys
+from tests.factories import InstructorFactory, UserFactory
 
 expect.set_options(timeout=15_000)
 
@@ -47,15 +48,6 @@ def dossier(transactional_db):
     started = services.start_dossier(call, establishment, user)
     services.save_section(started, "projet", {"nom_projet": "Ateliers"}, None, user)
     return services.file_dossier(started, user)
-
-
-def log_in(page, email, path):
-    page.goto(path)
-    page.get_by_label("Courriel").fill(email)
-    page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter", exact=True).last.click()
-    page.wait_for_url(lambda url: "/comptes/login" not in url)
-    page.wait_for_load_state("load")
 
 
 def state_is(page, label):

@@ -14,7 +14,8 @@ from guichet.dossiers import services
 from guichet.establishments.models import Establishment, EstablishmentAccess, Region
 from guichet.messaging.models import AwaitedDocument, Message
 from tests.browser.accessibility import assert_accessible
-from tests.factories import PASSWORD, InstructorFactory, UserFactory
+from tests.browser.login import log_in
+from tests.factories import InstructorFactory, UserFactory
 
 expect.set_options(timeout=15_000)
 APPLICANT, INSTRUCTOR = "rh@ehpad-colmar.fr", "instructrice@ars-grand-est.fr"
@@ -40,15 +41,6 @@ def dossier(transactional_db):
                                "fields": [{"key": "nom", "type": "text", "label": "Nom du projet"}]}]})
     started = services.start_dossier(call, establishment, user)
     return services.file_dossier(started, user)
-
-
-def log_in(page, email, path):
-    page.goto(path)
-    page.get_by_label("Courriel").fill(email)
-    page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").last.click()
-    page.wait_for_url(lambda url: "/comptes/login" not in url)
-    page.wait_for_load_state("load")  # the page's scripts (htmx, dossier.js) are running before anything is typed
 
 
 @pytest.mark.browser
