@@ -12,6 +12,7 @@ from pydantic import Field
 
 MALFORMED_BODY = "Le corps de la requête n'est pas un document JSON lisible."
 INVALID = "Paramètres de la requête invalides."
+NUL_MESSAGE = "Le caractère nul (U+0000) n'est pas permis."
 
 
 class ErrorOut(Schema):
@@ -99,7 +100,7 @@ MESSAGES = {
     "dict_type": lambda ctx: "Un objet JSON est attendu.",
     "list_type": lambda ctx: "Une liste est attendue.",
     "json_invalid": lambda ctx: MALFORMED_BODY,
-    "string_no_nul": lambda ctx: "Le caractère nul (U+0000) n'est pas permis.",
+    "string_no_nul": lambda ctx: NUL_MESSAGE,
 }
 VALUE_ERROR_PREFIX = "Value error, "
 

@@ -13,10 +13,10 @@ from ninja.errors import ValidationError
 from ninja.parser import Parser as NinjaParser
 from pydantic import field_validator
 
+from guichet.api.errors import NUL_MESSAGE
 from guichet.core.ids import MAX_ID
 
 NUL = "\x00"
-NUL_MESSAGE = "Le caractère nul (U+0000) n'est pas permis."
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]{1,120}$"
 NUMBER_PATTERN = r"^[-A-Za-z0-9]{1,40}$"
 

@@ -5,8 +5,8 @@ configuration its two addresses answer 404 (allauth's views would fail on the mi
 from functools import wraps
 
 from allauth.socialaccount.adapter import get_adapter
-from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.internal import jwtkit
+from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
