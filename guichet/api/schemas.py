@@ -6,21 +6,15 @@ ISO 8601 with their offset, in Europe/Paris time; enumerations are the stored co
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated
 
 from django.utils import timezone
 from ninja import Schema
 from pydantic import Field
 
+from guichet.api.errors import ErrorOut, ValidationErrorOut  # noqa: F401  (the error schemas, for the routers)
 from guichet.calls.models import CallKind
-from guichet.core.ids import MAX_ID
 from guichet.dossiers.models import State
 from guichet.establishments.models import Sector
-
-# The largest id a database column holds (PostgreSQL bigint, SQLite INTEGER): a larger number in a query or a
-# path is refused by validation (422) instead of reaching SQLite, which raises OverflowError (a 500).
-Id = Annotated[int, Field(ge=0, le=MAX_ID, description="Identifiant (entier positif).")]
-Year = Annotated[int, Field(ge=1, le=9999, description="Année sur 4 chiffres.")]
 
 
 def decimal_string(value: Decimal | None) -> str | None:
@@ -29,15 +23,6 @@ def decimal_string(value: Decimal | None) -> str | None:
 
 def paris_time(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else timezone.localtime(value)
-
-
-class ErrorOut(Schema):
-    detail: str = Field(description="Message d'erreur, en français.")
-
-
-class ValidationErrorOut(Schema):
-    detail: str = Field(description="Message d'erreur, en français.")
-    errors: list[dict] = Field(description="Paramètres refusés : emplacement (loc), type et message.")
 
 
 class CallOut(Schema):

@@ -172,8 +172,7 @@ class SchemaTextField(forms.CharField):
         kwargs.setdefault("label", SCHEMA_LABEL)
         kwargs.setdefault("strip", False)
         kwargs.setdefault("widget", forms.Textarea(attrs={
-            "rows": 30, "class": "vLargeTextField guichet-code", "spellcheck": "false",
-            "style": "font-family: monospace; width: 100%; max-width: 60em;",
+            "rows": 30, "class": "vLargeTextField guichet-code", "spellcheck": "false",  # guichet/admin.css
         }))
         kwargs.setdefault("help_text", "Format décrit dans la documentation du schéma de formulaire. "
                                        "Chaque modification enregistrée crée une nouvelle version ; "
@@ -309,8 +308,8 @@ class StructuredListField(forms.CharField):
         kwargs.setdefault("required", False)
         kwargs.setdefault("strip", False)
         kwargs.setdefault("widget", forms.Textarea(attrs={
-            "rows": 10, "class": "vLargeTextField", "spellcheck": "false",
-            "style": "font-family: monospace; width: 100%; max-width: 60em;", "placeholder": example,
+            "rows": 10, "class": "vLargeTextField guichet-code", "spellcheck": "false",  # guichet/admin.css
+            "placeholder": example,
         }))
         super().__init__(**kwargs)
 
