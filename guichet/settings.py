@@ -83,6 +83,7 @@ MIDDLEWARE = [
     # issue 11 point 2: ARS staff, commission members and superusers set up and pass MFA before anything else.
     "guichet.accounts.middleware.RequireMfaMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "guichet.accounts.known.KnownBrowserMiddleware",
 ]
 
 ROOT_URLCONF = "guichet.urls"
@@ -282,6 +283,10 @@ FILE_UPLOAD_TEMP_DIR = os.environ.get("GUICHET_UPLOAD_TEMP_DIR") or None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 GUICHET_MAX_UPLOAD_MB = int(os.environ.get("GUICHET_MAX_UPLOAD_MB", "200"))
+# What a dossier page keeps of a form sent after the session expired (text only, never files), and how long
+# a browser is remembered as having been logged in (only such a browser gets anything kept).
+GUICHET_STASH_MAX_BYTES = int(os.environ.get("GUICHET_STASH_MAX_BYTES", str(256 * 1024)))
+GUICHET_KNOWN_BROWSER_DAYS = int(os.environ.get("GUICHET_KNOWN_BROWSER_DAYS", "7"))
 
 # --- Background tasks (django-tasks) --------------------------------------------------------
 _TASK_BACKENDS = {
@@ -388,3 +393,59 @@ CLAMAV_PORT = int(os.environ.get("CLAMAV_PORT", "3310"))
 CLAMAV_TIMEOUT = int(os.environ.get("CLAMAV_TIMEOUT", "120"))
 
 API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "365"))
+
+# --- Content-Security-Policy and Permissions-Policy (issue 11, point 6) ----------------------
+# Every response carries both headers (django-csp, django-permissions-policy). Pages load scripts and
+# styles only from our own origin: no inline <script>, no <style> element, no style="…" attribute and no
+# on…= handler in any template (tests/test_every_page.py checks every page of every role). htmx is told
+# not to inject its indicator <style> (meta htmx-config in templates/base.html; the rule is in guichet.css)
+# nor to evaluate code; DSFR's JavaScript sets styles through the CSSOM, which CSP does not restrict.
+# img-src allows data: URLs (the QR code of an authenticator app). form-action also allows the origin of
+# any OpenID Connect provider configured above (ProConnect): its login form POSTs to our own URL, which
+# redirects to the provider, and browsers apply form-action to that redirect too. GUICHET_CSP_FORM_ACTION
+# adds origins (comma-separated) for a provider whose authorization endpoint is not on its discovery URL's host.
+from csp.constants import NONE, SELF  # noqa: E402
+
+
+def oidc_origins(providers: dict | None) -> list[str]:
+    """The origins (scheme://host[:port]) of the OpenID Connect providers of allauth's SOCIALACCOUNT_PROVIDERS."""
+    from urllib.parse import urlsplit
+
+    origins = set()
+    for provider in (providers or {}).values():
+        for app in provider.get("APPS", []) if isinstance(provider, dict) else []:
+            parts = urlsplit((app.get("settings") or {}).get("server_url", ""))
+            if parts.scheme in ("http", "https") and parts.netloc:
+                origins.add(f"{parts.scheme}://{parts.netloc}")
+    return sorted(origins)
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF, *oidc_origins(globals().get("SOCIALACCOUNT_PROVIDERS")),
+                        *env_list("GUICHET_CSP_FORM_ACTION", "")],
+        "frame-ancestors": [NONE],
+    },
+}
+PERMISSIONS_POLICY = {
+    **dict.fromkeys(["accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics", "camera",
+                     "display-capture", "encrypted-media", "gamepad", "geolocation", "gyroscope", "hid",
+                     "idle-detection", "interest-cohort", "local-fonts", "magnetometer", "microphone", "midi",
+                     "payment", "picture-in-picture", "screen-wake-lock", "serial", "usb", "xr-spatial-tracking"],
+                    []),
+    # Security keys and passkeys (allauth MFA's WebAuthn) stay usable on our own pages.
+    "publickey-credentials-create": ["self"],
+    "publickey-credentials-get": ["self"],
+}
+INSTALLED_APPS += ["csp"]
+# Right after SecurityMiddleware: every answer passes through them, even one that a later middleware gives itself.
+MIDDLEWARE[1:1] = ["csp.middleware.CSPMiddleware", "django_permissions_policy.PermissionsPolicyMiddleware"]
+# --- end of the Content-Security-Policy block ------------------------------------------------

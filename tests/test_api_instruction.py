@@ -113,3 +113,16 @@ def test_workspace_api_filters_on_the_instructor_group(client, instructor):
     assert [i["number"] for i in body["items"]] == [dossiers[0].number]
     body = call_json(client, token, f"/calls/{call.slug}/workspace?tab=tous&group=0").json()
     assert sorted(i["number"] for i in body["items"]) == sorted(d.number for d in dossiers[1:])
+
+
+@pytest.mark.parametrize("query", ["label=99999999999999999999", "group=99999999999999999999", "group=",
+                                   "label=", "label=-1", "limit=99999999999999999999"])
+def test_workspace_api_refuses_out_of_range_numbers_in_french(client, instructor, query):
+    """A number no database id can be was an OverflowError (500) on SQLite: it is a 4xx in French."""
+    call = DossierFactory().call
+    _, token = issue_token(instructor, "outil")
+    response = call_json(client, token, f"/calls/{call.slug}/workspace?tab=tous&{query}")
+    assert response.status_code in (400, 422), response.content
+    body = response.json()
+    text = body["detail"] if isinstance(body["detail"], str) else str(body)
+    assert any(word in text for word in ("invalide", "compris", "entier", "identifiant")), text

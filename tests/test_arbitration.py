@@ -276,3 +276,23 @@ def test_raising_the_envelope_on_its_page_answers_with_the_new_amount(client, se
         "L'enveloppe de l'appel est portée à 12\u202f500,50\u00a0€."]
     call.refresh_from_db()
     assert call.envelope == Decimal("12500.50")
+
+
+def test_amounts_beyond_a_money_column_and_endless_reasons_are_refused_in_french(setting):
+    """A granted amount or an envelope of 10^13 € was a database error on PostgreSQL (numeric overflow)."""
+    call, instructor, session = setting
+    dossier = in_instruction(call, [action("A", 16000, 8000)])
+    (item,), _ = arbitration.add_to_agenda(session, [dossier], instructor)
+    with pytest.raises(ArbitrationError) as exc:
+        arbitration.set_amounts(item.lines.get(), instructor, eligible_cost="10000000000000")
+    assert "ne peut pas dépasser 999\u202f999\u202f999\u202f999,99\u00a0€" in exc.value.message_dict["eligible_cost"][0]
+    admin = ArsAdminFactory()
+    with pytest.raises(ArbitrationError) as exc:
+        arbitration.raise_envelope(call, admin, "10000000000000", "Erreur de frappe")
+    assert "ne peut pas dépasser" in exc.value.message_dict["envelope"][0]
+    with pytest.raises(ArbitrationError) as exc:
+        arbitration.raise_envelope(call, admin, "12000", "x" * 1_000_000)
+    assert exc.value.message_dict["reason"] == ["Le motif compte 1000000 caractères : 1000 au plus."]
+    with pytest.raises(ArbitrationError) as exc:
+        arbitration.set_decision(item, instructor, Decision.REFUSE, "x" * 10001)
+    assert exc.value.message_dict["motivation"] == ["La motivation compte 10001 caractères : 10000 au plus."]

@@ -590,3 +590,40 @@ def test_amount_readers_refuse_the_ambiguous_and_keep_the_decimals_for_check_lin
             read_amount(ambiguous)
     with pytest.raises(CellValueError, match="trop élevé"):
         read_amount("1000000000000")
+
+
+# --- spreadsheet bombs (issue 11, point 3) ---------------------------------------------------------
+
+def test_a_bordereau_with_huge_shared_strings_is_refused_before_openpyxl_parses_it(client, setting, monkeypatch):
+    from guichet.core import spreadsheets
+    from tests import bombs
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("openpyxl was asked to parse a bomb")
+    monkeypatch.setattr(spreadsheets, "load_workbook", refuse)
+    dossier = setting["dossier"]
+    client.force_login(setting["user"])
+    response = upload(client, dossier, bombs.huge_shared_strings())
+    page = text(response)
+    assert "Le texte du classeur occuperait 30 Mo (20 Mo au plus)" in page and "bordereau.xlsx" in page
+    assert not InvoiceLine.objects.filter(dossier=dossier).exists()
+
+
+def test_a_bordereau_sheet_of_a_million_rows_is_refused_at_the_row_limit(setting):
+    """One cell on row 1 048 576: openpyxl yields every empty row before it; reading stops at the limit."""
+    dossier = setting["dossier"]
+    wb = load_workbook(io.BytesIO(bordereau.workbook(dossier)))
+    wb[LISIEUX].cell(row=1048576, column=1, value="fin")
+    result = bordereau.read(dossier, save(wb))
+    assert [e.text for e in result.errors] == [
+        f"L'onglet « {LISIEUX} » compte plus de 20000 lignes : supprimez les lignes en trop (ou découpez le "
+        "fichier) et déposez-le à nouveau."]
+
+
+def test_a_bordereau_cell_of_a_novel_is_refused_with_its_position(setting):
+    dossier = setting["dossier"]
+    wb = load_workbook(io.BytesIO(bordereau.workbook(dossier)))
+    row = fill(wb[LISIEUX], "AVENANT-2022-1 / 1", "x" * 6000, "F-1", dt.date(2024, 3, 1), 100, 120)
+    result = bordereau.read(dossier, save(wb))
+    assert [e.text for e in result.errors] == [
+        f"Onglet « {LISIEUX} », cellule G{row} : le texte fait 6000 caractères ; 5000 au plus sont admis."]

@@ -4,8 +4,10 @@ templates and their copy, the form schema typed as YAML/JSON and versioned, the 
 import datetime as dt
 import html
 import json
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from guichet.calls.forms import dump_yaml, schema_text
@@ -454,7 +456,9 @@ def test_preview_renders_every_section_of_a_template(client, hdf_admin, template
                 assert field.label in body
     assert 'name="raison_sociale"' in body, "inputs are rendered by the real form engine"
     preview_form = body.split('<form id="section-form"')[1].split(">")[0]
-    assert 'action="#"' in preview_form and "return false" in preview_form, "nothing is submitted"
+    # Nothing is submitted: the form points nowhere and dossier.js cancels its submission (no inline handler: CSP).
+    assert 'action="#"' in preview_form and "data-preview" in preview_form, "nothing is submitted"
+    assert 'hasAttribute("data-preview")' in (Path(settings.BASE_DIR) / "guichet/static/guichet/dossier.js").read_text()
     assert "version 1" in body
 
 

@@ -141,6 +141,32 @@ def test_rows_can_be_added_and_removed_without_losing_the_others(client, dossier
     assert dossier.pending == {"actions.0.cout": "x"}
 
 
+@pytest.mark.parametrize("action", ["remove:actions", "remove:actions:abc", "remove:actions:0:1",
+                                    "remove:actions:99999999999999999999", "remove:inconnu:0"])
+def test_a_malformed_row_removal_is_refused_in_french_and_keeps_what_was_typed(client, dossier, applicant, action):
+    """A hand-made or stale « remove » button was a 500 after the fields were saved: now a French message."""
+    client.force_login(applicant)
+    url = section_url(dossier, "actions")
+    response = client.post(url, {"actions__rows": "2", "actions__0__intitule": "A", "actions__0__cout": "10",
+                                 "actions__1__intitule": "B", "actions__1__cout": "20", "_action": action},
+                           follow=True)
+    assert response.status_code in (200, 400)
+    assert "La ligne à supprimer est introuvable" in response.content.decode()
+    dossier.refresh_from_db()
+    assert [r["intitule"] for r in dossier.answers["actions"]] == ["A", "B"]
+
+
+def test_removing_below_the_minimum_rows_is_explained(client, dossier, applicant):
+    client.force_login(applicant)
+    url = section_url(dossier, "actions")
+    response = client.post(url, {"actions__rows": "1", "actions__0__intitule": "Seule", "actions__0__cout": "10",
+                                 "_action": "remove:actions:0"}, follow=True)
+    assert response.status_code in (200, 400)
+    assert "doit garder au moins 1 ligne" in response.content.decode()
+    dossier.refresh_from_db()
+    assert [r["intitule"] for r in dossier.answers["actions"]] == ["Seule"]
+
+
 def test_completeness_lists_visible_mandatory_items_only(dossier, applicant):
     items = {m.path for m in services.missing_items(dossier)}
     assert items == {"raison_sociale", "membre_ght", "absenteisme", "actions"}
@@ -258,13 +284,84 @@ def test_oversize_or_wrong_type_files_get_a_message_at_their_field(client, dossi
     assert dossier.answers["actions"][0]["intitule"] == "Garde"
 
 
+def test_a_refused_file_is_named_at_its_field_with_the_reason_without_javascript(client, dossier, applicant):
+    """The banner said the errors were « signalées ci-dessous », but after the redirect nothing said which
+    file was refused, nor why."""
+    client.force_login(applicant)
+    big = SimpleUploadedFile("devis signé.pdf", b"%PDF-1.4 " + b"0" * (1024 * 1024 + 1),
+                             content_type="application/pdf")
+    response = client.post(section_url(dossier, "actions"), {"actions__rows": "1", "actions__0__intitule": "Garde",
+                                                             "actions__0__devis": big}, follow=True)
+    page = response.content.decode()
+    assert "signalées ci-dessous" in page
+    messages = page.split('id="champ-actions-0-devis-messages"')[1].split("</div>")[0]
+    assert "devis signé.pdf" in messages and "la taille maximale est de 1 Mo" in messages
+    assert "fr-upload-group--error" in page.split('id="wrap-champ-actions-0-devis"')[0][-200:]
+    # shown once: the next visit of the page is clean
+    assert "devis signé.pdf" not in client.get(section_url(dossier, "actions")).content.decode()
+    dossier.refresh_from_db()
+    assert dossier.answers["actions"][0]["intitule"] == "Garde"
+
+
+def _expire_session(client):
+    """What the browser sends once the session has expired: no session cookie (and the row is gone), but the
+    signed « was logged in here » cookie the login left."""
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    Session.objects.all().delete()
+    client.cookies.pop(settings.SESSION_COOKIE_NAME, None)
+
+
+def _stashes(client) -> list[str]:
+    return [key for key in client.session.keys() if key.startswith("dossier-stash:")]
+
+
 def test_expired_session_keeps_what_was_typed(client, dossier, applicant):
+    client.force_login(applicant)
+    client.get(section_url(dossier, "identification"))
+    _expire_session(client)
     response = client.post(section_url(dossier, "identification"), {"raison_sociale": "Saisie précieuse"})
     assert response.status_code == 302 and "/comptes/login/" in response["Location"]
     client.force_login(applicant)
     client.get(section_url(dossier, "identification"))
     dossier.refresh_from_db()
     assert dossier.answers["raison_sociale"] == "Saisie précieuse"
+
+
+def test_a_visitor_who_never_logged_in_gets_nothing_stored(client, dossier):
+    from django.contrib.sessions.models import Session
+
+    for _ in range(3):
+        response = client.post(section_url(dossier, "identification"), {"raison_sociale": "x" * 4_000_000})
+        assert response.status_code == 302
+    assert not Session.objects.exists() and not _stashes(client)
+
+
+def test_another_accounts_browser_stashes_nothing_for_a_dossier_it_is_not_member_of(client, dossier):
+    client.force_login(UserFactory())
+    client.get(reverse("dossiers:mine"))
+    _expire_session(client)
+    client.post(section_url(dossier, "identification"), {"raison_sociale": "Intrus"})
+    assert not _stashes(client)
+
+
+def test_the_stash_is_bounded_in_size_and_one_per_dossier(client, dossier, applicant, settings):
+    settings.GUICHET_STASH_MAX_BYTES = 256 * 1024
+    client.force_login(applicant)
+    client.get(section_url(dossier, "identification"))
+    _expire_session(client)
+    response = client.post(section_url(dossier, "identification"), {"raison_sociale": "x" * 300 * 1024},
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 401 and "n'a pas pu être conservée" in response.content.decode()
+    assert not _stashes(client)
+    client.post(section_url(dossier, "identification"), {"raison_sociale": "Première"})
+    client.post(section_url(dossier, "actions"), {"actions__rows": "1", "actions__0__intitule": "Seconde"})
+    assert _stashes(client) == [f"dossier-stash:{dossier.pk}:actions"]
+    client.force_login(applicant)
+    client.get(section_url(dossier, "actions"))
+    dossier.refresh_from_db()
+    assert dossier.answers["actions"][0]["intitule"] == "Seconde" and not dossier.answers.get("raison_sociale")
 
 
 def test_invited_colleague_can_work_on_the_dossier(client, dossier, applicant, django_capture_on_commit_callbacks):

@@ -9,16 +9,23 @@ shown) — or the 403/404 of someone who must not see it.
 
 The URLs come from the resolver: every pattern with an argument is either covered here (``PAGES``, with
 how to fill its arguments) or listed in ``NOT_COVERED`` with the reason; a new page fails the test
-until it is classified.
+until it is classified. The pages without an argument (lists, account pages, the API's documentation) are
+visited by every role too.
+
+Every HTML answer, whatever its status, carries the Content-Security-Policy and the Permissions-Policy and
+holds no code the policy would block: no inline ``<script>`` (a ``<script src>`` or a JSON data block is fine),
+no ``<style>`` element, no ``style="…"`` attribute, no ``on…=`` handler, no ``javascript:`` link.
 """
 
 import datetime as dt
 import html
 import io
 import zipfile
+from html.parser import HTMLParser
 from urllib.parse import unquote
 
 import pytest
+from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms import MultipleChoiceField
 from django.http import QueryDict
@@ -122,6 +129,85 @@ def test_every_page_with_an_argument_is_covered_or_said_why_not():
     assert not unclassified, f"pages to add to PAGES (or to NOT_COVERED, with the reason): {sorted(unclassified)}"
     assert not (set(PAGES) | set(NOT_COVERED)) - names, "names that no longer exist"
     assert not set(PAGES) & set(NOT_COVERED)
+
+
+# --- the headers and the code a Content-Security-Policy would block ----------------------------------------
+
+# What every HTML page's policy must say (guichet/settings.py); a page that loosens it fails.
+REQUIRED_DIRECTIVES = {
+    "default-src": "'self'", "script-src": "'self'", "style-src": "'self'", "img-src": "'self' data:",
+    "object-src": "'none'", "base-uri": "'self'", "frame-ancestors": "'none'",
+}
+DENIED_FEATURES = ("camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()")
+DATA_SCRIPT_TYPES = {"application/json", "application/ld+json"}  # data blocks: never executed
+
+
+class InlineCodeFinder(HTMLParser):
+    """Collects what a strict Content-Security-Policy blocks in a page: one line per offending tag."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found = []
+        self._in_inline_script = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        line = f"line {self.getpos()[0]}: <{tag}"
+        if tag == "script":
+            kind = (attributes.get("type") or "").strip().lower()
+            if not attributes.get("src") and kind not in DATA_SCRIPT_TYPES:
+                self.found.append(f"{line}> inline script")
+                self._in_inline_script = True
+        if tag == "style":
+            self.found.append(f"{line}> element")
+        for name, value in attrs:
+            if name == "style":
+                self.found.append(f'{line} style="{value}">')
+            elif name.startswith("on"):
+                self.found.append(f'{line} {name}="{value}">')
+            elif name in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith(
+                    "javascript:"):
+                self.found.append(f'{line} {name}="{value}">')
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_inline_script = False
+
+
+def policy_problems(response) -> list[str]:
+    """Why an HTML answer breaks the policy: a header missing or loosened, or code the browser would block."""
+    if not response.get("Content-Type", "").startswith("text/html"):
+        return []
+    problems = []
+    csp = response.get("Content-Security-Policy", "")
+    directives = {part.split()[0]: " ".join(part.split()[1:]) for part in csp.split(";") if part.strip()}
+    for name, value in REQUIRED_DIRECTIVES.items():
+        if directives.get(name) != value:
+            problems.append(f"Content-Security-Policy {name}: {directives.get(name)!r}, expected {value!r}")
+    if "'self'" not in directives.get("form-action", "").split():
+        problems.append(f"Content-Security-Policy form-action: {directives.get('form-action')!r}")
+    if "unsafe" in csp:
+        problems.append(f"Content-Security-Policy loosened: {csp}")
+    permissions = response.get("Permissions-Policy", "")
+    problems += [f"Permissions-Policy without {feature}: {permissions!r}" for feature in DENIED_FEATURES
+                 if feature not in permissions]
+    if not getattr(response, "streaming", False):
+        finder = InlineCodeFinder()
+        finder.feed(response.content.decode(response.charset or "utf-8", errors="replace"))
+        problems += finder.found
+    return problems
+
+
+def test_the_inline_code_finder_sees_what_a_policy_blocks():
+    finder = InlineCodeFinder()
+    finder.feed('<script src="/static/a.js"></script><script type="application/json">{"a": 1}</script>'
+                '<p class="x">ok</p>')
+    assert finder.found == []
+    finder.feed('<script>alert(1)</script><style>p{}</style><p style="color:red" onclick="f()">'
+                '<a href="javascript:f()">x</a><script type="module">f()</script>')
+    assert [f.split(": ", 1)[1] for f in finder.found] == [
+        "<script> inline script", "<style> element", '<p style="color:red">', '<p onclick="f()">',
+        '<a href="javascript:f()">', "<script> inline script"]
 
 
 # --- the dossier ---------------------------------------------------------------------------------------
@@ -327,6 +413,7 @@ def test_every_role_gets_every_page_of_a_full_dossier(client, world, state):
                         expected = (200,)
                 else:
                     expected = (302, 403, 404) if user is None else (403, 404)
+                failures += [f"{state} {role} {url}: {p}" for p in policy_problems(response)]
                 if response.status_code not in expected:
                     failures.append(f"{state} {role} {url} ({name}): {response.status_code}, expected {expected}")
                     continue
@@ -366,4 +453,57 @@ def test_every_role_gets_every_page_of_a_full_dossier(client, world, state):
                     missing = [a.original_name for a in w.message_files if a.original_name not in page]
                     if missing:
                         failures.append(f"{state} {role} {url}: message files not named: {missing}")
+    assert not failures, "\n".join(failures)
+
+
+# --- the pages without an argument ---------------------------------------------------------------------
+
+NO_ARGUMENT_SKIPPED = ("admin/",)  # the admin's pages are listed from its registry (``admin_pages``)
+API_PAGES = ("api:openapi-view",)  # the API's documentation is HTML (Swagger UI from ninja's static files)
+
+
+def patterns_without_arguments(resolver=None, prefix="", space=""):
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            route = prefix + str(pattern.pattern)
+            if route.startswith(NO_ARGUMENT_SKIPPED):
+                continue
+            yield from patterns_without_arguments(pattern, route, f"{space}{pattern.namespace}:"
+                                                  if pattern.namespace else space)
+        elif isinstance(pattern, URLPattern) and not pattern.pattern.regex.groups and pattern.name:
+            name = space + pattern.name
+            if not (prefix.startswith("api/") and name not in API_PAGES):
+                yield name
+
+
+def admin_pages(w) -> list[str]:
+    """The administration's pages: its index, each model's list, addition and first object, and ours (previews)."""
+    pages = [reverse("admin:index"), reverse("admin:calls_call_preview", args=[w.call.pk])]
+    for model in admin.site._registry:
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        pages += [reverse(f"{prefix}_changelist"), reverse(f"{prefix}_add")]
+        first = model._default_manager.order_by("pk").first()
+        if first is not None:
+            pages.append(reverse(f"{prefix}_change", args=[first.pk]))
+    return pages
+
+
+def test_every_role_gets_every_page_without_an_argument_under_the_policy(client, world):
+    w = world
+    client.raise_request_exception = False
+    names = sorted(set(patterns_without_arguments()))
+    assert {"home", "account_login", "calls:list", "dossiers:mine", "api:openapi-view"} <= set(names)
+    pages = [reverse(name) for name in names]
+    failures, html_pages = [], 0
+    for role in (None, "owner", "instructor", "admin", "superuser", "member"):
+        client.logout()
+        if role:
+            client.force_login(getattr(w, role))
+        for url in pages + (admin_pages(w) if role in ("admin", "superuser") else []):
+            response = client.get(url)
+            if response.status_code >= 500:
+                failures.append(f"{role} {url}: {response.status_code}")
+            html_pages += response.get("Content-Type", "").startswith("text/html")
+            failures += [f"{role} {url}: {p}" for p in policy_problems(response)]
+    assert html_pages > 50
     assert not failures, "\n".join(failures)

@@ -688,8 +688,12 @@ def test_huge_number_typed_in_a_section_is_kept_as_pending_not_a_server_error(cl
     assert dossier.pending == {"cout": "9" * 30}
     assert "15 chiffres au plus" in client.get(url).content.decode()
     assert client.post(url, {"cout": "999 999 999 999 999,99"}).status_code == 302
+    dossier.refresh_from_db()  # beyond what a money column holds: kept as typed, with the reason at the field
+    assert dossier.pending == {"cout": "999 999 999 999 999,99"}
+    assert "inférieure ou égale à 999\u202f999\u202f999\u202f999,99." in client.get(url).content.decode()
+    assert client.post(url, {"cout": "999 999 999 999,99"}).status_code == 302
     dossier.refresh_from_db()
-    assert dossier.answers["moitie"] == "500000000000000.00" and dossier.pending == {}
+    assert dossier.answers["moitie"] == "500000000000.00" and dossier.pending == {}
 
 
 def test_equals_compares_numbers_as_numbers():
@@ -711,3 +715,55 @@ def test_a_yes_no_condition_needs_a_boolean_value():
             {"key": "nom", "type": "text", "label": "Nom", "show_if": {"field": "ght", "op": "equals", "value": "oui"}},
         ]}]})
     assert any("true ou false" in m and "« nom »" in m for m in error.value.messages)
+
+
+# --- bounds of every field type (issue 11, point 3) -------------------------------------------------
+
+DATE = {"key": "debut", "type": "date", "label": "Date de début"}
+NOTES = {"key": "notes", "type": "textarea", "label": "Notes"}
+
+
+def _post_section(client, schema, data):
+    dossier = DossierFactory(call=CallFactory(schema=schema))
+    client.force_login(dossier.created_by)
+    url = reverse("dossiers:section", args=[dossier.pk, "s"])
+    assert client.post(url, data).status_code == 302
+    dossier.refresh_from_db()
+    return dossier, client.get(url).content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("typed", "message"), [
+    ("01/01/1900", "La date ne peut pas être antérieure au 01/01/2000 : vérifiez l&#x27;année."),
+    ("0202-03-01", "La date ne peut pas être antérieure au 01/01/2000 : vérifiez l&#x27;année."),
+    ("9999-12-31", "La date ne peut pas être postérieure au 31/12/"),
+])
+def test_a_date_out_of_the_default_range_is_kept_with_the_reason(client, typed, message):
+    dossier, page = _post_section(client, one_section(DATE), {"debut": typed})
+    assert dossier.pending == {"debut": typed} and "debut" not in dossier.answers
+    assert message in page
+
+
+def test_a_schema_may_widen_or_narrow_the_date_range():
+    assert "« min » doit être une date au format AAAA-MM-JJ" in refusal(one_section({**DATE, "min": "hier"}))
+    schema = parse_schema(one_section({**DATE, "min": "1950-01-01", "max": "2030-12-31"}))
+    form = build_section_form(schema, schema.sections[0], {}, {}, FormContext(), MultiValueDict(
+        {"debut": ["1960-05-01"]}))
+    assert form.is_valid(), form.errors
+    form = build_section_form(schema, schema.sections[0], {}, {}, FormContext(), MultiValueDict(
+        {"debut": ["2031-01-01"]}))
+    assert not form.is_valid() and "postérieure au 31/12/2030" in str(form.errors)
+
+
+@pytest.mark.django_db
+def test_a_textarea_of_a_megabyte_is_kept_as_pending_with_the_limit(client):
+    dossier, page = _post_section(client, one_section(NOTES), {"notes": "x" * 1_000_000})
+    assert "notes" not in dossier.answers
+    assert "10000 caractères" in page or "10\u202f000 caractères" in page
+
+
+@pytest.mark.django_db
+def test_minus_zero_is_stored_and_shown_as_zero(client):
+    dossier, page = _post_section(client, one_section(AMOUNT), {"cout": "-0"})
+    assert dossier.answers["cout"] == "0.00" and dossier.pending == {}
+    assert "-0" not in page.split('name="cout"')[1][:80]

@@ -328,3 +328,11 @@ def test_admin_groups_are_restricted_to_the_region(client, call, setup):
         "call": call.pk, "name": "Sud", "members": [setup["outsider"].pk], "departments": "13; 2a, 6"})
     assert response.status_code == 302
     assert InstructorGroup.objects.get(name="Sud").departments == ["13", "2A", "06"]
+
+
+@pytest.mark.parametrize("raw", ["²", "99999999999999999999", "abc"])
+def test_a_group_that_is_not_an_id_is_a_404_not_a_server_error(client, call, setup, raw):
+    d = filed(call, establishment("590000005", "59"))
+    groups.route(d)
+    client.force_login(InstructorFactory())
+    assert client.post(reverse("instruction:assign_group", args=[d.pk]), {"groupe": raw}).status_code == 404

@@ -145,3 +145,54 @@ def test_search_by_finess_prefix_and_name():
     assert {e.finess for e in search_establishments("bayeux")} == {"140000076"}
     assert list(search_establishments("1")) == []
     assert User.objects.count() == 0
+
+
+# --- files that are not what they claim (issue 11, point 3) -------------------------------------------------
+
+def _run(tmp_path, content: bytes):
+    """Run the command as an operator does (a subprocess-free call_command), returning its output."""
+    path = tmp_path / "sae.csv"
+    path.write_bytes(content)
+    out = io.StringIO()
+    call_command("import_establishments", str(path), stdout=out)
+    return out.getvalue()
+
+
+def test_an_unclosed_quote_rejects_its_line_and_keeps_the_following_ones(tmp_path):
+    broken = GOOD_1.replace("CENTRE HOSPITALIER DE LISIEUX", '"CENTRE HOSPITALIER DE LISIEUX')
+    text = _run(tmp_path, _csv(HEADER, broken, GOOD_2).getvalue())
+    assert "ligne 2 : guillemet ouvrant sans guillemet fermant" in text
+    assert "1 établissement importé, 0 mis à jour, 1 ligne rejetée" in text
+    assert Establishment.objects.filter(finess="140000076").exists()
+
+
+def test_a_field_over_128_kb_is_a_numbered_rejection_not_a_traceback(tmp_path):
+    huge = GOOD_1.replace("LISIEUX CEDEX", "X" * 200_000)
+    text = _run(tmp_path, _csv(HEADER, huge, GOOD_2).getvalue())
+    assert "ligne 2 : ligne trop longue" in text
+    assert "1 établissement importé, 0 mis à jour, 1 ligne rejetée" in text
+
+
+def test_a_nul_character_in_a_line_is_a_numbered_rejection(tmp_path):
+    text = _run(tmp_path, _csv(HEADER, GOOD_1.replace("LISIEUX;", "LIS\x00IEUX;", 1), GOOD_2).getvalue())
+    assert "ligne 2 : caractère nul" in text
+    assert "1 établissement importé, 0 mis à jour, 1 ligne rejetée" in text
+
+
+def test_a_binary_file_is_refused_in_french_with_a_non_zero_exit(tmp_path):
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("sae.csv", "\x00" * 1000 + HEADER)
+    path = tmp_path / "sae.zip"
+    path.write_bytes(archive.getvalue())
+    with pytest.raises(CommandError, match="n'est pas un fichier texte"):
+        call_command("import_establishments", str(path), stdout=io.StringIO())
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "manage.py", "import_establishments", str(path)],
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "n'est pas un fichier texte" in done.stderr

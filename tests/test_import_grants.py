@@ -25,6 +25,7 @@ from guichet.establishments.directory import import_sae
 from guichet.establishments.models import Establishment, LegalEntity
 from guichet.funding.imports import (
     TEMPLATE_COLUMNS,
+    ImportFileError,
     import_grants,
     parse_amount,
     parse_rate,
@@ -646,3 +647,32 @@ def test_grant_list_shows_the_region_only(client, directory, normandie, staff):
     html = page(client.get(reverse("funding:list")))
     assert "CLACT-N" in html and "CLACT-CORSE" not in html
     assert euros(Decimal("10000")) in html and euros(Decimal("2500")) in html and "Active" in html
+
+
+# --- spreadsheet bombs (issue 11, point 3) ---------------------------------------------------------
+
+def test_a_bomb_is_refused_at_the_upload_field_before_openpyxl_parses_it(client, directory, staff, monkeypatch):
+    from guichet.core import spreadsheets
+    from tests import bombs
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("openpyxl was asked to parse a bomb")
+    monkeypatch.setattr(spreadsheets, "load_workbook", refuse)
+    client.force_login(staff)
+    response = upload(client, bombs.deflated_sheet(61 * 1024 * 1024))
+    html = page(response)
+    assert response.status_code == 400
+    assert '<p class="fr-message fr-message--error">Le classeur occuperait 61 Mo une fois décompressé' in html
+    assert SESSION_KEY not in client.session  # nothing stored
+    response = upload(client, bombs.huge_shared_strings(400 * 1024 * 1024))
+    assert "Le texte du classeur occuperait 400 Mo (20 Mo au plus)" in page(response)
+    with pytest.raises(ImportFileError, match="Le texte du classeur occuperait 400 Mo"):
+        read_rows(bombs.huge_shared_strings(400 * 1024 * 1024))
+
+
+def test_a_huge_cell_in_any_column_is_refused_with_its_position(directory):
+    data = xlsx([[*line(LISIEUX), "x" * 6000]], headers=[*HEADERS, "Notes"])
+    with pytest.raises(ImportFileError) as refused:
+        read_rows(data)
+    assert str(refused.value) == ("Onglet « Sheet », cellule J2 : le texte fait 6000 caractères ; 5000 au plus "
+                                  "sont admis.")

@@ -50,3 +50,14 @@ def test_an_instructor_puts_labels_on_a_dossier(client):
     client.force_login(InstructorFactory(region=region("44")))
     assert client.post(reverse("instruction:set_labels", args=[dossier.pk]), {"etiquette": []}).status_code == 404
     assert list(dossier.labels.all()) == [urgent]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("raw", ["²", "99999999999999999999"])
+def test_a_label_that_is_not_an_id_is_ignored_not_a_server_error(client, raw):
+    dossier = DossierFactory()
+    dossier.state, dossier.number = "en_construction", f"2024-32-{dossier.pk:06d}"
+    dossier.save()
+    client.force_login(InstructorFactory())
+    response = client.post(reverse("instruction:set_labels", args=[dossier.pk]), {"etiquette": [raw]})
+    assert response.status_code == 302 and not dossier.labels.exists()

@@ -749,3 +749,13 @@ def test_payee_ids_from_the_directory_else_the_beneficiarys_own_dossiers(db):
     # A SIRET whose check digit is wrong is no SIRET.
     assert payee_ids(grant, [DossierFactory(call=proofs_call, establishment=clinic,
                                             answers={"siret": "05850439010004"})]).siret == ""
+
+
+@pytest.mark.parametrize("window", ["²", "٣", "99999999999999999999"])
+def test_a_window_that_is_not_a_number_is_a_french_message(client, example, window):
+    """« ² ».isdigit() is true and int() refuses it: that was a 500."""
+    client.force_login(example["instructor"])
+    call = example["call"]
+    response = client.post(reverse("payments:create_order", args=[call.slug]), {"window": window}, follow=True)
+    assert response.status_code == 200 and "Choisissez la fenêtre de versement à ordonnancer." in text(response)
+    assert not PaymentOrder.objects.exists()

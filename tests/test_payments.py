@@ -466,3 +466,14 @@ def test_an_invoice_received_before_the_first_window_is_not_sent_to_the_next_yea
     assert payments.why_line_not_paid_this_year(line) == (
         "Facture reçue le 15/01/2024 : aucune fenêtre de versement de l'exercice 2024 ne la couvre ; écrivez à "
         "l'ARS par la messagerie du dossier.")
+
+
+def test_a_verdicts_reason_beyond_its_column_is_refused_in_french(proofs_call):
+    """A 1 001-character reason was a database error on PostgreSQL (InvoiceLine.reason holds 1 000)."""
+    establishment = EstablishmentFactory()
+    grant = make_grant(establishment, ["8000"], year=2022, reference="AVENANT-2022-9")
+    dossier = proofs_dossier(proofs_call, establishment, paris(2024, 5, 20, 10))
+    line = invoice(dossier, grant.actions.get(), "100")
+    with pytest.raises(ProofsError) as exc:
+        payments.validate_line(line, InstructorFactory(), LineStatus.REJECTED, reason="x" * 1001)
+    assert exc.value.message_dict["reason"] == ["Le motif compte 1001 caractères : 1000 au plus."]

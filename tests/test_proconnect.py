@@ -206,3 +206,11 @@ def test_a_proconnect_identity_of_the_organisation_makes_its_claim_a_referent_at
     client.post(reverse("establishments:mine"), {"finess": directory_site.finess})
     assert not EstablishmentAccess.objects.filter(user=stranger).exists()
     assert MembershipRequest.objects.get(user=stranger).status == RequestStatus.PENDING
+
+
+@pytest.mark.parametrize("name", ["proconnect_login", "proconnect_callback"])
+def test_without_its_configuration_proconnect_answers_404(client, db, name):
+    """Found by the page crawler (tests/test_every_page.py): both addresses were a server error (no app)."""
+    client.raise_request_exception = False
+    assert client.get(reverse(name)).status_code == 404
+    assert client.post(reverse(name)).status_code == 404

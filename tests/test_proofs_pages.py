@@ -150,3 +150,48 @@ def test_my_grants_points_to_the_open_proofs_call(client, setting):
     call.closes_at = timezone.now() - dt.timedelta(days=1)
     call.save(update_fields=["closes_at"])
     assert "Déposer des justificatifs" not in text(client.get(reverse("funding:mine")))
+
+
+@pytest.mark.parametrize(("bad", "key", "message"), [
+    ({"invoice_date": "01/01/1900"}, "invoice_date",
+     "La date de la facture ne peut pas être antérieure au 01/01/2000 : vérifiez l'année."),
+    ({"supplier": "S" * 100_000}, "supplier", "Le nom du fournisseur compte 100000 caractères : 255 au plus."),
+    ({"number": "9" * 101}, "number", "Le numéro de facture compte 101 caractères : 100 au plus."),
+    ({"amount_ht": "1 000 000 000 000", "amount_ttc": "1 000 000 000 001"}, "amount_ht",
+     "Le montant ne peut pas dépasser 999\u202f999\u202f999\u202f999,99\u00a0€ : vérifiez-le."),
+    ({"amount_ht": "-0"}, "amount_ht", "Le montant doit être positif."),
+])
+def test_an_invoice_out_of_bounds_is_refused_at_its_field_with_the_reason(client, setting, bad, key, message):
+    """An invoice dated 1900 or with a supplier of 100 000 characters was stored (or a 500 on PostgreSQL)."""
+    _, grant, dossier = setting
+    formation = grant.actions.get(position=1)
+    client.force_login(dossier.created_by)
+    data = {"action": formation.pk, "supplier": "X", "number": "1", "invoice_date": "2024-03-01",
+            "amount_ht": "10", "amount_ttc": "12", **bad}
+    response = client.post(reverse("funding:invoice_add", args=[dossier.pk]), data)
+    assert response.status_code == 400
+    assert f'<p class="fr-error-text" id="{key}-{formation.pk}-error">{message}</p>' in text(response)
+    assert not InvoiceLine.objects.filter(dossier=dossier).exists()
+
+
+def test_a_completion_comment_of_a_megabyte_is_refused(client, setting):
+    _, grant, dossier = setting
+    formation = grant.actions.get(position=1)
+    client.force_login(dossier.created_by)
+    response = client.post(reverse("funding:progress", args=[dossier.pk]),
+                           {"action": formation.pk, "completion": "totale", "comment": "x" * 1_000_000},
+                           follow=True)
+    assert "Le commentaire compte 1000000 caractères : 2000 au plus." in text(response)
+    assert not formation.progress.exists()
+
+
+@pytest.mark.parametrize("raw", ["abc", "²", "99999999999999999999"])
+def test_an_action_that_is_not_an_id_is_a_french_message_or_404(client, setting, raw):
+    _, grant, dossier = setting
+    client.force_login(dossier.created_by)
+    response = client.post(reverse("funding:invoice_add", args=[dossier.pk]), {
+        "action": raw, "supplier": "X", "number": "1", "invoice_date": "2024-03-01", "amount_ht": "10",
+        "amount_ttc": "12"})
+    assert response.status_code == 400 and "Choisissez une action de vos conventions." in text(response)
+    response = client.post(reverse("funding:progress", args=[dossier.pk]), {"action": raw, "completion": "totale"})
+    assert response.status_code == 404

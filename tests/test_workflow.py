@@ -61,6 +61,15 @@ def test_motivation_is_mandatory_to_refuse_close_or_ask_a_correction(instructor,
     assert Dossier.objects.get(pk=dossier.pk).state == ALLOWED[event][0][0]
 
 
+
+def test_a_motivation_of_a_megabyte_is_refused_with_the_limit(instructor):
+    """A motivation is e-mailed to the applicant and kept in the history: 10 000 characters at most."""
+    event = next(e for e, (_, _, needs) in ALLOWED.items() if needs)
+    dossier = make(ALLOWED[event][0][0])
+    with pytest.raises(workflow.TransitionError, match="La motivation compte 1000000 caractères : 10000 au plus."):
+        workflow.apply(dossier, event, instructor, motivation="x" * 1_000_000)
+    assert Dossier.objects.get(pk=dossier.pk).state == ALLOWED[event][0][0]
+
 @pytest.mark.parametrize("who", ["applicant", "other_region", "admin_other_region"])
 def test_only_the_regions_ars_instructs(db, who):
     dossier = make("en_construction")

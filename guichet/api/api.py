@@ -14,8 +14,10 @@ from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from guichet.api.auth import TokenAuth
-from guichet.api.pagination import page
-from guichet.api.schemas import CallOut, DossierOut, DossierPage, ErrorOut, ValidationErrorOut
+from guichet.api.errors import INVALID, MALFORMED_BODY, describe_responses, french_errors, responses
+from guichet.api.inputs import Parser, number_param, slug_param
+from guichet.api.pagination import cursor_param, page
+from guichet.api.schemas import CallOut, DossierOut, DossierPage
 from guichet.calls.models import Call
 from guichet.core import audit
 from guichet.dossiers.models import Dossier, State
@@ -24,7 +26,12 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 NOT_FOUND = "Ressource introuvable."
 
-api = NinjaAPI(
+class GuichetAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        return describe_responses(super().get_openapi_schema(*args, **kwargs))
+
+
+api = GuichetAPI(
     title="API Guichet CLACT",
     version="1",
     description=(
@@ -34,12 +41,11 @@ api = NinjaAPI(
         "les dates-heures sont au format ISO 8601 avec décalage (heure de Paris)."
     ),
     auth=TokenAuth(),
+    parser=Parser(),
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",
 )
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
 
 
 @api.exception_handler(AuthenticationError)
@@ -56,14 +62,15 @@ def _not_found(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc):
-    return api.create_response(request, {"detail": exc.message}, status=exc.status_code)
+    message = exc.message
+    if exc.status_code == 400 and message.startswith("Cannot parse request body"):  # ninja's own, in English
+        message = MALFORMED_BODY
+    return api.create_response(request, {"detail": message}, status=exc.status_code)
 
 
 @api.exception_handler(ValidationError)
 def _invalid(request, exc):
-    return api.create_response(
-        request, {"detail": "Paramètres de la requête invalides.", "errors": exc.errors}, status=422
-    )
+    return api.create_response(request, {"detail": INVALID, "errors": french_errors(exc.errors)}, status=422)
 
 
 def scoped_calls(user):
@@ -81,22 +88,22 @@ def scoped_dossiers(user):
     )
 
 
-@api.get("/calls", response={200: list[CallOut], 401: ErrorOut, 422: ValidationErrorOut}, tags=["appels"],
+@api.get("/calls", response={200: list[CallOut], **responses(401, 422)}, tags=["appels"],
          summary="Appels à projets de la région du jeton")
-def list_calls(request, year: int | None = None):
+def list_calls(request, year: int | None = Query(None, ge=1, le=9999, description="Année de l'appel.")):
     calls = scoped_calls(request.auth).order_by("-year", "title", "id")
     if year is not None:
         calls = calls.filter(year=year)
     return list(calls)
 
 
-@api.get("/calls/{slug}/dossiers", response={200: DossierPage, **ERRORS}, tags=["dossiers"],
+@api.get("/calls/{slug}/dossiers", response={200: DossierPage, **responses(400, 401, 404, 422)}, tags=["dossiers"],
          summary="Dossiers déposés sur un appel (pagination par curseur)")
 def list_call_dossiers(
     request,
-    slug: str,
+    slug: str = slug_param(),
     state: State | None = None,
-    cursor: str | None = None,
+    cursor: str | None = cursor_param(),
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ):
     call = get_object_or_404(scoped_calls(request.auth), slug=slug)
@@ -107,9 +114,9 @@ def list_call_dossiers(
     return {"items": items, "next_cursor": next_cursor}
 
 
-@api.get("/dossiers/{number}", response={200: DossierOut, 401: ErrorOut, 404: ErrorOut}, tags=["dossiers"],
+@api.get("/dossiers/{number}", response={200: DossierOut, **responses(401, 404, 422)}, tags=["dossiers"],
          summary="Un dossier, par son numéro")
-def get_dossier(request, number: str):
+def get_dossier(request, number: str = number_param()):
     dossier = get_object_or_404(scoped_dossiers(request.auth), number=number)
     audit.record(request.auth, "api:read", dossier, request)
     return dossier

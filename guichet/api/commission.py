@@ -15,8 +15,10 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from guichet.api.pagination import money, page
-from guichet.api.schemas import ErrorOut, ValidationErrorOut, decimal_string, paris_time
+from guichet.api.errors import responses
+from guichet.api.inputs import id_param, slug_param
+from guichet.api.pagination import cursor_param, money, page
+from guichet.api.schemas import decimal_string, paris_time
 from guichet.calls.models import Call
 from guichet.commission import arbitration, scoring
 from guichet.commission.models import AgendaItem, ConventionKind, Decision
@@ -31,7 +33,7 @@ router = Router(tags=["commission"])
 # imports this module at its end).
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+LIST_ERRORS = responses(400, 401, 404, 422)  # a bad cursor, no token, an unknown call filter, a bad parameter
 DECISIONS = dict(Decision.choices)
 CONVENTION_KINDS = dict(ConventionKind.choices)
 HEAVY_DOSSIER_FIELDS = ("dossier__answers", "dossier__pending")  # never needed here
@@ -262,9 +264,9 @@ def _grant(grant) -> dict:
 
 # --- endpoints ---------------------------------------------------------------------------------
 
-@router.get("/calls/{slug}/scores", response={200: RankingOut, 401: ErrorOut, 404: ErrorOut},
+@router.get("/calls/{slug}/scores", response={200: RankingOut, **responses(401, 404, 422)},
             summary="Classement des dossiers d'un appel : note moyenne sur 20, écart, notateurs, rang ; la grille")
-def call_scores(request, slug: str):
+def call_scores(request, slug: str = slug_param()):
     from guichet.api.api import scoped_calls
 
     call = get_object_or_404(scoped_calls(request.auth).prefetch_related("criteria"), slug=slug)
@@ -284,12 +286,12 @@ def call_scores(request, slug: str):
     }
 
 
-@router.get("/sessions", response={200: SessionPage, **ERRORS},
+@router.get("/sessions", response={200: SessionPage, **LIST_ERRORS},
             summary="Séances de commission de la région du jeton (pagination par curseur)")
 def list_sessions(
     request,
     call: str | None = Query(None, description="Identifiant d'adresse (slug) d'un appel."),
-    cursor: str | None = None,
+    cursor: str | None = cursor_param(),
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ):
     sessions = arbitration.sessions_visible_to(request.auth).select_related("call").annotate(
@@ -300,9 +302,9 @@ def list_sessions(
     return {"items": [_session_summary(s) for s in rows], "next_cursor": next_cursor}
 
 
-@router.get("/sessions/{session_id}", response={200: SessionOut, 401: ErrorOut, 404: ErrorOut},
+@router.get("/sessions/{session_id}", response={200: SessionOut, **responses(401, 404, 422)},
             summary="Une séance : membres, totaux de l'appel, ordre du jour et tableau d'arbitrage")
-def get_session(request, session_id: int):
+def get_session(request, session_id: int = id_param("de la séance")):
     session = get_object_or_404(arbitration.sessions_visible_to(request.auth).select_related("call")
                                 .annotate(agenda_size=Count("items", distinct=True)), pk=session_id)
     rate = session.call.cofinancing_rate
@@ -323,12 +325,12 @@ def get_session(request, session_id: int):
     }
 
 
-@router.get("/decisions", response={200: DecisionPage, **ERRORS},
+@router.get("/decisions", response={200: DecisionPage, **LIST_ERRORS},
             summary="Décisions appliquées sur un appel, avec le total accordé (pagination par curseur)")
 def list_decisions(
     request,
     call: str = Query(..., description="Identifiant d'adresse (slug) de l'appel."),
-    cursor: str | None = None,
+    cursor: str | None = cursor_param(),
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ):
     the_call = _call(request, call)
@@ -346,13 +348,13 @@ def list_decisions(
             "next_cursor": next_cursor}
 
 
-@router.get("/grants", response={200: GrantPage, **ERRORS},
+@router.get("/grants", response={200: GrantPage, **LIST_ERRORS},
             summary="Subventions de la région du jeton, avec leurs actions et plafonds (pagination par curseur)")
 def list_grants(
     request,
     call: str | None = Query(None, description="Identifiant d'adresse (slug) d'un appel."),
     status: GrantStatus | None = None,
-    cursor: str | None = None,
+    cursor: str | None = cursor_param(),
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ):
     grants = _grants(request.auth)
@@ -364,9 +366,9 @@ def list_grants(
     return {"items": [_grant(g) for g in rows], "next_cursor": next_cursor}
 
 
-@router.get("/grants/{grant_id}", response={200: GrantOut, 401: ErrorOut, 404: ErrorOut},
+@router.get("/grants/{grant_id}", response={200: GrantOut, **responses(401, 404, 422)},
             summary="Une subvention : bénéficiaire, entité juridique, convention, actions et plafonds")
-def get_grant(request, grant_id: int):
+def get_grant(request, grant_id: int = id_param("de la subvention")):
     grant = get_object_or_404(_grants(request.auth), pk=grant_id)
     audit.record(request.auth, "api:read", grant.dossier_id, request, obj=grant)
     return _grant(grant)

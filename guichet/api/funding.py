@@ -23,10 +23,13 @@ from ninja.errors import HttpError, ValidationError
 from pydantic import Field
 
 from guichet.api.auth import require_write
-from guichet.api.pagination import money, page
-from guichet.api.schemas import ErrorOut, ValidationErrorOut, decimal_string, paris_time
+from guichet.api.errors import responses
+from guichet.api.inputs import InputSchema, id_param, slug_param
+from guichet.api.pagination import cursor_param, money, page
+from guichet.api.schemas import decimal_string, paris_time
 from guichet.calls.models import CallKind
 from guichet.core import audit
+from guichet.core.money import MAX_AMOUNT
 from guichet.funding import balances, exports, payments, services
 from guichet.funding.models import (
     Grant,
@@ -46,8 +49,10 @@ router = Router(tags=["versements"])
 # The same page sizes and cursor rule as the dossier list (guichet.api.api imports this module at its end).
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
-WRITE_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
+LIST_ERRORS = responses(400, 401, 404, 422)  # a bad cursor, no token, an unknown call filter, a bad parameter
+# An unreadable body (400), no token (401), a read-only token (403), out of reach (404), a state that forbids it
+# (409), a refused field (422).
+WRITE_ERRORS = responses(400, 401, 403, 404, 409, 422)
 MONEY = "chaîne décimale, en euros"
 NEXT_CURSOR = Field(description="À passer en ?cursor= pour obtenir la page suivante ; null sur la dernière page.")
 STATUS_LABELS = dict(PaymentStatus.choices)
@@ -247,12 +252,13 @@ class OrderOut(OrderSummaryOut):
     payments: list[int] = Field(description="Identifiants des versements de l'ordre.")
 
 
-class ValidationIn(Schema):
+class ValidationIn(InputSchema):
     status: str = Field(description="acceptee, partielle (acceptée en partie), rejetee ; a_valider remet la facture "
-                                    "à valider.")
-    accepted_amount: Decimal | None = Field(None, description="Montant retenu, pour « partielle ».")
-    reason: str = Field("", description="Motif, obligatoire pour « partielle » et « rejetee » ; l'établissement le "
-                                        "voit.")
+                                    "à valider.", json_schema_extra={"enum": list(LineStatus.values)})
+    accepted_amount: Decimal | None = Field(None, allow_inf_nan=False, ge=0, le=MAX_AMOUNT,
+                                            description="Montant retenu, pour « partielle ».")
+    reason: str = Field("", max_length=1000, description="Motif, obligatoire pour « partielle » et « rejetee » "
+                                                         "(1 000 caractères au plus) ; l'établissement le voit.")
 
 
 class ValidationOut(Schema):
@@ -260,16 +266,23 @@ class ValidationOut(Schema):
     payments: list[DossierPaymentOut] = Field(description="Les versements du dossier, recalculés.")
 
 
-class TotalIn(Schema):
-    total: Decimal | None = Field(None, description="Montant total de la convention, en euros (chaîne ou nombre "
-                                                    "décimal, deux décimales au plus).")
-    reason: str = Field("", description="Motif du changement, obligatoire (300 caractères au plus) ; il est "
-                                        "conservé dans le journal d'audit.")
+class TotalIn(InputSchema):
+    total: Decimal = Field(allow_inf_nan=False, ge=0, le=MAX_AMOUNT,
+                           description="Montant total de la convention, en euros (chaîne ou nombre décimal, deux "
+                                       "décimales au plus).")
+    # Required, and refused when blank by the domain (services.set_total) with its own message at the field.
+    reason: str = Field(max_length=300, description="Motif du changement, ni vide ni fait d'espaces, 300 caractères au "
+                                                    "plus ; il est conservé dans le journal d'audit.",
+                        json_schema_extra={"minLength": 1})
 
 
-class PaidIn(Schema):
-    paid_on: dt.date | None = None
-    reference: str = ""
+class PaidIn(InputSchema):
+    paid_on: dt.date = Field(ge=dt.date(2000, 1, 1), description="Date du versement : au plus tôt celle de l'ordre, au "
+                                                                 "plus tard aujourd'hui.")
+    # Refused when blank by the domain (payments.mark_paid) with its own message at the field.
+    reference: str = Field(max_length=100, description="Référence du paiement (mandat, bordereau de la paierie…), ni "
+                                                       "vide ni faite d'espaces, 100 caractères au plus.",
+                           json_schema_extra={"minLength": 1})
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -370,14 +383,14 @@ def _orders(request):
 
 # --- grants: per-action amounts and the ledger --------------------------------------------------
 
-@router.get("/ledgers", response={200: LedgerPage, **ERRORS},
+@router.get("/ledgers", response={200: LedgerPage, **LIST_ERRORS},
             summary="Subventions de la région : par action, plafond, versé, engagé et reste (pagination par curseur)")
 def list_ledgers(
     request,
-    call_year: int | None = Query(None, description="Année de l'appel à projets de la subvention."),
+    call_year: int | None = Query(None, ge=1, le=9999, description="Année de l'appel à projets de la subvention."),
     status: GrantStatus | None = None,
     legal_entity: str | None = Query(None, description="FINESS juridique de l'entité juridique."),
-    cursor: str | None = None,
+    cursor: str | None = cursor_param(),
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ):
     grants = _grants(request.auth)
@@ -392,9 +405,9 @@ def list_ledgers(
     return {"items": [_grant(g, found) for g in rows], "next_cursor": next_cursor}
 
 
-@router.get("/ledgers/{grant_id}", response={200: LedgerOut, 401: ErrorOut, 404: ErrorOut},
+@router.get("/ledgers/{grant_id}", response={200: LedgerOut, **responses(401, 404, 422)},
             summary="Grand livre d'une subvention : actions et montants, versements un à un, soldes")
-def get_ledger(request, grant_id: int):
+def get_ledger(request, grant_id: int = id_param("de la subvention")):
     grant = get_object_or_404(_grants(request.auth), pk=grant_id)
     audit.record(request.auth, "api:read", grant.dossier_id, request, obj=grant, resource="ledger")
     return _ledger(grant)
@@ -414,7 +427,7 @@ def _ledger(grant) -> dict:
 @router.post("/ledgers/{grant_id}/total", response={200: LedgerOut, **WRITE_ERRORS},
              summary="Fixer le montant total de la convention (au plus la somme des plafonds, au moins ce qui est "
                      "versé ou ordonnancé), avec un motif ; les versements prévus sont recalculés")
-def set_total(request, grant_id: int, payload: TotalIn):
+def set_total(request, payload: TotalIn, grant_id: int = id_param("de la subvention")):
     require_write(request)
     grant = get_object_or_404(_grants(request.auth), pk=grant_id)
     try:
@@ -428,12 +441,12 @@ def set_total(request, grant_id: int, payload: TotalIn):
 
 # --- proofs dossiers and their invoices --------------------------------------------------------
 
-@router.get("/calls/{slug}/proofs-dossiers", response={200: ProofsDossierPage, **ERRORS},
+@router.get("/calls/{slug}/proofs-dossiers", response={200: ProofsDossierPage, **LIST_ERRORS},
             summary="Dossiers de justificatifs d'un appel, avec leurs factures, leur validation et leurs versements")
 def list_proofs_dossiers(
     request,
-    slug: str,
-    cursor: str | None = None,
+    slug: str = slug_param(),
+    cursor: str | None = cursor_param(),
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ):
     from guichet.api.api import scoped_dossiers
@@ -462,7 +475,7 @@ def list_proofs_dossiers(
 @router.post("/invoice-lines/{line_id}/validation", response={200: ValidationOut, **WRITE_ERRORS},
              summary="Valider une facture : acceptée, acceptée en partie (montant retenu) ou rejetée (motif) ; "
                      "les versements du dossier sont recalculés")
-def validate_line(request, line_id: int, payload: ValidationIn):
+def validate_line(request, payload: ValidationIn, line_id: int = id_param("de la ligne de facture")):
     from guichet.api.api import scoped_dossiers
 
     require_write(request)
@@ -491,14 +504,14 @@ def _refuse(exc: ProofsError):
 
 # --- payments and orders ----------------------------------------------------------------------
 
-@router.get("/payments", response={200: PaymentPage, **ERRORS},
+@router.get("/payments", response={200: PaymentPage, **LIST_ERRORS},
             summary="Versements calculés à partir des justificatifs (pagination par curseur)")
 def list_payments(
     request,
     call: str | None = Query(None, description="Identifiant d'adresse (slug) de l'appel de justificatifs."),
-    window: int | None = Query(None, ge=0, description="Rang de la fenêtre de versement (à partir de 0)."),
+    window: int | None = Query(None, ge=0, le=1000, description="Rang de la fenêtre de versement (à partir de 0)."),
     status: PaymentStatus | None = None,
-    cursor: str | None = None,
+    cursor: str | None = cursor_param(),
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ):
     found = (Payment.objects.filter(call__in=_calls(request))
@@ -527,12 +540,12 @@ def list_payments(
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.get("/payment-orders", response={200: OrderPage, **ERRORS},
+@router.get("/payment-orders", response={200: OrderPage, **LIST_ERRORS},
             summary="Ordres de paiement de la région (pagination par curseur)")
 def list_orders(
     request,
     call: str | None = Query(None, description="Identifiant d'adresse (slug) de l'appel de justificatifs."),
-    cursor: str | None = None,
+    cursor: str | None = cursor_param(),
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ):
     orders = _orders(request)
@@ -552,9 +565,9 @@ def _order_out(order) -> dict:
                             for r in exports.order_rows(found)]}
 
 
-@router.get("/payment-orders/{order_id}", response={200: OrderOut, 401: ErrorOut, 404: ErrorOut},
+@router.get("/payment-orders/{order_id}", response={200: OrderOut, **responses(401, 404, 422)},
             summary="Un ordre de paiement et ses lignes, par entité juridique et action")
-def get_order(request, order_id: int):
+def get_order(request, order_id: int = id_param("de l'ordre de paiement")):
     order = get_object_or_404(_orders(request), pk=order_id)
     audit.record(request.auth, "api:read", request=request, obj=order)
     return _order_out(order)
@@ -562,7 +575,7 @@ def get_order(request, order_id: int):
 
 @router.post("/payment-orders/{order_id}/paid", response={200: OrderOut, **WRITE_ERRORS},
              summary="Marquer un ordre de paiement comme versé (date et référence du paiement)")
-def mark_paid(request, order_id: int, payload: PaidIn):
+def mark_paid(request, payload: PaidIn, order_id: int = id_param("de l'ordre de paiement")):
     require_write(request)
     order = get_object_or_404(_orders(request), pk=order_id)
     try:

@@ -10,10 +10,14 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
-from ninja.errors import HttpError
+from ninja.errors import HttpError, ValidationError
 from pydantic import Field
 
 from guichet.api.auth import require_write
+from guichet.api.errors import responses
+from guichet.api.inputs import InputSchema, number_param, slug_param
+from guichet.core.ids import MAX_ID
+from guichet.core.money import MAX_AMOUNT
 from guichet.dossiers import workflow
 from guichet.instruction import workspace
 
@@ -31,9 +35,17 @@ class EventOut(Schema):
     motivation: str
 
 
-class TransitionIn(Schema):
-    event: str
-    motivation: str = ""
+EVENTS = ", ".join(workflow.TRANSITIONS)
+
+
+class TransitionIn(InputSchema):
+    event: str = Field(min_length=1, max_length=100, examples=["passer_en_instruction"],
+                       description=f"Code de l'action : {EVENTS} ; les actions possibles sur un dossier sont dans "
+                                   "« available_events ». Une action inconnue ou impossible dans l'état du dossier "
+                                   "est refusée (409).")
+    motivation: str = Field("", max_length=10000,
+                            description="Motivation, obligatoire pour certaines actions (demande de correction, refus, "
+                                        "classement) ; 10 000 caractères au plus, comme sur la page de l'instructeur.")
 
 
 class StateOut(Schema):
@@ -44,7 +56,7 @@ class StateOut(Schema):
     available_events: list[str]
 
 
-class WorkspaceQuery(Schema):
+class WorkspaceQuery(InputSchema):
     """The workspace's tab, filters, search and sort, as query parameters."""
 
     tab: str = workspace.DEFAULT_TAB
@@ -53,18 +65,21 @@ class WorkspaceQuery(Schema):
     department: str = ""
     legal_status: str = ""
     theme: str = ""
-    amount_min: Decimal | None = None
-    amount_max: Decimal | None = None
-    label: int | None = None
-    group: int | None = None  # an instructor group's id; 0: dossiers assigned to no group
+    amount_min: Decimal | None = Field(None, allow_inf_nan=False, ge=-MAX_AMOUNT, le=MAX_AMOUNT, decimal_places=2)
+    amount_max: Decimal | None = Field(None, allow_inf_nan=False, ge=-MAX_AMOUNT, le=MAX_AMOUNT, decimal_places=2)
+    label: int | None = Field(None, ge=1, le=MAX_ID, description="Identifiant d'une étiquette.")
+    group: int | None = Field(None, ge=0, le=MAX_ID, description="Identifiant d'un groupe d'instructeurs ; 0 : "
+                                                                  "dossiers affectés à aucun groupe.")
     filed_from: dt.datetime | None = None
     filed_to: dt.datetime | None = None
     q: str = ""
     awaited: bool | None = Field(None, description="true : dossiers ayant au moins un document attendu non reçu ; "
                                                    "false : dossiers sans document attendu.")
     sort: str = workspace.DEFAULT_SORT
-    cursor: str = ""
-    limit: int = 50
+    cursor: str = Field("", description="Curseur de pagination : la valeur de `next_cursor` de la page précédente, "
+                                        "telle quelle (une chaîne opaque) ; vide pour la première page. Un curseur "
+                                        "illisible ou fait pour un autre tri ramène à la première page.")
+    limit: int = Field(50, ge=1, le=200)
 
 
 class WorkspaceRow(Schema):
@@ -96,18 +111,18 @@ def _state(dossier, user) -> dict:
             "archived": dossier.archived, "available_events": [t.event for t in workflow.available(dossier, user)]}
 
 
-@router.get("/dossiers/{number}/history", response=list[EventOut],
+@router.get("/dossiers/{number}/history", response={200: list[EventOut], **responses(401, 404, 422)},
             summary="Historique d'un dossier (dépôt, modifications, changements d'état)")
-def history(request, number: str):
+def history(request, number: str = number_param()):
     dossier = _dossier(request, number)
     return [{"at": e.at.isoformat(), "kind": e.kind, "event": e.event, "label": e.get_kind_display(),
              "from_state": e.from_state, "to_state": e.to_state, "actor": e.actor.email if e.actor else None,
              "motivation": e.motivation} for e in dossier.events.select_related("actor")]
 
 
-@router.post("/dossiers/{number}/transitions", response={200: StateOut},
+@router.post("/dossiers/{number}/transitions", response={200: StateOut, **responses(400, 401, 403, 404, 409, 422)},
              summary="Appliquer une action de l'instruction (passer en instruction, accepter, refuser…)")
-def transition(request, number: str, payload: TransitionIn):
+def transition(request, payload: TransitionIn, number: str = number_param()):
     require_write(request)
     dossier = _dossier(request, number)
     try:
@@ -119,16 +134,16 @@ def transition(request, number: str, payload: TransitionIn):
     return _state(dossier, request.auth)
 
 
-@router.get("/calls/{slug}/workspace", response=WorkspacePage,
+@router.get("/calls/{slug}/workspace", response={200: WorkspacePage, **responses(401, 404, 422)},
             summary="Liste d'instruction d'un appel : onglets, filtres, recherche, tri (pagination par curseur)")
-def call_workspace(request, slug: str, params: Query[WorkspaceQuery]):
+def call_workspace(request, params: Query[WorkspaceQuery], slug: str = slug_param()):
     from guichet.api.api import scoped_calls
 
     call = get_object_or_404(scoped_calls(request.auth), slug=slug)
     if params.tab not in dict(workspace.TABS):
-        raise HttpError(422, f"Onglet inconnu « {params.tab} » (permis : {', '.join(dict(workspace.TABS))}).")
-    if not 1 <= params.limit <= 200:
-        raise HttpError(422, "« limit » est compris entre 1 et 200.")
+        allowed = ", ".join(dict(workspace.TABS))
+        raise ValidationError([{"loc": ["query", "tab"], "type": "value_error",
+                                "msg": f"Onglet inconnu « {params.tab} » (permis : {allowed})."}])
     filters = workspace.Filters(state=params.state, sector=params.sector, department=params.department,
                                 legal_status=params.legal_status, theme=params.theme, amount_min=params.amount_min,
                                 amount_max=params.amount_max, label=params.label, group=params.group,

@@ -13,7 +13,9 @@ from ninja.errors import HttpError
 from pydantic import Field, field_validator
 
 from guichet.api.auth import require_write
-from guichet.api.schemas import AwaitedDocumentOut, ErrorOut, paris_time
+from guichet.api.errors import responses
+from guichet.api.inputs import InputSchema, number_param
+from guichet.api.schemas import AwaitedDocumentOut, paris_time
 from guichet.messaging import services
 from guichet.messaging.models import AwaitedDocument, Message
 
@@ -41,8 +43,9 @@ class MessageOut(Schema):
     attachments: list[AttachmentOut]
 
 
-class MessageIn(Schema):
-    body: str = Field(description="Texte brut du message.", max_length=MAX_BODY)
+class MessageIn(InputSchema):
+    body: str = Field(description="Texte brut du message (ni vide ni fait que d'espaces).", min_length=1,
+                      max_length=MAX_BODY)
 
     @field_validator("body")
     @classmethod
@@ -68,9 +71,9 @@ def message_out(message: Message) -> dict:
     }
 
 
-@router.get("/dossiers/{number}/messages", response={200: list[MessageOut], 401: ErrorOut, 404: ErrorOut},
+@router.get("/dossiers/{number}/messages", response={200: list[MessageOut], **responses(401, 404, 422)},
             summary="Messagerie d'un dossier (messages supprimés exclus)")
-def list_messages(request, number: str):
+def list_messages(request, number: str = number_param()):
     dossier = _dossier(request, number)
     messages = (Message.objects.visible().filter(dossier=dossier).select_related("author")
                 .prefetch_related("attachments"))
@@ -78,9 +81,9 @@ def list_messages(request, number: str):
 
 
 @router.post("/dossiers/{number}/messages",
-             response={201: MessageOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+             response={201: MessageOut, **responses(400, 401, 403, 404, 409, 422)},
              summary="Écrire au porteur dans la messagerie du dossier, au nom de l'ARS (jeton en écriture)")
-def post_message(request, number: str, payload: MessageIn):
+def post_message(request, payload: MessageIn, number: str = number_param()):
     require_write(request)
     dossier = _dossier(request, number)
     reason = services.closed_reason(dossier)
@@ -97,7 +100,7 @@ def post_message(request, number: str, payload: MessageIn):
 
 
 @router.get("/dossiers/{number}/awaited-documents",
-            response={200: list[AwaitedDocumentOut], 401: ErrorOut, 404: ErrorOut},
+            response={200: list[AwaitedDocumentOut], **responses(401, 404, 422)},
             summary="Pièces attendues d'un dossier (reçues ou non)")
-def awaited_documents(request, number: str):
+def awaited_documents(request, number: str = number_param()):
     return list(AwaitedDocument.objects.filter(dossier=_dossier(request, number)))

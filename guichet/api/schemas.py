@@ -11,6 +11,7 @@ from django.utils import timezone
 from ninja import Schema
 from pydantic import Field
 
+from guichet.api.errors import ErrorOut, ValidationErrorOut  # noqa: F401  (the error schemas, for the routers)
 from guichet.calls.models import CallKind
 from guichet.dossiers.models import State
 from guichet.establishments.models import Sector
@@ -22,15 +23,6 @@ def decimal_string(value: Decimal | None) -> str | None:
 
 def paris_time(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else timezone.localtime(value)
-
-
-class ErrorOut(Schema):
-    detail: str = Field(description="Message d'erreur, en français.")
-
-
-class ValidationErrorOut(Schema):
-    detail: str = Field(description="Message d'erreur, en français.")
-    errors: list[dict] = Field(description="Paramètres refusés : emplacement (loc), type et message.")
 
 
 class CallOut(Schema):

@@ -145,7 +145,7 @@ class CallAdmin(admin.ModelAdmin):
         current = obj.current_form if obj and obj.pk else None
         if current is None:
             return "Aucun formulaire."
-        return format_html('<pre style="white-space: pre-wrap; max-width: 60em;">{}</pre>',
+        return format_html('<pre class="guichet-pre">{}</pre>',
                            schema_text(current.schema))
 
     @admin.display(description="Versions du formulaire")

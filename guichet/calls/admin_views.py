@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from guichet.accounts.permissions import can_manage_region
+from guichet.core.ids import is_ascii_number
 from guichet.establishments.models import Region
 from guichet.formschema.forms import FormContext, build_section_form
 from guichet.formschema.schema import SchemaError, parse_schema
@@ -75,8 +76,8 @@ def preview(modeladmin, request, object_id):
             errors = list(exc.messages)
     else:
         number = request.GET.get("version", "")
-        version = (call.form_versions.filter(kind="form", number=number).first() if number.isdigit()
-                   else call.current_form)
+        chosen = is_ascii_number(number) and len(number) < 10
+        version = call.form_versions.filter(kind="form", number=number).first() if chosen else call.current_form
         if version is None:
             raise Http404("Ce formulaire n'existe pas.")
         try:

@@ -17,6 +17,7 @@ from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
 
+from guichet.core.ids import is_ascii_number
 from guichet.core.text import plural
 from guichet.establishments.models import Region
 from guichet.formschema.schema import SchemaError, parse_schema
@@ -172,8 +173,7 @@ class SchemaTextField(forms.CharField):
         kwargs.setdefault("label", SCHEMA_LABEL)
         kwargs.setdefault("strip", False)
         kwargs.setdefault("widget", forms.Textarea(attrs={
-            "rows": 30, "class": "vLargeTextField guichet-code", "spellcheck": "false",
-            "style": "font-family: monospace; width: 100%; max-width: 60em;",
+            "rows": 30, "class": "vLargeTextField guichet-code", "spellcheck": "false",  # guichet/admin.css
         }))
         kwargs.setdefault("help_text", "Format décrit dans la documentation du schéma de formulaire. "
                                        "Chaque modification enregistrée crée une nouvelle version ; "
@@ -276,7 +276,7 @@ def parse_years(raw) -> list[int]:
     years = []
     for item in items:
         text = str(item).strip()
-        if not text.isdigit() or not 2000 <= int(text) <= 2100:
+        if not is_ascii_number(text) or len(text) != 4 or not 2000 <= int(text) <= 2100:
             raise ValidationError(f"« {text} » n'est pas une année (par exemple 2024).")
         years.append(int(text))
     return sorted(set(years))
@@ -310,8 +310,8 @@ class StructuredListField(forms.CharField):
         kwargs.setdefault("required", False)
         kwargs.setdefault("strip", False)
         kwargs.setdefault("widget", forms.Textarea(attrs={
-            "rows": 10, "class": "vLargeTextField", "spellcheck": "false",
-            "style": "font-family: monospace; width: 100%; max-width: 60em;", "placeholder": example,
+            "rows": 10, "class": "vLargeTextField guichet-code", "spellcheck": "false",  # guichet/admin.css
+            "placeholder": example,
         }))
         super().__init__(**kwargs)
 
@@ -363,7 +363,7 @@ class CallAdminForm(forms.ModelForm):
                   "paid_by (versement au plus tard le).",
     )
     covered_years = forms.CharField(
-        label="Appels à projets couverts (années)", required=False,
+        label="Appels à projets couverts (années)", required=False, max_length=500,
         help_text="Appels « justificatifs » : les années des appels à projets dont les subventions sont versées, "
                   "séparées par des virgules (par exemple 2020, 2021, 2022, 2024).")
     closes_at = DeadlineField(widget=AdminDeadlineWidget)

@@ -23,7 +23,7 @@ from django.utils import timezone
 from guichet.accounts.permissions import can_manage_region, is_ars_of
 from guichet.calls.models import Call
 from guichet.core import audit
-from guichet.core.money import euros, percent
+from guichet.core.money import euros, parse_euros, percent
 from guichet.dossiers import workflow
 from guichet.dossiers.models import Dossier, State
 
@@ -31,6 +31,7 @@ from .actions import actions_of, ceiling
 from .models import ActionLine, AgendaItem, Decision, EnvelopeChange, Session, SessionMember, SessionStatus
 
 ZERO = Decimal("0.00")
+MAX_REASON = 1000  # the reason of an envelope change, kept in the audit trail
 NOT_COMMITTED = (Decision.REFUSE, Decision.CLOSE, Decision.POSTPONE)
 
 
@@ -166,14 +167,14 @@ def line_ceiling(line: ActionLine, rate: Decimal) -> Decimal:
 
 
 def _amount(value, label: str) -> Decimal | None:
+    """An amount in euros within a money column's bounds (core.money.parse_euros), the error keyed by field."""
     if value is None:
         return None
-    value = Decimal(value)
-    if value < 0:
-        raise ArbitrationError({label: "Le montant ne peut pas être négatif."})
-    if value != value.quantize(Decimal("0.01")):
-        raise ArbitrationError({label: "Le montant s'écrit en euros et centimes, deux décimales au plus."})
-    return value.quantize(Decimal("0.01"))
+    try:
+        amount = parse_euros(value if isinstance(value, str | Decimal) else Decimal(str(value)))
+    except ValidationError as exc:
+        raise ArbitrationError({label: exc.messages[0]}) from None
+    return None if amount is None else amount.quantize(Decimal("0.01"))
 
 
 UNSET = object()
@@ -242,6 +243,8 @@ def raise_envelope(call: Call, user, new_amount, reason: str) -> EnvelopeChange:
     reason = (reason or "").strip()
     if not reason:
         raise ArbitrationError({"reason": "Indiquez le motif de la modification de l'enveloppe."})
+    if len(reason) > MAX_REASON:
+        raise ArbitrationError({"reason": f"Le motif compte {len(reason)} caractères : {MAX_REASON} au plus."})
     new_amount = _amount(new_amount, "envelope")
     if new_amount is None:
         raise ArbitrationError({"envelope": "Indiquez le montant de l'enveloppe."})
@@ -269,6 +272,9 @@ def set_decision(item: AgendaItem, user, decision: str, motivation: str = "", co
     _require_open(item.session)
     if decision not in Decision.values:
         raise ArbitrationError({"decision": "Choisissez une décision dans la liste."})
+    if len((motivation or "").strip()) > workflow.MAX_MOTIVATION:
+        raise ArbitrationError({"motivation": f"La motivation compte {len(motivation.strip())} caractères : "
+                                              f"{workflow.MAX_MOTIVATION} au plus."})
     with transaction.atomic():
         item.decision = decision
         item.motivation = (motivation or "").strip()

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from guichet.core import audit
+from guichet.core.ids import is_ascii_number
 from guichet.dossiers.models import Dossier, State
 from guichet.dossiers.workflow import can_instruct
 from guichet.experts.models import ExpertRequest
@@ -94,7 +95,7 @@ def read_grid(data, criteria: list[Criterion]) -> GridEntry:
         entry.comments[c.pk] = data.get(f"commentaire-{c.pk}", "").strip()[:1000]
         if raw == "":
             continue
-        if not raw.isdigit() or not 0 <= int(raw) <= c.scale_max:
+        if not is_ascii_number(raw) or len(raw) > 6 or not 0 <= int(raw) <= c.scale_max:
             entry.errors[c.pk] = f"Saisissez un nombre entier de 0 à {c.scale_max}."
         else:
             entry.values[c.pk] = int(raw)

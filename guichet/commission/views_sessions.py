@@ -318,7 +318,10 @@ class EnvelopeForm(DsfrBaseForm):
     envelope = forms.CharField(label="Nouvelle enveloppe (€)", error_messages={
         "required": "Indiquez le montant de l'enveloppe."})
     reason = forms.CharField(label="Motif", widget=forms.Textarea(attrs={"rows": 3}),
-                             error_messages={"required": "Indiquez le motif de la modification de l'enveloppe."})
+                             max_length=arbitration.MAX_REASON, help_text="1 000 caractères au plus.",
+                             error_messages={"required": "Indiquez le motif de la modification de l'enveloppe.",
+                                             "max_length": "Le motif compte %(show_value)d caractères : "
+                                                           "%(limit_value)d au plus."})
 
     def clean_envelope(self):
         return parse_decimal(self.cleaned_data["envelope"])

@@ -1,14 +1,27 @@
-"""What every spreadsheet the platform writes shares: number formats, styles, safe cells and file names.
+"""What every spreadsheet the platform writes or reads shares: number formats, styles, safe cells and file names,
+and the one guard every uploaded workbook goes through before it is read.
 
 Cells are typed (numbers as numbers, dates as dates); whatever a person typed is written as text, so
 that « =… » never becomes a formula, without the control characters an XLSX file cannot hold. CSV fields
 follow the same rules as far as CSV allows (``csv_field``, ``csv_identifier``).
+
+Reading (``open_xlsx``, ``rows``): an XLSX is a zip, and a few hundred kilobytes of it can unpack into
+gigabytes (one huge cell, huge shared strings, millions of rows) that openpyxl would hold in memory. The
+zip's directory states each member's uncompressed size, and Python's zipfile never returns more than the
+stated size (a member that lies fails its CRC check): so the sizes are checked from the directory, before
+openpyxl parses anything, and the rows are then read with a limit on their number, their width and the
+length of each cell. Every refusal is a ``SpreadsheetRefused`` whose message is in French.
 """
 
 import datetime as dt
+import io
 import re
+import warnings
+import zipfile
+from dataclasses import dataclass
 from decimal import Decimal
 
+from openpyxl import load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
@@ -85,3 +98,109 @@ def csv_identifier(value) -> str:
     if text and IDENTIFIER.fullmatch(text):
         return f'="{text}"'
     return csv_field(text)
+
+
+# --- reading an uploaded workbook -----------------------------------------------------------------
+
+MB = 1024 * 1024
+SHARED_STRINGS = "xl/sharedStrings.xml"
+NOT_XLSX = ("Le fichier n'est pas un classeur Excel (.xlsx) lisible : enregistrez-le au format « Classeur Excel "
+            "(.xlsx) » et déposez-le à nouveau.")
+
+
+class SpreadsheetRefused(Exception):
+    """An uploaded workbook refused before or while it is read; the message is in French."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a reader accepts. The defaults fit the platform's own templates many times over."""
+
+    max_bytes: int = 10 * MB  # the file as uploaded
+    max_uncompressed: int = 60 * MB  # all the zip's members once unpacked
+    max_shared_strings: int = 20 * MB  # the workbook's text table, which openpyxl loads whole
+    max_rows: int = 20000  # rows of a sheet, empty ones included (openpyxl fills the gaps)
+    max_columns: int = 60  # columns read per row; further ones are not read
+    max_cell_length: int = 5000  # five times the longest text a reader keeps (a validation reason, 1 000)
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:.0f} Mo"
+
+
+def check_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse, from its zip directory only, a file that is not an XLSX or would unpack beyond ``limits``."""
+    if not data:
+        raise SpreadsheetRefused("Le fichier déposé est vide.")
+    if len(data) > limits.max_bytes:
+        raise SpreadsheetRefused(f"Le fichier dépasse {_mb(limits.max_bytes)} : déposez un classeur sans images ni "
+                                 "onglets volumineux, ou découpez-le en plusieurs fichiers.")
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise SpreadsheetRefused("Le fichier est au format Excel 97-2003 (.xls) : ouvrez-le et enregistrez-le au "
+                                 "format « Classeur Excel (.xlsx) » avant de le déposer.")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            names = {m.filename for m in members}
+            if "mimetype" in names and b"opendocument" in archive.read("mimetype")[:200]:
+                raise SpreadsheetRefused("Le fichier est au format OpenDocument (.ods) : enregistrez-le au format "
+                                         "« Classeur Excel (.xlsx) » avant de le déposer.")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise SpreadsheetRefused(NOT_XLSX) from None
+    strings = sum(m.file_size for m in members if m.filename == SHARED_STRINGS)
+    if strings > limits.max_shared_strings:
+        raise SpreadsheetRefused(
+            f"Le texte du classeur occuperait {_mb(strings)} ({_mb(limits.max_shared_strings)} au plus) : une "
+            "cellule ou un onglet contient sans doute un texte démesuré. Gardez seulement les données demandées.")
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > limits.max_uncompressed:
+        raise SpreadsheetRefused(
+            f"Le classeur occuperait {_mb(unpacked)} une fois décompressé ({_mb(limits.max_uncompressed)} au plus) : "
+            "il contient sans doute des images, des onglets ou des lignes en trop. Gardez seulement les données "
+            "demandées et déposez-le à nouveau.")
+
+
+def open_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS):
+    """A read-only workbook (values, not formulas) of an uploaded file, once ``check_xlsx`` accepted it.
+    The caller closes it. Any failure of openpyxl on a broken file is a ``SpreadsheetRefused``."""
+    check_xlsx(data, limits)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about extensions it does not keep
+            return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - any failure to parse an uploaded file means « not a readable xlsx »
+        raise SpreadsheetRefused(NOT_XLSX) from None
+
+
+def rows(sheet, limits: Limits = DEFAULT_LIMITS, *, values_only: bool = True):
+    """The rows of a read-only sheet, numbered from 1, at most ``limits.max_columns`` wide; a sheet longer than
+    ``limits.max_rows`` or a cell longer than ``limits.max_cell_length`` is refused as soon as it is met.
+    A sheet openpyxl cannot parse is refused as unreadable."""
+    from openpyxl.utils import get_column_letter
+
+    if hasattr(sheet, "reset_dimensions"):
+        sheet.reset_dimensions()  # the size a file claims is not trusted: rows are read as they come
+    iterator = iter(sheet.iter_rows(max_col=limits.max_columns, values_only=values_only))
+    number = 0
+    while True:
+        try:
+            row = next(iterator)
+        except StopIteration:
+            return
+        except Exception:  # noqa: BLE001 - XML or zip errors of a damaged sheet, whatever their class
+            raise SpreadsheetRefused(NOT_XLSX) from None
+        number += 1
+        if number > limits.max_rows:
+            raise SpreadsheetRefused(
+                f"L'onglet « {sheet.title} » compte plus de {limits.max_rows} lignes : supprimez les lignes en trop "
+                "(ou découpez le fichier) et déposez-le à nouveau.")
+        for index, cell in enumerate(row, start=1):
+            value = cell if values_only else getattr(cell, "value", None)
+            if isinstance(value, str) and len(value) > limits.max_cell_length:
+                raise SpreadsheetRefused(
+                    f"Onglet « {sheet.title} », cellule {get_column_letter(index)}{number} : le texte fait "
+                    f"{len(value)} caractères ; {limits.max_cell_length} au plus sont admis.")
+        yield number, row

@@ -36,8 +36,8 @@ class DocumentTemplateForm(forms.ModelForm):
         model = DocumentTemplate
         fields = ["kind", "region", "title", "body"]
         widgets = {
-            "body": forms.Textarea(attrs={"rows": 32, "spellcheck": "false",
-                                          "style": "width: 100%; font-family: monospace; font-size: 12px;"}),
+            "body": forms.Textarea(attrs={"rows": 32, "spellcheck": "false",  # guichet/admin.css
+                                          "class": "guichet-code guichet-code--small"}),
         }
 
     def _kind(self) -> str | None:
@@ -77,7 +77,7 @@ def placeholders_table(kind: str) -> str:
     rows = []
     for name, description in placeholders.PLACEHOLDERS[kind]:
         if placeholders.is_group(kind, name):
-            rows.append(format_html('<tr><th colspan="2" style="background: var(--darkened-bg);">{}</th></tr>',
+            rows.append(format_html('<tr><th colspan="2" class="guichet-group-heading">{}</th></tr>',
                                     description[:1].upper() + description[1:]))
         else:
             rows.append(format_html("<tr><td><code>{}</code></td><td>{}</td></tr>",
@@ -208,7 +208,7 @@ class DocumentTemplateAdmin(admin.ModelAdmin):
 
     @admin.display(description="contenu")
     def body_source(self, obj):
-        return format_html('<pre style="white-space: pre-wrap; font-size: 12px;">{}</pre>', obj.body)
+        return format_html('<pre class="guichet-pre guichet-pre--small">{}</pre>', obj.body)
 
     @admin.display(description="variables disponibles")
     def placeholders_help(self, obj):

@@ -321,16 +321,23 @@ def _check_may_file(dossier: Dossier) -> None:
         raise FilingError(f"{refusal} Le dossier n'a pas été déposé.")
 
 
+ROW_NOT_FOUND = ("La ligne à supprimer est introuvable (la page était peut-être ancienne) : vos saisies sont "
+                 "enregistrées, vérifiez le tableau et recommencez.")
+
+
 @transaction.atomic
 def remove_row(dossier: Dossier, block: str, index: int, user) -> None:
-    """Delete one row of a repeatable block (and the pending input of that row)."""
+    """Delete one row of a repeatable block (and the pending input of that row).
+
+    A row that is not there (a stale page, a hand-made request) is a ValidationError in French, as is a
+    removal below the block's minimum number of rows."""
     dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
     ensure_editable(dossier, user)
     schema = working_version(dossier).parsed()
     f = schema.field(block)
     rows = list(dossier.answers.get(block) or [])
     if f is None or f.type != "repeat" or not 0 <= index < len(rows):
-        return
+        raise ValidationError(ROW_NOT_FOUND, code="row_not_found")
     if len(rows) <= f.opt("min_rows", 0):
         raise ValidationError(f"« {f.label} » doit garder au moins {count(f.opt('min_rows'), 'ligne')}.")
     old = dossier.answers

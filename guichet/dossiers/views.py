@@ -3,6 +3,9 @@
 Views are thin: they fetch through ``Dossier.objects.visible_to`` and call ``services``.
 """
 
+import json
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -14,16 +17,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from guichet.accounts.known import known_user_id
 from guichet.calls.models import Call
 from guichet.commission.arbitration import sits_on
 from guichet.core import audit, downloads
-from guichet.formschema.forms import build_section_form
+from guichet.core.ids import is_ascii_number
+from guichet.formschema.forms import SchemaFileField, build_section_form
 
 from . import archive, display, drafts, notifications, services, unique
 from .forms import DuplicateForm, InvitationForm, PartnersForm, StartForm
 from .models import Attachment, Dossier, Invitation, State
 
 STASH_KEY = "dossier-stash:{pk}:{section}"
+# The files refused by the last POST without JavaScript, with their reason (which names the file), shown at
+# their field on the page the POST redirects to: a refused file is not an answer, so nothing else keeps it.
+REFUSED_KEY = "dossier-refused:{pk}:{section}"
 
 
 def _dossier(request, pk) -> Dossier:
@@ -104,16 +112,16 @@ def section(request, pk, section):
             result = services.save_section(dossier, section, data, request.FILES, request.user,
                                            upload_errors=getattr(request, "upload_errors", None))
             _record_edit(request, dossier, section, result)
+        refused = ""
         if action.startswith("remove:"):
-            _, block, index = action.split(":")
-            with transaction.atomic():
-                services.remove_row(dossier, block, int(index), request.user)
-                audit.record(request.user, "dossier:edit", dossier, request, section=section,
-                             removed_row=f"{block}.{index}")
+            refused = _remove_row(request, dossier, section, action)
         dossier.refresh_from_db()
         if request.htmx:
             return _autosave_response(request, dossier, result, pending_before)
-        if result.form.errors:
+        _keep_refused_files(request, pk, section, result.form)
+        if refused:
+            messages.error(request, refused)
+        elif result.form.errors:
             messages.warning(request, "Certaines valeurs sont à corriger : elles sont conservées et signalées "
                                       "ci-dessous.")
         else:
@@ -129,6 +137,10 @@ def section(request, pk, section):
         return redirect(reverse("dossiers:section", args=[pk, section]) + anchor)
     form = build_section_form(schema, current, dossier.answers, dossier.pending, services.form_context(dossier))
     form.is_valid()
+    for name, errors in request.session.pop(REFUSED_KEY.format(pk=pk, section=section), {}).items():
+        if name in form.fields:
+            for error in errors:
+                form.add_error(name, error)
     missing = services.missing_items(dossier, schema)
     return render(request, "dossiers/section.html", {
         "dossier": dossier, "schema": schema, "section": current, "form": form, "entries": form.layout(),
@@ -136,6 +148,28 @@ def section(request, pk, section):
         "next_section": _next_section(schema, current), "nav": "dossiers",
         "page_title": f"{current.title} — {dossier.call.title}",
     })
+
+
+def _keep_refused_files(request, pk, section, form) -> None:
+    refused = {name: [str(m) for m in errors][:3] for name, errors in form.errors.items()
+               if isinstance(form.fields.get(name), SchemaFileField)}
+    if refused:
+        request.session[REFUSED_KEY.format(pk=pk, section=section)] = refused
+
+
+def _remove_row(request, dossier, section, action) -> str:
+    """« remove:<block>:<row> »: remove the row; the French reason when it cannot be (else "")."""
+    _, block, index = (action.split(":") + ["", ""])[:3]
+    if action.count(":") != 2 or not is_ascii_number(index) or len(index) > 6:
+        return services.ROW_NOT_FOUND
+    try:
+        with transaction.atomic():
+            services.remove_row(dossier, block, int(index), request.user)
+            audit.record(request.user, "dossier:edit", dossier, request, section=section,
+                         removed_row=f"{block}.{index}")
+    except ValidationError as exc:
+        return exc.messages[0]
+    return ""
 
 
 def _record_edit(request, dossier, section, result, restored=False):
@@ -154,17 +188,33 @@ def _record_edit(request, dossier, section, result, restored=False):
 
 
 def _stash_and_login(request, pk, section):
-    """The session expired while typing: keep what was sent, ask to log in, restore it after."""
-    if request.method == "POST":
-        stash = {k: v for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"}
-        request.session[STASH_KEY.format(pk=pk, section=section)] = stash
-        if request.htmx:
-            response = HttpResponse(
-                '<p class="fr-error-text">Votre session a expiré : reconnectez-vous, votre saisie est conservée.</p>',
-                status=401)
-            response["HX-Redirect"] = f"{reverse('account_login')}?next={request.path}"
-            return response
+    """The session expired while typing: keep what was sent, ask to log in, restore it after.
+
+    Kept only for a browser that was logged in as a member of the dossier (``accounts.known``), at most
+    ``GUICHET_STASH_MAX_BYTES`` of text (files are never kept), one stash per dossier (the last one): an
+    anonymous POST must not be a way to fill the session table."""
+    kept = request.method == "POST" and _stash(request, pk, section)
+    if request.method == "POST" and request.htmx:
+        message = ("Votre session a expiré : reconnectez-vous, votre saisie est conservée." if kept else
+                   "Votre session a expiré : reconnectez-vous. Votre dernière saisie n'a pas pu être conservée.")
+        response = HttpResponse(f'<p class="fr-error-text">{message}</p>', status=401)
+        response["HX-Redirect"] = f"{reverse('account_login')}?next={request.path}"
+        return response
     return redirect_to_login(reverse("dossiers:section", args=[pk, section]))
+
+
+def _stash(request, pk, section) -> bool:
+    user_id = known_user_id(request)
+    if user_id is None or not Dossier.objects.filter(pk=pk, members__pk=user_id).exists():
+        return False
+    stash = {k: v for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"}
+    if len(json.dumps(stash)) > settings.GUICHET_STASH_MAX_BYTES:
+        return False
+    prefix = STASH_KEY.format(pk=pk, section="")
+    for key in [k for k in request.session.keys() if k.startswith(prefix)]:
+        del request.session[key]  # one stash per dossier: the last form sent replaces the others
+    request.session[STASH_KEY.format(pk=pk, section=section)] = stash
+    return True
 
 
 def _next_section(schema, current):

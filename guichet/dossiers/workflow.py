@@ -28,6 +28,7 @@ from . import kinds, unique
 from .models import Dossier, DossierEvent, EventKind, State
 
 DECIDED = (State.ACCEPTE, State.REFUSE, State.SANS_SUITE)
+MAX_MOTIVATION = 10000  # a letter's worth; the motivation is sent to the applicant by e-mail
 transitioned = Signal()  # sent inside the transaction with dossier=, event= (DossierEvent), transition=, upload=
 filed = Signal()  # sent inside the transaction when a draft is filed (services.file_dossier), with dossier=, at=
 INSTRUCTOR, APPLICANT = "instructor", "applicant"
@@ -144,6 +145,8 @@ def apply(dossier: Dossier, event: str, user, motivation: str = "", now=None, up
     if t is None:
         raise TransitionError(f"Action inconnue : « {event} ».")
     motivation = (motivation or "").strip()
+    if len(motivation) > MAX_MOTIVATION:
+        raise TransitionError(f"La motivation compte {len(motivation)} caractères : {MAX_MOTIVATION} au plus.")
     now = now or timezone.now()
     with transaction.atomic():
         dossier = (Dossier.objects.select_for_update(of=("self",)).select_related("call__region")

@@ -25,7 +25,6 @@ stay attached); a directory value never blanks a non-empty field; records entere
 from __future__ import annotations
 
 import csv
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,8 +128,16 @@ def legal_status_from_row(row: dict) -> str:
 
 # --- reading -----------------------------------------------------------------------------
 
+MAX_LINE = 128 * 1024  # the longest SAE line is under 2 000 characters
+BINARY_SAMPLE = 64 * 1024  # bytes looked at to tell a text file from a binary one
+NOT_TEXT = ("Le fichier n'est pas un fichier texte CSV (il contient des caractères binaires) : exportez la table "
+            "d'identification SAE au format CSV (séparateur « ; ») et recommencez.")
+
+
 def _read_text(source) -> tuple[str, str]:
-    """Return (text, encoding) from a path or a binary/text stream; UTF-8 if it decodes, else ISO-8859-1."""
+    """Return (text, encoding) from a path or a binary/text stream; UTF-8 if it decodes, else ISO-8859-1.
+    A binary file (an archive, a spreadsheet…) is refused: NUL bytes, which no CSV export writes, in its first
+    line or as more than 1 % of its beginning."""
     if isinstance(source, str | Path):
         try:
             data = Path(source).read_bytes()
@@ -138,25 +145,57 @@ def _read_text(source) -> tuple[str, str]:
             raise ImportFileError(f"Impossible de lire le fichier « {source} » : fichier introuvable.") from exc
         except PermissionError as exc:
             raise ImportFileError(f"Impossible de lire le fichier « {source} » : accès refusé.") from exc
+        except IsADirectoryError as exc:
+            raise ImportFileError(f"Impossible de lire « {source} » : c'est un dossier, pas un fichier.") from exc
         except OSError as exc:
             raise ImportFileError(f"Impossible de lire le fichier « {source} » : erreur de lecture ({exc}).") from exc
     else:
         data = source.read()
     if isinstance(data, str):
         return data, "texte"
+    sample = data[:BINARY_SAMPLE]
+    if b"\x00" in sample.split(b"\n", 1)[0] or sample.count(b"\x00") * 100 > len(sample):
+        raise ImportFileError(NOT_TEXT)  # a stray NUL further on is that line's rejection
     try:
         return data.decode("utf-8-sig"), "UTF-8"
     except UnicodeDecodeError:
         return data.decode("iso-8859-1"), "ISO-8859-1"
 
 
-def _rows(text: str):
-    """Yield (line number, row dict with lower-cased keys) for each data row."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
+class _BadLine(Exception):
+    """One physical line that cannot be read as CSV; the message is in French."""
+
+
+def _fields(line: str) -> list[str]:
+    """One physical line as its fields. The SAE table never spans a record over several lines, so a line is
+    read on its own: an unclosed quote, a NUL or an endless line is that line's rejection and never swallows
+    the following ones (a csv.reader over the whole text would read on to the next quote)."""
+    if len(line) > MAX_LINE:
+        raise _BadLine(f"ligne trop longue ({len(line)} caractères ; {MAX_LINE} au plus), ligne ignorée")
+    if "\x00" in line:
+        raise _BadLine("caractère nul (fichier binaire ou abîmé), ligne ignorée")
     try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportFileError("Le fichier est vide.") from None
+        return next(csv.reader([line], delimiter=";", strict=True), [])
+    except csv.Error:
+        raise _BadLine("guillemet ouvrant sans guillemet fermant (ou guillemet mal placé), ligne ignorée") from None
+
+
+def _rows(text: str, rejected: list | None = None):
+    """Yield (line number, row dict with lower-cased keys) for each data row; a line that cannot be read is
+    appended to ``rejected`` with its number."""
+    rejected = [] if rejected is None else rejected
+    lines = iter(enumerate(text.splitlines(), start=1))
+    header = None
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            header = _fields(line)
+        except _BadLine as exc:
+            raise ImportFileError(f"La ligne d'en-tête (ligne {number}) est illisible : {exc}.") from None
+        break
+    if header is None:
+        raise ImportFileError("Le fichier est vide.")
     header = [h.strip().lower() for h in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
@@ -164,10 +203,17 @@ def _rows(text: str):
             "Le fichier n'est pas une table d'identification SAE (séparateur « ; ») : "
             f"{plural(len(missing), 'colonne manquante')} : {', '.join(missing)}."
         )
-    for values in reader:
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            values = _fields(line)
+        except _BadLine as exc:
+            rejected.append(RejectedRow(number, str(exc)))
+            continue
         if not any(v.strip() for v in values):
             continue
-        yield reader.line_num, {k: (values[i].strip() if i < len(values) else "") for i, k in enumerate(header)}
+        yield number, {k: (values[i].strip() if i < len(values) else "") for i, k in enumerate(header)}
 
 
 @dataclass
@@ -266,7 +312,7 @@ def import_sae(source) -> ImportReport:
     text, encoding = _read_text(source)
     report = ImportReport(encoding=encoding)
     records: dict[str, _Record] = {}
-    for line, row in _rows(text):
+    for line, row in _rows(text, report.rejected):
         try:
             record = _parse_row(line, row)
         except ValidationError as exc:

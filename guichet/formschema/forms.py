@@ -18,12 +18,13 @@ from django.core.exceptions import ValidationError
 from django.utils.datastructures import MultiValueDict
 
 from guichet.core import filetypes
+from guichet.core.money import MAX_AMOUNT
 from guichet.core.text import count
 
 from . import qvct
 from .engine import is_visible
 from .schema import DEFAULT_ALLOWED_TYPES, MAX_UPLOAD_MB, Field, Schema, Section
-from .values import format_decimal, normalize_phone, parse_decimal
+from .values import format_decimal, french_number, normalize_phone, parse_decimal
 
 YES, NO = "oui", "non"
 
@@ -59,9 +60,11 @@ class FrenchDecimalField(forms.CharField):
         if number is None:
             return None
         if self.min_value is not None and number < Decimal(str(self.min_value)):
-            raise ValidationError(f"La valeur doit être supérieure ou égale à {self.min_value}.", code="min_value")
+            raise ValidationError(f"La valeur doit être supérieure ou égale à {french_number(self.min_value)}.",
+                                  code="min_value")
         if self.max_value is not None and number > Decimal(str(self.max_value)):
-            raise ValidationError(f"La valeur doit être inférieure ou égale à {self.max_value}.", code="max_value")
+            raise ValidationError(f"La valeur doit être inférieure ou égale à {french_number(self.max_value)}.",
+                                  code="max_value")
         if number != number.quantize(Decimal(1).scaleb(-self.places)) and self.places is not None:
             raise ValidationError(
                 f"Saisissez au plus {count(self.places, 'chiffre')} après la virgule." if self.places else
@@ -126,6 +129,46 @@ class IdentifierField(forms.CharField):
         return _identifier_validator(self.validator_name)(value)
 
 
+# A date typed in a dossier is of the grant's lifetime: not before 2000 (a typo such as 01/01/1900 or 0202
+# is caught at the field), not more than DATE_YEARS_AHEAD years ahead. A schema field may set its own
+# « min » / « max » (AAAA-MM-JJ), e.g. a date of birth or a long plan.
+EARLIEST_DATE = dt.date(2000, 1, 1)
+DATE_YEARS_AHEAD = 10
+
+
+def _date_option(f: Field, name: str, default):
+    value = f.opt(name)
+    return dt.date.fromisoformat(value) if value else default
+
+
+class BoundedDateField(forms.DateField):
+    """A day between ``earliest`` and ``latest`` (default: the end of the year DATE_YEARS_AHEAD years ahead)."""
+
+    def __init__(self, *, earliest=EARLIEST_DATE, latest=None, **kwargs):
+        self.earliest, self.latest = earliest, latest
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+        kwargs.setdefault("input_formats", ["%Y-%m-%d", "%d/%m/%Y"])
+        kwargs.setdefault("error_messages", {"invalid": "Saisissez une date valide, par exemple 15/03/2024."})
+        super().__init__(**kwargs)
+        self.widget.attrs["min"] = self.earliest.isoformat()
+        self.widget.attrs["max"] = self.last_day().isoformat()
+
+    def last_day(self) -> dt.date:
+        return self.latest or dt.date(dt.date.today().year + DATE_YEARS_AHEAD, 12, 31)
+
+    def clean(self, value):
+        day = super().clean(value)
+        if day is None:
+            return day
+        if day < self.earliest:
+            raise ValidationError(f"La date ne peut pas être antérieure au {self.earliest:%d/%m/%Y} : vérifiez "
+                                  "l'année.", code="min_value")
+        if day > self.last_day():
+            raise ValidationError(f"La date ne peut pas être postérieure au {self.last_day():%d/%m/%Y} : vérifiez "
+                                  "l'année.", code="max_value")
+        return day
+
+
 class PhoneField(forms.CharField):
     def clean(self, value):
         return normalize_phone(super().clean(value))
@@ -147,10 +190,10 @@ def django_field(f: Field, ctx: FormContext) -> forms.Field:
     if t == "percentage":
         return FrenchDecimalField(places=f.opt("decimal_places", 2), min_value=0, max_value=100, **common)
     if t == "amount":
-        return FrenchDecimalField(places=2, min_value=f.opt("min", 0), max_value=f.opt("max"), **common)
+        return FrenchDecimalField(places=2, min_value=f.opt("min", 0), max_value=f.opt("max", MAX_AMOUNT), **common)
     if t == "date":
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-                               input_formats=["%Y-%m-%d", "%d/%m/%Y"], **common)
+        return BoundedDateField(earliest=_date_option(f, "min", EARLIEST_DATE), latest=_date_option(f, "max", None),
+                                **common)
     if t == "yesno":
         return forms.ChoiceField(choices=[(YES, "Oui"), (NO, "Non")], widget=forms.RadioSelect, **common)
     if t == "checkbox":

@@ -6,6 +6,7 @@ each naming the field concerned. Everything downstream (forms, completeness, com
 works on a parsed ``Schema`` and may trust it.
 """
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -132,6 +133,7 @@ _TYPE_OPTIONS = {
     "decimal": {"min", "max", "decimal_places"},
     "percentage": {"decimal_places"},
     "amount": {"min", "max"},
+    "date": {"min", "max"},
     "choice": {"options", "widget"},
     "multichoice": {"options"},
     "qvct_theme": {"multiple"},
@@ -140,6 +142,14 @@ _TYPE_OPTIONS = {
     "computed": {"expression", "format"},
     "explanation": {"text"},
 }
+
+
+def _iso_date(value) -> bool:
+    try:
+        dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _finite_number(value) -> bool:
@@ -266,8 +276,11 @@ class _Parser:
         if f.type in ("decimal", "percentage"):
             positive_int("decimal_places", 0, 6)
         for bound in ("min", "max"):
-            if bound in o and (isinstance(o[bound], bool) or not isinstance(o[bound], int | float | str)
-                               or not _finite_number(o[bound])):
+            if f.type == "date":
+                if bound in o and not _iso_date(o[bound]):
+                    self.error(where, f"« {bound} » doit être une date au format AAAA-MM-JJ")
+            elif bound in o and (isinstance(o[bound], bool) or not isinstance(o[bound], int | float | str)
+                                 or not _finite_number(o[bound])):
                 self.error(where, f"« {bound} » doit être un nombre")
         if f.type in ("choice", "multichoice"):
             choices = o.get("options")

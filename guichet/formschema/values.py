@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 
+from guichet.core.money import normalize
+
 from .expressions import round_half_up
 
 NUMBER_NOISE = re.compile(r"[\s\u00a0\u202f€%]")
@@ -23,9 +25,9 @@ def parse_decimal(raw) -> Decimal | None:
     if raw is None:
         return None
     if isinstance(raw, Decimal):
-        return raw
+        return normalize(raw)
     if isinstance(raw, int | float) and not isinstance(raw, bool):
-        return Decimal(str(raw))
+        return normalize(Decimal(str(raw)))
     text = NUMBER_NOISE.sub("", str(raw)).replace(",", ".")
     if text == "":
         return None
@@ -35,7 +37,7 @@ def parse_decimal(raw) -> Decimal | None:
         raise ValidationError(f"Saisissez un nombre, de {MAX_INTEGER_DIGITS} chiffres au plus avant la virgule.",
                               code="too_large")
     try:
-        return Decimal(text)
+        return normalize(Decimal(text))  # « -0 » is 0, shown « 0 », never « -0 »
     except InvalidOperation:
         raise ValidationError("Saisissez un nombre, par exemple 1 250,50.", code="invalid") from None
 
@@ -50,7 +52,7 @@ def to_decimal(value) -> Decimal:
 
 
 def format_decimal(value: Decimal, places: int) -> str:
-    return str(round_half_up(value, places))
+    return str(normalize(round_half_up(value, places)))
 
 
 def normalize_phone(raw: str) -> str:
@@ -120,9 +122,14 @@ def _fr_number(value: Decimal) -> str:
     return sign + _group_thousands(whole) + ("," + frac if frac else "")
 
 
+def french_number(value) -> str:
+    """A bound as a person reads it: 999999999999.99 → « 999 999 999 999,99 »."""
+    return _fr_number(Decimal(str(value)))
+
+
 def format_money(value: Decimal) -> str:
     """Euros with cents, French notation: "12 500,00 €"."""
-    value = round_half_up(value, 2)
+    value = normalize(round_half_up(value, 2))
     sign = "-" if value < 0 else ""
     whole, _, cents = f"{abs(value):.2f}".partition(".")
     return f"{sign}{_group_thousands(whole)},{cents} €"

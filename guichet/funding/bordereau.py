@@ -22,8 +22,6 @@ import datetime as dt
 import io
 import re
 import unicodedata
-import warnings
-import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -31,12 +29,13 @@ from decimal import Decimal, InvalidOperation
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import Q
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from guichet.core import audit
+from guichet.core import audit, spreadsheets
+from guichet.core.money import MAX_AMOUNT
 from guichet.core.spreadsheets import BOLD, DATE, EUROS, TEXT, XLSX, clean, style
 from guichet.dossiers.models import Dossier
 from guichet.establishments.models import Establishment
@@ -48,7 +47,6 @@ from .proofs import LineInput
 ATTACHMENT_PATH = "bordereau"
 
 CENT = Decimal("0.01")
-MAX_AMOUNT = Decimal("999999999999.99")  # what the database holds (14 digits, 2 decimals)
 FLOAT_NOISE = Decimal("0.000001")  # a spreadsheet formula's rounding noise on an amount in cents
 
 ROWS_PER_ACTION = 10  # rows of a block (its invoices included)
@@ -100,7 +98,10 @@ LETTER = {c.key: get_column_letter(i) for i, c in enumerate(COLUMNS, start=1)}
 INVOICE_KEYS = ["supplier", "number", "invoice_date", "amount_ht", "amount_ttc"]
 REQUIRED_KEYS = ["reference", *INVOICE_KEYS]
 HELPER_LETTER = get_column_letter(len(COLUMNS) + 1)  # hidden: the sheet's references, for the drop-down list
-MAX_LENGTH = {"supplier": 255, "number": 100}
+MAX_LENGTH = proofs.MAX_LENGTH
+# One action's block is at least ten rows: 20 000 rows hold far more than MAX_ROWS invoices and any real sheet.
+LIMITS = spreadsheets.Limits(max_bytes=MAX_BYTES, max_uncompressed=MAX_UNCOMPRESSED, max_rows=20000,
+                             max_columns=len(COLUMNS) + 1)
 
 
 # --- errors and results ---------------------------------------------------------------------------
@@ -563,33 +564,13 @@ NOT_XLSX = ("Le fichier déposé n'est pas un classeur Excel (.xlsx) lisible : t
 
 
 def _open(data: bytes, result: BordereauResult):
-    def fail(message):
+    """The workbook, or None with the French reason in ``result`` (``spreadsheets``' guard, before parsing)."""
+    try:
+        return spreadsheets.open_xlsx(data, LIMITS)
+    except spreadsheets.SpreadsheetRefused as exc:
+        message = NOT_XLSX if str(exc) == spreadsheets.NOT_XLSX else str(exc)
         result.errors.append(CellError("", None, "", "", message))
-
-    if len(data) > MAX_BYTES:
-        return fail(f"Le bordereau dépasse {MAX_BYTES // (1024 * 1024)} Mo : déposez le fichier téléchargé, "
-                    "rempli, sans images ni autres onglets volumineux.")
-    if not data:
-        return fail("Le fichier déposé est vide.")
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        return fail("Le fichier est au format Excel 97-2003 (.xls) : ouvrez-le et enregistrez-le au format "
-                    "« Classeur Excel (.xlsx) » avant de le déposer.")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
-            if "mimetype" in names and b"opendocument" in archive.read("mimetype"):
-                return fail("Le fichier est au format OpenDocument (.ods) : enregistrez-le au format « Classeur "
-                            "Excel (.xlsx) » avant de le déposer.")
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED:
-                return fail(NOT_XLSX)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return fail(NOT_XLSX)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about extensions it does not keep
-            return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - any failure to parse an uploaded file means « not a readable xlsx »
-        return fail(NOT_XLSX)
+        return None
 
 
 def _column_map(values) -> tuple[dict[str, int], list[str]]:
@@ -619,8 +600,7 @@ def _read_sheet(ws, ctx: _Context, result: BordereauResult, seen: dict) -> None:
     columns: dict[str, int] = {}
     establishment = None
     invoice_rows = 0
-    ws.reset_dimensions()  # read every row, whatever size the file claims
-    for index, values in enumerate(ws.iter_rows(values_only=True), start=1):
+    for index, values in spreadsheets.rows(ws, LIMITS):
         values = list(values)
         if header_row is None:
             if index > HEADER_SCAN:
@@ -728,6 +708,8 @@ def read(dossier: Dossier, file) -> BordereauResult:
                 result.ignored_sheets.append(ws.title)
                 continue
             _read_sheet(ws, ctx, result, seen)
+    except spreadsheets.SpreadsheetRefused as exc:
+        result.errors.append(CellError("", None, "", "", NOT_XLSX if str(exc) == spreadsheets.NOT_XLSX else str(exc)))
     except Exception:  # noqa: BLE001 - a sheet openpyxl cannot parse: the file is not a readable xlsx
         result.errors.append(CellError("", None, "", "", NOT_XLSX))
     finally:

@@ -41,20 +41,19 @@ from decimal import ROUND_HALF_UP, Decimal
 from io import BytesIO
 from pathlib import Path
 from typing import NamedTuple
-from zipfile import BadZipFile
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from guichet.accounts.permissions import is_ars_of, is_ars_staff
-from guichet.core import audit
-from guichet.core.money import euros, percent
+from guichet.core import audit, spreadsheets
+from guichet.core.money import MAX_AMOUNT, euros, percent
 from guichet.core.spreadsheets import BOLD, DATE, EUROS, TEXT
 from guichet.establishments.identifiers import validate_finess
 from guichet.establishments.models import Establishment, LegalEntity, Region
@@ -83,13 +82,14 @@ __all__ = [
 
 CENT = Decimal("0.01")
 FLOAT_NOISE = Decimal("0.000001")  # what binary floating point adds to a typed amount (0.1 + 0.2)
-MAX_AMOUNT = Decimal("999999999999.99")  # Grant.total: 14 digits, 2 decimals
 FIRST_YEAR, LAST_YEAR = 2015, 2100
 EARLIEST_DATE = dt.date(2000, 1, 1)
 MAX_ROWS = 5000  # data rows per file
 MAX_COLUMNS = 60  # columns read per row
+MAX_BYTES = 10 * 1024 * 1024  # the file as uploaded (the page says so)
 HEADER_SEARCH_ROWS = 10  # the header row may follow a few title rows
 EMPTY_ROWS_STOP = 1000  # consecutive empty rows after which the sheet is considered over
+LIMITS = spreadsheets.Limits(max_bytes=MAX_BYTES, max_columns=MAX_COLUMNS)  # spreadsheets' guard
 GUIDE_SHEET = "Mode d'emploi"
 DATA_SHEET = "Subventions"
 TEMPLATE_FILENAME = "modele-import-subventions.xlsx"
@@ -566,48 +566,37 @@ def _kind_of(reference: str) -> str:
 # --- reading the workbook ----------------------------------------------------------------------------
 
 def _open_workbook(file):
+    """The read-only workbook of a path, bytes or binary file, through ``spreadsheets``' guard."""
+    if isinstance(file, str | Path):
+        try:
+            data = Path(file).read_bytes()
+        except FileNotFoundError:
+            raise ImportFileError(f"Impossible de lire le fichier « {file} » : fichier introuvable.") from None
+        except OSError as exc:
+            raise ImportFileError(f"Impossible de lire le fichier « {file} » : {exc.strerror or exc}.") from None
+    elif isinstance(file, bytes | bytearray):
+        data = bytes(file)
+    else:
+        if hasattr(file, "seek"):
+            file.seek(0)
+        data = file.read(LIMITS.max_bytes + 1)
     try:
-        if isinstance(file, str | Path):
-            try:
-                data = Path(file).read_bytes()
-            except FileNotFoundError:
-                raise ImportFileError(f"Impossible de lire le fichier « {file} » : fichier introuvable.") from None
-            except OSError as exc:
-                raise ImportFileError(f"Impossible de lire le fichier « {file} » : {exc.strerror or exc}.") from None
-            source = BytesIO(data)
-        elif isinstance(file, bytes | bytearray):
-            source = BytesIO(file)
-        else:
-            if hasattr(file, "seek"):
-                file.seek(0)
-            source = file
-        return load_workbook(source, read_only=True, data_only=True)
-    except ImportFileError:
-        raise
-    except BadZipFile as exc:
-        raise ImportFileError(UNREADABLE) from exc
-    except Exception as exc:  # openpyxl's InvalidFileException, KeyError, XML errors… on broken files
-        raise ImportFileError(UNREADABLE) from exc
+        return spreadsheets.open_xlsx(data, LIMITS)
+    except spreadsheets.SpreadsheetRefused as exc:
+        raise ImportFileError(str(exc)) from None
 
 
-UNREADABLE = ("Le fichier n'est pas un classeur Excel (.xlsx) lisible : enregistrez-le au format "
-              "« Classeur Excel (.xlsx) » et déposez-le à nouveau.")
+UNREADABLE = spreadsheets.NOT_XLSX
 
 
 def _cells(sheet):
-    """Yield (row number, [(value, number_format), …]) for each row of a read-only sheet. A sheet is parsed
-    as it is read: a broken one fails here, and is reported as an unreadable file."""
-    rows = iter(sheet.iter_rows(max_col=MAX_COLUMNS))
-    number = 0
-    while True:
-        try:
-            row = next(rows)
-        except StopIteration:
-            return
-        except Exception as exc:  # XML or zip errors of a damaged file, whatever their class
-            raise ImportFileError(UNREADABLE) from exc
-        number += 1
-        yield number, [(getattr(c, "value", None), getattr(c, "number_format", None) or "") for c in row]
+    """Yield (row number, [(value, number_format), …]) for each row of a read-only sheet, within ``LIMITS``.
+    A sheet is parsed as it is read: a broken or oversized one fails here, and is reported in French."""
+    try:
+        for number, row in spreadsheets.rows(sheet, LIMITS, values_only=False):
+            yield number, [(getattr(c, "value", None), getattr(c, "number_format", None) or "") for c in row]
+    except spreadsheets.SpreadsheetRefused as exc:
+        raise ImportFileError(str(exc)) from None
 
 
 def _find_header(sheet) -> tuple[int, list] | None:

@@ -49,6 +49,7 @@ from .models import (
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+MAX_REASON = 1000  # InvoiceLine.reason: what the establishment reads of a verdict
 
 
 class ProofsError(ValidationError):
@@ -309,6 +310,8 @@ def validate_line(line: InvoiceLine, user, status: str, accepted_amount=None, re
     errors = {}
     if status in (LineStatus.REJECTED, LineStatus.PARTIAL) and not reason:
         errors["reason"] = "Indiquez le motif : l'établissement le verra."
+    elif len(reason) > MAX_REASON:
+        errors["reason"] = f"Le motif compte {len(reason)} caractères : {MAX_REASON} au plus."
     if status == LineStatus.PARTIAL:
         if accepted_amount is None:
             errors["accepted_amount"] = "Indiquez le montant retenu."

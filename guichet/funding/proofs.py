@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from guichet.calls.models import CallKind
 from guichet.core import audit
-from guichet.core.money import euros
+from guichet.core.money import MAX_AMOUNT, euros
 from guichet.dossiers.models import Dossier, State
 from guichet.formschema.engine import Missing
 
@@ -26,6 +26,11 @@ from .payments import ProofsError
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+# What an invoice line holds (the columns of InvoiceLine) and the days it may bear: CLACT calls exist since the
+# 2000s, so an earlier date is a typo (01/01/1900, 0202…) caught at the field rather than stored.
+MAX_LENGTH = {"supplier": 255, "number": 100}
+EARLIEST_INVOICE = dt.date(2000, 1, 1)
+MAX_COMMENT = 2000
 
 
 def is_proofs(dossier: Dossier) -> bool:
@@ -69,16 +74,25 @@ def check_line(data: LineInput, allowed: set[int], today: dt.date | None = None)
         errors["supplier"] = "Indiquez le fournisseur."
     if not (data.number or "").strip():
         errors["number"] = "Indiquez le numéro de la facture."
+    for key, what in (("supplier", "Le nom du fournisseur"), ("number", "Le numéro de facture")):
+        length = len((getattr(data, key) or "").strip())
+        if length > MAX_LENGTH[key]:
+            errors[key] = f"{what} compte {length} caractères : {MAX_LENGTH[key]} au plus."
     if data.invoice_date is None:
         errors["invoice_date"] = "Indiquez la date de la facture."
     elif data.invoice_date > today:
         errors["invoice_date"] = "La date de la facture ne peut pas être dans le futur."
+    elif data.invoice_date < EARLIEST_INVOICE:
+        errors["invoice_date"] = (f"La date de la facture ne peut pas être antérieure au {EARLIEST_INVOICE:%d/%m/%Y} : "
+                                  "vérifiez l'année.")
     for key, label in (("amount_ht", "hors taxes"), ("amount_ttc", "toutes taxes comprises")):
         value = getattr(data, key)
         if value is None:
             errors[key] = f"Indiquez le montant {label}."
         elif value <= 0:
             errors[key] = "Le montant doit être positif."
+        elif value > MAX_AMOUNT:
+            errors[key] = f"Le montant ne peut pas dépasser {euros(MAX_AMOUNT)} : vérifiez-le."
         elif value != value.quantize(CENT):
             errors[key] = "Le montant s'écrit en euros et centimes, deux décimales au plus."
     if "amount_ht" not in errors and "amount_ttc" not in errors and data.amount_ttc < data.amount_ht:
@@ -126,6 +140,9 @@ def set_progress(dossier: Dossier, user, action: GrantAction, completion: str, c
         raise ProofsError({"action": "Choisissez une action de vos conventions."})
     if completion not in Completion.values:
         raise ProofsError({"completion": "Choisissez le degré de réalisation dans la liste."})
+    if len((comment or "").strip()) > MAX_COMMENT:
+        raise ProofsError({"comment": f"Le commentaire compte {len(comment.strip())} caractères : {MAX_COMMENT} au "
+                                      "plus."})
     progress, _ = ActionProgress.objects.update_or_create(dossier=dossier, action=action, defaults={
         "completion": completion, "comment": (comment or "").strip()})
     return progress

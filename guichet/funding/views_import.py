@@ -23,11 +23,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from guichet.accounts.permissions import is_ars_staff
+from guichet.core import spreadsheets
 from guichet.core.spreadsheets import XLSX
 
-from .imports import TEMPLATE_FILENAME, import_grants, template_workbook
+from .imports import LIMITS, TEMPLATE_FILENAME, import_grants, template_workbook
 
-MAX_IMPORT_MB = 10
+MAX_IMPORT_MB = LIMITS.max_bytes // (1024 * 1024)
 FOLDER = "imports/subventions/"
 SESSION_KEY = "funding_grant_import"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -43,6 +44,12 @@ class GrantImportForm(forms.Form):
             raise forms.ValidationError("Déposez un classeur Excel au format .xlsx (voir le modèle à télécharger).")
         if upload.size > MAX_IMPORT_MB * 1024 * 1024:
             raise forms.ValidationError(f"Le fichier dépasse {MAX_IMPORT_MB} Mo : découpez-le en plusieurs fichiers.")
+        upload.seek(0)
+        try:  # a spreadsheet bomb is refused here, at the field, from its zip directory, before it is stored
+            spreadsheets.check_xlsx(upload.read(), LIMITS)
+        except spreadsheets.SpreadsheetRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+        upload.seek(0)
         return upload
 
 

@@ -24,6 +24,7 @@ from dsfr.forms import DsfrBaseForm
 from guichet.accounts.permissions import is_ars_of
 from guichet.calls.models import Call, CallKind
 from guichet.core import audit
+from guichet.core.ids import is_ascii_number
 from guichet.core.money import euros
 from guichet.core.spreadsheets import XLSX
 from guichet.dossiers.models import State
@@ -88,7 +89,7 @@ def call_payments(request, slug):
 def create_order(request, slug):
     call = _proofs_call(request, slug)
     raw = request.POST.get("window", "")
-    if not raw.isdigit():
+    if not is_ascii_number(raw) or len(raw) > 6:
         messages.error(request, "Choisissez la fenêtre de versement à ordonnancer.")
         return redirect("payments:call", slug=slug)
     try:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from guichet.calls.models import CallKind
+from guichet.core.ids import parse_id
 from guichet.dossiers.models import Attachment, Dossier
 from guichet.formschema.forms import SchemaFileField
 from guichet.formschema.values import parse_decimal
@@ -96,7 +97,7 @@ def invoices(request, pk):
 @require_POST
 def line_add(request, pk):
     dossier = proofs_dossier_or_404(request, pk)
-    action = GrantAction.objects.filter(pk=request.POST.get("action") or 0).select_related("grant").first()
+    action = GrantAction.objects.filter(pk=parse_id(request.POST.get("action")) or 0).select_related("grant").first()
     data, errors = _parse(request.POST, action)
     upload, kept = request.FILES.get("file"), None
     if upload is not None:
@@ -174,7 +175,7 @@ def line_delete(request, pk, line_pk):
 @require_POST
 def progress(request, pk):
     dossier = proofs_dossier_or_404(request, pk)
-    action = get_object_or_404(GrantAction, pk=request.POST.get("action") or 0)
+    action = get_object_or_404(GrantAction, pk=parse_id(request.POST.get("action")) or 0)
     try:
         proofs.set_progress(dossier, request.user, action, request.POST.get("completion", ""),
                             request.POST.get("comment", ""))

@@ -56,7 +56,7 @@ class LabelAdmin(CallScopedAdmin):
 
 class InstructorGroupForm(forms.ModelForm):
     departments = forms.CharField(
-        label="Départements", required=False,
+        label="Départements", required=False, max_length=1000,
         help_text="Codes séparés par des virgules (ex. 57, 54, 2A) : les dossiers déposés par un établissement "
                   "de ces départements sont confiés à ce groupe.")
 

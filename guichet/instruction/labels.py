@@ -7,6 +7,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from guichet.core import audit
+from guichet.core.ids import parse_id
 
 from .models import Label
 from .views_dossier import instructed_or_404
@@ -25,7 +26,7 @@ def set_labels(dossier, label_ids, user, request=None) -> list[Label]:
 @require_POST
 def labels_view(request, pk):
     dossier = instructed_or_404(request, pk)
-    ids = [value for value in request.POST.getlist("etiquette") if value.isdigit()]
+    ids = [value for value in map(parse_id, request.POST.getlist("etiquette")) if value is not None]
     chosen = set_labels(dossier, ids, request.user, request)
     names = ", ".join(f"« {label.name} »" for label in chosen) or "aucune"
     messages.success(request, f"Étiquettes du dossier : {names}.")

@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from guichet.core import audit
+from guichet.core.ids import parse_id
 from guichet.dossiers import display, services, workflow
 from guichet.dossiers.models import Dossier
 from guichet.formschema.forms import FormContext, build_section_form, merge_section
@@ -150,9 +151,9 @@ def assign_group(request, pk):
     raw = request.POST.get("groupe", "")
     group = None
     if raw:
-        if not raw.isdigit():
+        if parse_id(raw) is None:
             raise Http404
-        group = get_object_or_404(InstructorGroup, pk=int(raw), call_id=found.call_id)
+        group = get_object_or_404(InstructorGroup, pk=parse_id(raw), call_id=found.call_id)
     if groups.assign(found, group, request.user, request=request):
         messages.success(request, f"Le dossier est confié au groupe « {group.name} »." if group
                          else "Le dossier n'est plus confié à aucun groupe.")

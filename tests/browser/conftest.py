@@ -11,6 +11,8 @@ A browser test therefore only asks for ``page`` (and ``live_server`` when it nee
 marked ``@pytest.mark.browser``, and checks accessibility with
 ``tests.browser.accessibility.assert_accessible(page)``. ``failed_requests`` lists the requests of
 the page that failed or answered ≥ 400 (a missing stylesheet, a broken script…).
+Every browser test fails on a Content-Security-Policy violation (``csp_violations``, automatic): a blocked
+inline script or style, or a resource from elsewhere, is a broken page under the real policy.
 Run only these tests with ``pytest -m browser``, skip them with ``pytest -m "not browser"``.
 """
 
@@ -114,3 +116,47 @@ def failed_requests(page):
 
     page.on("response", on_response)
     return failures
+
+
+# A page reports each violation of its Content-Security-Policy as a ``securitypolicyviolation`` event, and
+# Chromium logs it on the console too ("Refused to … because it violates the following Content Security Policy
+# directive"). The init script is injected by Playwright itself, so the policy does not block it.
+CSP_REPORTER = """document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.effectiveDirective + " blocked " + (e.blockedURI || "inline") +
+                " at " + e.sourceFile + ":" + e.lineNumber);
+});"""
+
+
+def watch_csp(context, violations):
+    """Record every Content-Security-Policy violation of the pages of ``context`` into ``violations``."""
+    context.add_init_script(CSP_REPORTER)
+
+    def on_console(message):
+        text = message.text
+        if text.startswith("CSP violation") or "Content Security Policy" in text:
+            violations.append(f"{message.page.url if message.page else '?'}: {text}")
+
+    context.on("console", on_console)
+
+
+@pytest.fixture(autouse=True)
+def csp_violations(request, monkeypatch):
+    """The Content-Security-Policy violations of the test's pages (its ``page`` and any context it opens).
+
+    The test fails at teardown if any is left: a test that provokes one on purpose empties the list.
+    """
+    violations = []
+    if "browser" in request.fixturenames or "page" in request.fixturenames:
+        browser = request.getfixturevalue("browser")
+        new_context = browser.new_context
+
+        def watched_new_context(*args, **kwargs):
+            context = new_context(*args, **kwargs)
+            watch_csp(context, violations)
+            return context
+
+        monkeypatch.setattr(browser, "new_context", watched_new_context)
+    if "page" in request.fixturenames:
+        watch_csp(request.getfixturevalue("page").context, violations)
+    yield violations
+    assert not violations, "Violations de la Content-Security-Policy :\n" + "\n".join(violations)

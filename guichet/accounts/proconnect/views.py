@@ -1,12 +1,17 @@
 """The ProConnect protocol on top of allauth's OpenID Connect adapter: the signed userinfo JWT, checked
-against the provider's published keys (JWKS), and the ``nonce`` of the ID token."""
+against the provider's published keys (JWKS), and the ``nonce`` of the ID token. Without ProConnect's
+configuration its two addresses answer 404 (allauth's views would fail on the missing app: a server error)."""
+
+from functools import wraps
 
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.internal import jwtkit
+from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
 from allauth.utils import build_absolute_uri
+from django.http import Http404
 from django.urls import reverse
 
 PROVIDER_ID = "proconnect"
@@ -45,5 +50,19 @@ class ProConnectOAuth2Adapter(OpenIDConnectOAuth2Adapter):
         return login
 
 
-oauth2_login = OAuth2LoginView.adapter_view(ProConnectOAuth2Adapter)
-oauth2_callback = OAuth2CallbackView.adapter_view(ProConnectOAuth2Adapter)
+def configured_only(view):
+    """``view`` when ProConnect is configured (PROCONNECT_* variables), else 404 like any unknown address."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            get_adapter(request).get_app(request, PROVIDER_ID)
+        except SocialApp.DoesNotExist:
+            raise Http404("ProConnect n'est pas configuré.") from None
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+oauth2_login = configured_only(OAuth2LoginView.adapter_view(ProConnectOAuth2Adapter))
+oauth2_callback = configured_only(OAuth2CallbackView.adapter_view(ProConnectOAuth2Adapter))

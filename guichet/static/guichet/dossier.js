@@ -5,6 +5,10 @@
   "use strict";
   var form = document.getElementById("section-form");
   if (!form) return;
+  if (form.hasAttribute("data-preview")) {
+    // The administrator's preview of a form: nothing to send anywhere.
+    form.addEventListener("submit", function (event) { event.preventDefault(); });
+  }
 
   function valueOf(name) {
     var inputs = form.querySelectorAll('[name="' + name + '"]');
