@@ -6,6 +6,8 @@ import re
 import pytest
 
 from guichet.core.text import count
+from tests.test_commission_sessions import table  # noqa: F401  (fixture)
+from tests.test_payment_pages import example, instructor, proofs_call  # noqa: F401  (fixtures)
 
 
 @pytest.mark.parametrize("n, expected", [(0, "0 ligne rejetée"), (1, "1 ligne rejetée"),
@@ -105,3 +107,31 @@ def test_a_money_input_shows_its_amount_grouped_like_the_display(client, db):
     # What the input shows reads back, as do the other spaces people type.
     for typed in ("24\u202f000,00", "24\u00a0000,00", "24 000,00 €", "24000"):
         assert parse_decimal(typed) == 24000
+
+
+def test_arbitration_amount_inputs_are_grouped_like_the_totals(client, table):  # noqa: F811
+    from django.urls import reverse
+
+    from guichet.commission import arbitration
+
+    _, arbitrator, session, item = table
+    arbitration.set_amounts(item.lines.get(position=1), arbitrator, granted="6000")
+    client.force_login(arbitrator)
+    html = client.get(reverse("commission:session", args=[session.pk])).content.decode()
+    line = item.lines.get(position=1)
+    assert f'id="granted-{line.pk}" name="granted" inputmode="decimal" value="6\u202f000,00"' in html
+    assert f'id="eligible-{line.pk}" name="eligible_cost" inputmode="decimal" value="12\u202f000,00"' in html
+    assert 'value="6000,00"' not in html and 'value="6000.00"' not in html
+
+
+def test_a_validated_invoice_amount_input_is_grouped(client, example):  # noqa: F811
+    from django.urls import reverse
+
+    from guichet.funding import payments
+    from guichet.funding.models import InvoiceLine, LineStatus
+
+    payments.validate_line(InvoiceLine.objects.get(pk=example["lines"]["a_rails"].pk), example["instructor"],
+                           LineStatus.PARTIAL, accepted_amount="5000", reason="Seuls 5 000 € concernent l'action.")
+    client.force_login(example["instructor"])
+    html = client.get(reverse("payments:validation", args=[example["a"].pk])).content.decode()
+    assert 'value="5\u202f000,00"' in html and 'value="5000,00"' not in html

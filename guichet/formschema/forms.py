@@ -17,7 +17,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.datastructures import MultiValueDict
 
-from guichet.core import filetypes
+from guichet.core import filetypes, money
 from guichet.core.money import MAX_AMOUNT
 from guichet.core.text import count
 
@@ -254,9 +254,7 @@ def grouped_amount(value) -> str:
         number = parse_decimal(value)
     except ValidationError:
         return str(value)
-    if number is None:
-        return ""
-    return f"{number:,f}".replace(",", "\u202f").replace(".", ",")
+    return money.for_input(number)
 
 
 def to_answer(f: Field, cleaned):
