@@ -24,7 +24,6 @@ def phone(page):
     page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
     page.on("console", lambda message: errors.append(f"{page.url}: {message.text}")
             if message.type == "error" else None)
-    page.errors = errors
     yield page
     assert not errors, "Erreurs dans la console du navigateur :\n" + "\n".join(errors)
 
