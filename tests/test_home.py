@@ -120,7 +120,7 @@ def test_instructor_home_takes_a_fixed_number_of_queries(client, django_assert_m
 
 def test_administrator_home_shows_the_calls_by_stage(client):
     now = timezone.now()
-    CallFactory(title="Appel en préparation", published=False)
+    draft = CallFactory(title="Appel en préparation", published=False)
     CallFactory(title="Appel annoncé", opens_at=now + dt.timedelta(days=10), closes_at=now + dt.timedelta(days=40))
     CallFactory(title="Appel ouvert")
     CallFactory(title="Appel terminé", opens_at=now - dt.timedelta(days=60), closes_at=now - dt.timedelta(days=1))
@@ -131,6 +131,8 @@ def test_administrator_home_shows_the_calls_by_stage(client):
     start = page.index("Mes appels à projets par étape")
     positions = [page.index(label, start) for label in order]
     assert positions == sorted(positions)
+    assert reverse("admin:calls_call_change", args=[draft.pk]) in page  # a draft has no public page
+    assert client.get(reverse("admin:calls_call_change", args=[draft.pk])).status_code == 200
 
 
 def test_administrator_home_takes_a_fixed_number_of_queries(client, django_assert_max_num_queries):

@@ -9,9 +9,11 @@ from allauth.account.models import EmailAddress
 from django.core.cache import cache
 from playwright.sync_api import expect
 
+from guichet.dossiers.models import State
+from guichet.messaging import services as messaging
 from tests.browser.accessibility import assert_accessible
 from tests.browser.login import log_in
-from tests.factories import InstructorFactory, UserFactory
+from tests.factories import DossierFactory, InstructorFactory, UserFactory
 
 PHONE = {"width": 375, "height": 812}
 
@@ -75,7 +77,18 @@ def test_visitor_reaches_sign_in_and_sign_up_from_the_menu(phone, live_server):
 def test_applicant_reaches_their_pages_account_and_sign_out(phone, live_server):
     page = phone
     user = verified(UserFactory(email="deposante@ehpad-exemple.fr"))
+    dossier = DossierFactory(created_by=user)
+    dossier.number, dossier.state = f"2024-32-{dossier.pk:06d}", State.EN_CONSTRUCTION
+    dossier.save()
+    messaging.post_message(dossier, InstructorFactory(), "Pouvez-vous joindre l'avis du CSE ?")
     log_in(page, user.email, "/dossiers/")
+    # Her home page: the dossier, with the message she has not read, reachable by keyboard.
+    page.goto("/")
+    assert_accessible(page)
+    follow(page, page.get_by_role("main").get_by_role("link", name="1 message non lu"))
+    expect(page.get_by_role("main")).to_contain_text("Pouvez-vous joindre l'avis du CSE ?")
+    page.goto("/")
+    expect(page.get_by_role("main").get_by_role("link", name="1 message non lu")).to_have_count(0)
     menu = open_menu(page)
     for label in ("Mes dossiers", "Mes établissements", "Mes subventions"):
         expect(menu.get_by_role("link", name=label)).to_be_visible()
@@ -100,6 +113,11 @@ def test_instructor_menu_has_the_ars_pages_only(phone, live_server):
     expect(menu.get_by_role("link", name="Rattachements")).to_be_visible()
     expect(menu.get_by_role("link", name="Mes dossiers")).to_have_count(0)
     expect(menu.get_by_role("link", name="Mes établissements")).to_have_count(0)
+    page.keyboard.press("Escape")
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Appels à projets à instruire")).to_be_visible()
+    assert_accessible(page)
+    menu = open_menu(page)
     follow(page, menu.get_by_role("link", name="Espace instructeur"))
     expect(page).to_have_url(re.compile(r"/instruction/appels/$"))
     assert_accessible(page)
