@@ -19,6 +19,7 @@ from guichet.dossiers.models import Dossier, State
 from guichet.establishments.models import LegalStatus, Sector
 from guichet.formschema import qvct
 from guichet.formschema.values import parse_decimal
+from guichet.messaging import unread
 
 from . import batch, workspace
 from .models import DossierIndex, InstructorGroup, Label
@@ -166,6 +167,7 @@ def call_workspace(request, slug):
     page_ids = [row["pk"] for row in result.rows]
     followed = set(Dossier.followers.through.objects.filter(user_id=user.pk, dossier_id__in=page_ids)
                    .values_list("dossier_id", flat=True)) if page_ids else set()
+    unread_counts = unread.unread_counts(user, page_ids)
     state_labels = dict(State.choices)
     rows = [{
         **row,
@@ -175,6 +177,7 @@ def call_workspace(request, slug):
         "labels": [labels_by_id[i] for i in row["label_ids"] if i in labels_by_id],
         "url": reverse("instruction:dossier", args=[row["pk"]]),
         "followed": row["pk"] in followed,
+        "unread": unread_counts.get(row["pk"], 0),
     } for row in result.rows]
     columns = []
     for name, header in COLUMNS:
