@@ -62,10 +62,10 @@ def test_drafts_are_reminded_once_per_threshold_before_the_deadline(settings):
         call_command("remind_drafts", stdout=out)
         return out.getvalue()
 
-    assert "1 relance(s)" in run()
+    assert "1 relance envoyée" in run()
     assert [m.to for m in mail.outbox] == [[draft.created_by.email]]
     assert "encore un brouillon" in mail.outbox[0].body and "Nom du projet" in mail.outbox[0].body
-    assert "0 relance(s)" in run()  # the 7-day reminder is not sent twice
+    assert "0 relance envoyée" in run()  # the 7-day reminder is not sent twice
     Call.objects.filter(pk=call.pk).update(closes_at=timezone.now() + dt.timedelta(hours=20))
-    assert "1 relance(s)" in run()  # the 1-day one comes
+    assert "1 relance envoyée" in run()  # the 1-day one comes
     assert far.created_by.email not in {to for m in mail.outbox for to in m.to}

@@ -140,10 +140,9 @@ def test_grand_est_structure():
     s = schema(GE)
     assert [sec.key for sec in s.sections] == ["identification", "description", "projet", "pieces"]
     assert s.field("etablissement_porteur").type == "establishment"
-    parties = s.field("parties_prenantes")
-    assert parties.type == "repeat" and parties.show_if.field == "dossier_mutualise"
-    assert {c.key for c in parties.children} >= {"finess", "raison_sociale"}
-    assert s.field("parties_prenantes.finess").type == "finess"
+    # The parties prenantes are the dossier's own (chosen when it starts, on its page), never asked again here.
+    assert s.field("parties_prenantes") is None and s.field("dossier_mutualise") is None
+    assert s.field("parties_prenantes_explication").type == "explanation"
     for key in ("taux_absenteisme", "taux_turnover"):
         assert s.field(key).type == "percentage"
     assert s.field("effectif_medical").type == "integer" and s.field("etp_medical").type == "decimal"
@@ -228,10 +227,10 @@ def test_hdf_computed_totals_and_conditions():
 def test_grand_est_cse_date_required_when_the_opinion_comes_later():
     engine = pytest.importorskip("guichet.formschema.engine")
     s = schema(GE)
-    missing = {m.path for m in engine.missing_items(s, {"avis_cse_joint": False, "dossier_mutualise": False})}
-    assert "date_reunion_cse" in missing and "avis_cse" not in missing and "parties_prenantes" not in missing
-    missing = {m.path for m in engine.missing_items(s, {"avis_cse_joint": True, "dossier_mutualise": True})}
-    assert "avis_cse" in missing and "date_reunion_cse" not in missing and "parties_prenantes" in missing
+    missing = {m.path for m in engine.missing_items(s, {"avis_cse_joint": False})}
+    assert "date_reunion_cse" in missing and "avis_cse" not in missing
+    missing = {m.path for m in engine.missing_items(s, {"avis_cse_joint": True})}
+    assert "avis_cse" in missing and "date_reunion_cse" not in missing
     result = engine.compute(s, {"effectif_medical": 40, "effectif_non_medical": 360, "etp_medical": "35.5",
                                 "etp_non_medical": "330.25",
                                 "actions": [{"nombre_agents": 120, "montant_demande": "8000"},
@@ -310,7 +309,7 @@ def test_command_reports_what_it_did():
     assert "modele-hdf-2024-candidature : créé" in out.getvalue()
     out = StringIO()
     call_command("load_call_templates", stdout=out)
-    assert "inchangé" in out.getvalue() and "3 modèle(s)" in out.getvalue()
+    assert "inchangé" in out.getvalue() and "3 modèles d'appel à projets chargés" in out.getvalue()
 
 
 # --- copying and demo -------------------------------------------------------------------------

@@ -111,7 +111,7 @@ def test_the_table_has_typed_cells_and_a_totals_row(session, table):
                                                  Decimal("5000.05")]  # ceiling: 50 % rounded down
     assert amount(values[10]) == Decimal("15.00")
     assert [amount(v) for v in values[11:13]] == [Decimal("4500.00"), Decimal("5000.05")]
-    assert values[13:] == ["Accepter", "Projet solide."]
+    assert values[13:] == ["Accepté", "Projet solide."]
     for cell in formation[6:10] + formation[11:13]:
         assert cell.data_type == "n" and cell.number_format == EUROS
     assert formation[10].number_format == "0.00"
@@ -128,7 +128,7 @@ def test_the_table_has_typed_cells_and_a_totals_row(session, table):
     assert ergonomie[4].value == "Ergonomie des postes"
     # Not proposed, not granted: empty cells; a refused dossier's amounts are cleared.
     assert injected[11].value is None and ergonomie[12].value is None
-    assert [c.value for c in ergonomie[13:]] == ["Refuser", "Hors critères."]
+    assert [c.value for c in ergonomie[13:]] == ["Refusé", "Hors critères."]
     assert ergonomie[10].value is None  # not scored
 
     assert totals[0].value == "Total" and totals[0].font.bold

@@ -123,7 +123,7 @@ def test_decisions_recorded_and_applied_from_the_page(client, table, django_capt
                                                                  "convention_kind": "avenant"})
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("commission:apply", args=[session.pk]), follow=True)
-    assert "Les décisions sont appliquées à 1 dossier(s)" in text(response)
+    assert "Les décisions sont appliquées à 1 dossier ;" in text(response)
     assert Dossier.objects.get(pk=item.dossier_id).state == State.ACCEPTE
     assert Grant.objects.get(dossier=item.dossier).total == Decimal("6000.00")
 

@@ -55,6 +55,7 @@ PAGES = {
     "dossiers:section": lambda d: [([d.dossier.pk, s.key], None) for s in d.schema.sections],
     "dossiers:file": lambda d: [([d.dossier.pk], None)],
     "dossiers:partners": lambda d: [([d.dossier.pk], None)],
+    "dossiers:duplicate": lambda d: [([d.dossier.pk], None)],
     "dossiers:attachment": lambda d: [([d.dossier.pk, a.pk], a.original_name) for a in d.attachments],
     "dossiers:zip": lambda d: [([d.dossier.pk], None)],
     "instruction:dossier": lambda d: [([d.dossier.pk], None)],
@@ -95,6 +96,7 @@ NOT_COVERED = {
                     "an establishment's members and claims (tests/test_establishment_claims.py)"),
     "dossiers:start": "starts a new dossier on a call (tests/test_dossier_filling.py, tests/test_eligibility.py)",
     "dossiers:accept_invitation": "an invitation's token, not the dossier (tests/test_dossier_filling.py)",
+    "dossiers:delete": "a draft's deletion; this dossier is filed (tests/test_drafts.py)",
     "commission:envelope": "the call's envelope, no dossier (tests/test_arbitration.py)",
     "commission:minutes": "a generated PDF of a session, after the minutes task (tests/test_commission_sessions.py)",
     "commission:document": "a generated decision PDF, after the commission applies (tests/test_decision_documents.py)",
@@ -347,6 +349,7 @@ SEEN_BY = {
     "dossiers:section": APPLICANTS,
     "dossiers:file": APPLICANTS,
     "dossiers:partners": APPLICANTS,
+    "dossiers:duplicate": APPLICANTS,
     "dossiers:attachment": APPLICANTS + ARS + ("member",),  # a member reads the dossiers on their agenda
     "dossiers:zip": APPLICANTS + ARS,
     "instruction:dossier": ARS,

@@ -294,7 +294,7 @@ def test_min_rows_and_per_row_required_children():
     items = missing_items(COND, {**base, "actions": [{"intitule": "A", "type_action": "Autre"}]})
     assert paths(items) == {"actions", "actions.0.precision", "actions.0.prestataire", "actions.0.cout"}
     block = next(m for m in items if m.path == "actions")
-    assert block.message == "au moins 2 ligne(s) à remplir" and block.section_key == "actions"
+    assert block.message == "au moins 2 lignes à remplir" and block.section_key == "actions"
     row_item = next(m for m in items if m.path == "actions.0.precision")
     assert row_item.label == "Actions n° 1 — Précision" and row_item.anchor == "champ-actions-0-precision"
     rows = [{"intitule": "A", "cout": "1", "prestataire": "P"}, {"intitule": "", "cout": "2", "prestataire": "Q"}]

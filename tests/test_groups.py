@@ -238,7 +238,7 @@ def test_send_digests_lists_the_last_days_filings_to_subscribers(call):
     DossierFactory(call=call)  # a draft is never listed
     out = io.StringIO()
     call_command("send_digests", stdout=out)
-    assert "1 récapitulatif(s) envoyé(s)." in out.getvalue()
+    assert "1 récapitulatif envoyé." in out.getvalue()
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [subscriber.email]
     body = mail.outbox[0].body
     assert recent.number in body and old.number not in body and call.title in body

@@ -84,7 +84,7 @@ def test_finess_wrong_length_says_the_count(value):
 def test_finess_forbidden_characters(value):
     with pytest.raises(ValidationError) as exc:
         validate_finess(value)
-    assert "caractère(s) interdit(s)" in _messages(exc)
+    assert "caractère interdit :" in _messages(exc)
 
 
 # --- normalisation -----------------------------------------------------------------------

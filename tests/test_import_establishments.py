@@ -127,7 +127,7 @@ def test_command_output_and_exit_status(tmp_path):
     call_command("import_establishments", str(path), stdout=out)
     text = out.getvalue()
     assert "ligne 3 : FINESS « 12345 » invalide" in text
-    assert "1 établissement(s) importé(s), 0 mis à jour, 1 ligne(s) rejetée(s)" in text
+    assert "1 établissement importé, 0 mis à jour, 1 ligne rejetée" in text
 
 
 def test_command_fails_on_unreadable_file(tmp_path):
@@ -162,7 +162,7 @@ def test_an_unclosed_quote_rejects_its_line_and_keeps_the_following_ones(tmp_pat
     broken = GOOD_1.replace("CENTRE HOSPITALIER DE LISIEUX", '"CENTRE HOSPITALIER DE LISIEUX')
     text = _run(tmp_path, _csv(HEADER, broken, GOOD_2).getvalue())
     assert "ligne 2 : guillemet ouvrant sans guillemet fermant" in text
-    assert "1 établissement(s) importé(s), 0 mis à jour, 1 ligne(s) rejetée(s)" in text
+    assert "1 établissement importé, 0 mis à jour, 1 ligne rejetée" in text
     assert Establishment.objects.filter(finess="140000076").exists()
 
 
@@ -170,13 +170,13 @@ def test_a_field_over_128_kb_is_a_numbered_rejection_not_a_traceback(tmp_path):
     huge = GOOD_1.replace("LISIEUX CEDEX", "X" * 200_000)
     text = _run(tmp_path, _csv(HEADER, huge, GOOD_2).getvalue())
     assert "ligne 2 : ligne trop longue" in text
-    assert "1 établissement(s) importé(s), 0 mis à jour, 1 ligne(s) rejetée(s)" in text
+    assert "1 établissement importé, 0 mis à jour, 1 ligne rejetée" in text
 
 
 def test_a_nul_character_in_a_line_is_a_numbered_rejection(tmp_path):
     text = _run(tmp_path, _csv(HEADER, GOOD_1.replace("LISIEUX;", "LIS\x00IEUX;", 1), GOOD_2).getvalue())
     assert "ligne 2 : caractère nul" in text
-    assert "1 établissement(s) importé(s), 0 mis à jour, 1 ligne(s) rejetée(s)" in text
+    assert "1 établissement importé, 0 mis à jour, 1 ligne rejetée" in text
 
 
 def test_a_binary_file_is_refused_in_french_with_a_non_zero_exit(tmp_path):

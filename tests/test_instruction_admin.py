@@ -29,7 +29,7 @@ def test_reindex_rebuilds_missing_index_rows():
     assert not DossierIndex.objects.filter(pk=dossier.pk).exists()  # a queryset update sends no signal
     out = io.StringIO()
     call_command("reindex_dossiers", stdout=out)
-    assert "1 dossier(s) indexé(s)." in out.getvalue()
+    assert "1 dossier indexé." in out.getvalue()
     assert DossierIndex.objects.get(pk=dossier.pk).state == "en_construction"
 
 

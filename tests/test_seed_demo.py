@@ -56,3 +56,32 @@ def test_seed_demo_is_idempotent_and_prepares_a_commission(db):
     ars_hdf = User.objects.get(email="instructeur.hdf@guichet-clact.localhost")
     assert [r.user.email for r in claims.first_claims_for_ars(ars_hdf)] == ["nouveau.deposant@guichet-clact.localhost"]
     assert not User.objects.get(email="nouveau.deposant@guichet-clact.localhost").establishments.exists()
+
+
+def test_the_grand_est_commission_dossiers_are_filled_in(db):
+    """A visitor of `make demo` sees a real call: every mandatory answer given, pieces attached as PDFs."""
+    from pypdf import PdfReader
+
+    from guichet.dossiers.models import Attachment
+    from guichet.dossiers.services import missing_items
+    from guichet.formschema import engine
+
+    call_command("seed_demo", stdout=io.StringIO())
+    session = Session.objects.get()
+    dossiers = [item.dossier for item in session.items.select_related("dossier__form_version", "dossier__call")]
+    assert len(dossiers) == 3
+    for dossier in dossiers:
+        assert [m.label for m in missing_items(dossier)] == [], dossier
+        schema = dossier.form_version.parsed()
+        assert engine.missing_items(schema, dossier.answers) == []
+        answers = dossier.answers
+        assert answers["raison_sociale"] == dossier.establishment.name
+        assert len(answers["presentation_projet"]) > 200 and answers["actions"][0]["professionnels_concernes"]
+        assert answers["total_montant_demande"] == str(sum(
+            line.requested for item in dossier.agenda_items.all() for line in item.lines.all()))
+        files = Attachment.objects.filter(dossier=dossier)
+        assert files.count() >= 5
+        for attachment in files:
+            with attachment.file.open("rb") as fh:
+                text = PdfReader(fh).pages[0].extract_text()
+            assert dossier.establishment.name in text

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from guichet.api.models import ApiToken
+from guichet.core import text
 
 
 @admin.register(ApiToken)
@@ -38,4 +39,4 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description="Révoquer les jetons sélectionnés")
     def revoke(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"{count} jeton(s) révoqué(s).", messages.SUCCESS)
+        self.message_user(request, f"{text.count(count, 'jeton révoqué')}.", messages.SUCCESS)

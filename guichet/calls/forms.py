@@ -18,6 +18,7 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
 
 from guichet.core.ids import is_ascii_number
+from guichet.core.text import plural
 from guichet.establishments.models import Region
 from guichet.formschema.schema import SchemaError, parse_schema
 
@@ -231,7 +232,8 @@ def _label(item, where, errors) -> str:
 def _unknown_keys(item, keys, where, errors):
     unknown = [str(k) for k in item if k not in keys]
     if unknown:
-        errors.append(f"{where} : clé(s) inconnue(s) {', '.join(unknown)} (clés permises : {', '.join(keys)}).")
+        errors.append(f"{where} : {plural(len(unknown), 'clé inconnue')} {', '.join(unknown)} "
+                      f"(clés permises : {', '.join(keys)}).")
 
 
 def clean_required_documents(data) -> list[dict]:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from django.db import transaction
 
+from guichet.core.text import plural
 from guichet.establishments.models import Region
 from guichet.formschema.schema import SchemaError, parse_schema
 
@@ -110,13 +111,14 @@ def read_template_file(path: Path) -> TemplateFile:
         raise TemplateError(f"{name} : le fichier doit décrire un objet")
     missing = [k for k in _REQUIRED_KEYS if data.get(k) in (None, "")]
     if missing:
-        raise TemplateError(f"{name} : clé(s) manquante(s) : {', '.join(missing)}")
+        raise TemplateError(f"{name} : {plural(len(missing), 'clé manquante')} : {', '.join(missing)}")
     if data["kind"] not in CallKind.values:
         raise TemplateError(f"{name} : nature « {data['kind']} » inconnue ({', '.join(CallKind.values)})")
     kinds = data.get("eligible_kinds") or []
     unknown = [k for k in kinds if k not in EligibleKind.values]
     if unknown:
-        raise TemplateError(f"{name} : type(s) d'établissement inconnu(s) : {', '.join(map(str, unknown))}")
+        kinds_text = f"{plural(len(unknown), 'type')} d'établissement {plural(len(unknown), 'inconnu')}"
+        raise TemplateError(f"{name} : {kinds_text} : {', '.join(map(str, unknown))}")
     documents = data.get("required_documents") or []
     for doc in documents:
         if not isinstance(doc, dict) or set(doc) != _DOCUMENT_KEYS:

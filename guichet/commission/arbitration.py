@@ -329,10 +329,21 @@ def decision_message(item: AgendaItem) -> str:
     return f"{text}\n\n{item.motivation}" if item.motivation else text
 
 
-def apply_decisions(session: Session, user, now=None) -> list[AgendaItem]:
+def early_application_error(session: Session, now, reason: str) -> str:
+    """Why applying now needs a reason: before the session's date, the letters would say « Après avis de la
+    commission » dated before the commission sat. Empty when the session is past or a reason is given."""
+    if now >= session.held_on or reason.strip():
+        return ""
+    held = timezone.localtime(session.held_on)
+    return (f"La séance est prévue le {held:%d/%m/%Y} à {held:%H:%M} : appliquer ses décisions avant qu'elle se "
+            "tienne daterait les lettres « après avis de la commission » d'avant son avis. Indiquez pourquoi "
+            "vous les appliquez dès maintenant (le motif est conservé au journal).")
+
+
+def apply_decisions(session: Session, user, now=None, early_reason: str = "") -> list[AgendaItem]:
     """Apply every decision of the session, each through the dossier's transitions, in one transaction:
     all or none. Accepted dossiers get their grant; letters, conventions and the minutes are generated
-    after commit."""
+    after commit. Before the session's date, only with ``early_reason`` (recorded in the audit trail)."""
     from guichet.funding.services import grant_from_item
 
     from . import documents
@@ -342,6 +353,9 @@ def apply_decisions(session: Session, user, now=None) -> list[AgendaItem]:
     with transaction.atomic():
         session = Session.objects.select_for_update().select_related("call__region").get(pk=session.pk)
         _require_open(session)
+        early = early_application_error(session, now, early_reason)
+        if early:
+            raise ArbitrationError({"early_reason": early})
         found = problems(session, user)
         if found:
             raise ArbitrationError([f"{number} : {reason}" for number, reason in found.items()])
@@ -357,7 +371,8 @@ def apply_decisions(session: Session, user, now=None) -> list[AgendaItem]:
             applied.append(item)
         session.status, session.decided_at, session.decided_by = SessionStatus.DECIDED, now, user
         session.save(update_fields=["status", "decided_at", "decided_by"])
-        audit.record(user, "session:apply", session=session.pk, dossiers=[i.dossier_id for i in applied])
+        details = {"early_reason": early_reason.strip()} if now < session.held_on else {}
+        audit.record(user, "session:apply", session=session.pk, dossiers=[i.dossier_id for i in applied], **details)
         transaction.on_commit(lambda: documents.enqueue_decision_documents(session))
     return applied
 

@@ -1,6 +1,6 @@
 """Demo data for the commission: a Grand Est call whose filing is over, three dossiers in instruction
-with their actions, a scoring grid and a session in preparation with a commission member — so that
-`make demo` shows arbitration without filing dossiers first. Idempotent."""
+with their answers and pieces (``demo_answers``), a scoring grid and a session in preparation with a
+commission member — so that `make demo` shows arbitration without filing dossiers first. Idempotent."""
 
 import datetime as dt
 from decimal import Decimal
@@ -12,7 +12,7 @@ from guichet.calls.models import Call
 from guichet.calls.templates_loader import copy_call
 from guichet.dossiers.models import Dossier, State
 
-from . import arbitration
+from . import arbitration, demo_answers
 from .models import Capacity, Criterion, Session
 
 SLUG = "demo-commission-grand-est"
@@ -58,14 +58,19 @@ def seed(template: Call, establishments, applicant, instructor, member) -> Call:
             dossier.number = f"{call.year}-{call.region.code}-{dossier.pk:06d}"
             dossier.save(update_fields=["number"])
             dossier.members.add(applicant)
+        if not dossier.answers.get("presentation_projet"):  # new, or left empty by an older demo
+            demo_answers.fill(dossier, index, actions, applicant)
         dossiers.append(dossier)
     session = Session.objects.filter(call=call).first()
     if session is None:
         session = arbitration.create_session(
             call, instructor, title="Commission d'arbitrage CLACT-QVCT (démonstration)",
             held_on=now + dt.timedelta(days=7), place="ARS Grand Est, Nancy",
-            signatory_name="La directrice générale de l'ARS Grand Est",
+            signatory_name="Claire Lambert", signatory_title="La directrice générale de l'ARS Grand Est",
             convention_starts_on=timezone.localdate(), convention_ends_on=dt.date(now.year + 1, 12, 31))
         arbitration.add_to_agenda(session, dossiers, instructor)
+    # An older demo put the signatory's title in the name: the conventions named her twice.
+    Session.objects.filter(pk=session.pk, signatory_name="La directrice générale de l'ARS Grand Est").update(
+        signatory_name="Claire Lambert", signatory_title="La directrice générale de l'ARS Grand Est")
     arbitration.add_member(session, instructor, member, Capacity.MEMBER, "Représentant des organisations syndicales")
     return call

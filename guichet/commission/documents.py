@@ -91,7 +91,7 @@ def session_context(session: Session) -> dict:
             "demande": sum((line.requested for line in lines), ZERO),
             "propose": sum((line.proposed or ZERO for line in lines), ZERO),
             "accorde": sum((line.granted or ZERO for line in lines), ZERO),
-            "decision": item.get_decision_display(), "motivation": item.motivation,
+            "decision": item.outcome, "motivation": item.motivation,
             "actions": [_action(line) for line in lines],
         })
     return {

@@ -20,7 +20,7 @@ from guichet.core.spreadsheets import BOLD, DATE_TIME, EUROS, TEXT, WRAP, file_n
 from guichet.core.spreadsheets import write_only_cell as _cell
 
 from . import arbitration, scoring
-from .models import Decision, Session
+from .models import Session
 
 MARK = "0.00"
 
@@ -44,7 +44,6 @@ COLUMNS = [
 ]
 MONEY_COLUMNS = [index for index, (_, _, fmt) in enumerate(COLUMNS) if fmt == EUROS]
 GRANTED = [header for header, _, _ in COLUMNS].index("Montant accordé")
-DECISIONS = dict(Decision.choices)
 
 
 def export_filename(session: Session) -> str:
@@ -74,7 +73,7 @@ def _rows(session: Session, items: list):
             yield (item.dossier.number or "", establishment.name, establishment.finess, establishment.siret,
                    line.title, line.establishments, line.cost, line.eligible_cost, line.requested,
                    arbitration.line_ceiling(line, call.cofinancing_rate), mark, line.proposed, line.granted,
-                   DECISIONS.get(item.decision, item.decision), item.motivation)
+                   item.outcome, item.motivation)
 
 
 def _table_sheet(wb: Workbook, rows: list[tuple]):

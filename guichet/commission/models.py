@@ -134,6 +134,11 @@ class Decision(models.TextChoices):
     POSTPONE = "ajourner", "Ajourner à une séance suivante"
 
 
+# A decision as the reader of the minutes or a session page expects it: its outcome, not the verb chosen.
+OUTCOMES = {Decision.PENDING: "À décider", Decision.ACCEPT: "Accepté", Decision.REFUSE: "Refusé",
+            Decision.CLOSE: "Classé sans suite", Decision.POSTPONE: "Ajourné"}
+
+
 class ConventionKind(models.TextChoices):
     CONVENTION = "convention", "Convention de financement"
     AVENANT = "avenant", "Avenant au CPOM"
@@ -160,6 +165,11 @@ class AgendaItem(models.Model):
 
     def __str__(self):
         return f"{self.dossier} — {self.session}"
+
+    @property
+    def outcome(self) -> str:
+        """« Accepté », « Refusé »…: the decision as its readers expect it."""
+        return OUTCOMES.get(self.decision, self.get_decision_display())
 
 
 MONEY = {"max_digits": 14, "decimal_places": 2}

@@ -24,6 +24,7 @@ from dsfr.forms import DsfrBaseForm
 from guichet.calls.models import Call
 from guichet.core.downloads import serve_checked
 from guichet.core.money import euros
+from guichet.core.text import count
 from guichet.formschema.forms import SchemaFileField
 from guichet.formschema.values import parse_decimal
 
@@ -116,7 +117,10 @@ def _table(session: Session):
 
 @login_required
 def session_detail(request, pk):
-    session = _session(request, pk)
+    return _render_session(request, _session(request, pk))
+
+
+def _render_session(request, session, *, early_reason="", early_error="", status=200):
     call = session.call
     manage = arbitration.can_manage(request.user, call)
     items = _table(session)
@@ -127,7 +131,8 @@ def session_detail(request, pk):
         "decisions": Decision.choices, "convention_kinds": ConventionKind.choices,
         "minutes": session.documents.filter(kind="proces_verbal").order_by("-created_at", "-pk").first(),
         "problems": arbitration.problems(session, request.user) if manage and session.is_open and items else {},
-        "nav": "instruction", "page_title": session.title})
+        "early": session.held_on > timezone.now(), "early_reason": early_reason, "early_error": early_error,
+        "nav": "instruction", "page_title": session.title}, status=status)
 
 
 @login_required
@@ -175,7 +180,7 @@ def agenda(request, pk):
                 messages.error(request, exc.messages[0])
                 return redirect("commission:session", pk=pk)
             if added:
-                messages.success(request, f"{len(added)} dossier(s) inscrit(s) à l'ordre du jour.")
+                messages.success(request, f"{count(len(added), 'dossier inscrit')} à l'ordre du jour.")
             for number, reason in refused.items():
                 messages.error(request, f"{number} : {reason}")
             return redirect("commission:session", pk=pk)
@@ -257,7 +262,7 @@ def item_decision(request, item_pk):
         messages.error(request, f"{item.dossier} : {exc.messages[0]}")
     else:
         messages.success(request, f"Décision enregistrée pour le dossier {item.dossier} : "
-                                  f"{item.get_decision_display().lower()}.")
+                                  f"{item.outcome.lower()}.")
     return redirect(f"{session_url(item.session)}#dossier-{item.pk}")
 
 
@@ -265,15 +270,20 @@ def item_decision(request, item_pk):
 @require_POST
 def apply(request, pk):
     session = _session(request, pk, manage=True)
+    reason = request.POST.get("early_reason", "")
     try:
-        applied = arbitration.apply_decisions(session, request.user)
+        applied = arbitration.apply_decisions(session, request.user, early_reason=reason)
     except ArbitrationError as exc:
+        if hasattr(exc, "error_dict") and "early_reason" in exc.error_dict:
+            return _render_session(request, session, early_reason=reason,
+                                   early_error=exc.message_dict["early_reason"][0], status=400)
         for message in exc.messages:
             messages.error(request, message)
     except PermissionDenied as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Les décisions sont appliquées à {len(applied)} dossier(s) ; les demandeurs sont "
+        messages.success(request, f"Les décisions sont appliquées à {count(len(applied), 'dossier')} ; "
+                                  "les demandeurs sont "
                                   "prévenus, les lettres, conventions et le procès-verbal sont générés.")
     return redirect("commission:session", pk=pk)
 

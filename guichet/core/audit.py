@@ -50,6 +50,8 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from guichet.core.text import plural
+
 from .models import GENESIS_HASH, AuditRecord
 
 HASH_VERSION = 2  # of new records; 1 = plain SHA-256, before the chain was keyed (still verified)
@@ -235,7 +237,8 @@ def verify(chunk_size: int = 2000):
             if rec.seq > expected_seq:
                 missing = (f"n° {expected_seq}" if rec.seq == expected_seq + 1
                            else f"n° {expected_seq} à {rec.seq - 1}")
-                return count, (rec, f"enregistrement(s) manquant(s) avant lui ({missing})")
+                gone = plural(rec.seq - expected_seq, "enregistrement manquant")
+                return count, (rec, f"{gone} avant lui ({missing})")
             return count, (rec, f"numéro {rec.seq} inattendu (attendu : {expected_seq})")
         if rec.prev_hash != expected_prev:
             return count, (rec, f"empreinte précédente {rec.prev_hash} ≠ empreinte de l'enregistrement "

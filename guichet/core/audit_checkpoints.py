@@ -25,6 +25,8 @@ from django.core.files.storage import default_storage
 from django.core.mail import send_mail
 from django.utils import timezone
 
+from guichet.core.text import count
+
 from . import storage as stored
 from .models import GENESIS_HASH, AuditRecord
 
@@ -77,7 +79,7 @@ def email(point: Checkpoint) -> int:
         return 0
     body = (
         "Point d'ancrage du journal d'audit de Guichet CLACT.\n\n"
-        f"Le {point.at} (UTC), la chaîne comptait {point.seq} enregistrement(s) ; "
+        f"Le {point.at} (UTC), la chaîne comptait {count(point.seq, 'enregistrement')} ; "
         f"empreinte du dernier : {point.hash}.\n\n"
         "Conservez ce message hors des serveurs de la plateforme : si un jour l'enregistrement n° "
         f"{point.seq} n'existait plus ou n'avait plus cette empreinte, le journal aurait été tronqué ou réécrit. "
@@ -125,7 +127,7 @@ def problem(point: Checkpoint) -> str | None:
     if found is None:
         last = AuditRecord.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
         return (f"derniers enregistrements supprimés : le point d'ancrage du {point.at} ({point.name}) comptait "
-                f"{point.seq} enregistrement(s), la chaîne n'en a plus que {last}")
+                f"{count(point.seq, 'enregistrement')}, la chaîne n'en a plus que {last}")
     if found != point.hash:
         return (f"chaîne réécrite : au point d'ancrage du {point.at} ({point.name}), l'enregistrement n° {point.seq} "
                 f"avait l'empreinte {point.hash}, il a maintenant l'empreinte {found}")

@@ -31,6 +31,14 @@ def euros(value) -> str:
     return f"{text}\u00a0€"
 
 
+def for_input(value) -> str:
+    """An amount as a money input shows it, grouped like every displayed amount but without the sign:
+    Decimal("24000") → « 24 000,00 » (narrow no-break spaces, which ``parse_euros`` reads back); None → ""."""
+    if value is None or value == "":
+        return ""
+    return euros(value).removesuffix("\u00a0€")
+
+
 def parse_euros(raw, *, minimum: Decimal | None = Decimal(0), maximum: Decimal = MAX_AMOUNT) -> Decimal | None:
     """« 1 200,50 € », « 1200.50 » → Decimal("1200.50"); "" → None; anything else, or an amount outside
     [minimum, maximum] or with fractions of a cent, is a ValidationError whose message says why, in French."""

@@ -1,4 +1,5 @@
-"""French formatting filters of the document templates: ``euros``, ``date_fr``, ``pourcent``, ``nombre``.
+"""French formatting filters of the document templates: ``euros``, ``date_fr``, ``pourcent``, ``nombre``,
+``sans_article``.
 
 Built into the documents' own template engine (``render.ENGINE``): templates use them without
 ``{% load %}``, which they may not use anyway. Also plain functions, usable from Python.
@@ -109,3 +110,17 @@ def nombre(value, places=None) -> str:
     except (TypeError, ValueError):
         places = None
     return format_number(number, places)
+
+
+ARTICLES = ("le ", "la ", "les ", "l'", "l’")
+
+
+@register.filter
+def sans_article(value) -> str:
+    """A title without its leading article, to follow a name: « La directrice générale de l'ARS » →
+    « directrice générale de l'ARS » (« Claire Dupont, directrice générale de l'ARS »)."""
+    text = str(value or "").strip()
+    for article in ARTICLES:
+        if text.lower().startswith(article):
+            return text[len(article):].lstrip()
+    return text

@@ -120,6 +120,8 @@ FILTERS = [
     ("date_fr", "{{ decision.date|date_fr }}", "date en toutes lettres : 22 novembre 2026"),
     ("pourcent", "{{ taux|pourcent }}", "pourcentage : 50 %"),
     ("nombre", "{{ dossier.score|nombre }}", "nombre : 16,5 (|nombre:2 pour deux décimales : 16,50)"),
+    ("sans_article", "{{ signataire.qualite|sans_article }}",
+     "sans l'article initial : « La directrice générale » → « directrice générale » (après un nom)"),
 ]
 
 

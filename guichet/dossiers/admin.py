@@ -4,6 +4,7 @@ hence the same guarded transitions, as the workspace and the API."""
 
 from django.contrib import admin, messages
 
+from guichet.core.text import count
 from guichet.dossiers import workflow
 
 from .models import Dossier
@@ -18,7 +19,7 @@ def _make_action(transition):
 
         result = batch.run(list(queryset.values_list("pk", flat=True)[: batch.MAX_DOSSIERS + 1]),
                            transition.event, request.user)
-        modeladmin.message_user(request, f"« {transition.label} » : {len(result.done)} dossier(s) traité(s).",
+        modeladmin.message_user(request, f"« {transition.label} » : {count(len(result.done), 'dossier traité')}.",
                                 messages.SUCCESS)
         for dossier, reason in result.skipped:
             modeladmin.message_user(request, f"Dossier {dossier} non traité : {reason}", messages.WARNING)

@@ -29,9 +29,11 @@ class StartForm(DsfrBaseForm):
 
         super().__init__(*args, **kwargs)
         self.fields["establishment"].queryset = establishments
-        self.fields["partners"].queryset = establishments
+        # Parties prenantes: the user's confirmed establishments implanted in the call's region (the others
+        # would be refused anyway, see ``Call.refusal``).
+        self.fields["partners"].queryset = establishments.filter(region_id=call.region_id)
         self.fields["region"].queryset = Region.objects.order_by("name")
-        if establishments.count() < 2:
+        if self.fields["partners"].queryset.count() < 2:
             del self.fields["partners"]
         if not establishments.filter(region__isnull=True).exists():
             del self.fields["region"]
@@ -52,8 +54,23 @@ class PartnersForm(DsfrBaseForm):
 
     def __init__(self, *args, dossier, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["partners"].queryset = user.establishments.exclude(pk=dossier.establishment_id)
+        self.fields["partners"].queryset = (user.establishments.filter(region_id=dossier.call.region_id)
+                                            .exclude(pk=dossier.establishment_id))
         self.fields["partners"].initial = list(dossier.partners.values_list("pk", flat=True))
+
+
+class DuplicateForm(DsfrBaseForm):
+    call = forms.ModelChoiceField(
+        label="Appel à projets du nouveau dossier", queryset=None, empty_label="Choisissez un appel à projets ouvert",
+        error_messages={"required": "Choisissez l'appel à projets du nouveau dossier.",
+                        "invalid_choice": "Choisissez un appel à projets ouvert de la liste."},
+        help_text="Les réponses, les établissements et les pièces jointes sont repris là où le formulaire de cet "
+                  "appel à projets a encore le champ ; la liste de ce qui n'a pas été repris s'affiche ensuite.")
+
+    def __init__(self, *args, calls, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["call"].queryset = calls
+        self.fields["call"].label_from_instance = lambda c: f"{c.title} ({c.region.ars_name})"
 
 
 class InvitationForm(DsfrBaseForm):

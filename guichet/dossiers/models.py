@@ -137,6 +137,19 @@ class DossierEvent(models.Model):
     class Meta:
         ordering = ["at", "pk"]
 
+    # The states are stored as codes (an event outlives a renamed label); readers see the labels.
+    @property
+    def from_state_label(self) -> str:
+        return _state_label(self.from_state)
+
+    @property
+    def to_state_label(self) -> str:
+        return _state_label(self.to_state)
+
+
+def _state_label(code: str) -> str:
+    return State(code).label if code in State.values else code
+
 
 def new_invitation_token() -> str:
     return secrets.token_urlsafe(32)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from guichet.calls import deadlines
 from guichet.core.files import store_upload
+from guichet.core.text import count
 from guichet.formschema import engine
 from guichet.formschema.forms import FormContext, build_section_form, merge_section
 
@@ -281,7 +282,8 @@ def file_dossier(dossier: Dossier, user, now=None) -> Dossier:
     schema = version.parsed()
     missing = missing_items(dossier, schema)
     if missing:
-        raise FilingError(f"Le dossier est incomplet : {len(missing)} élément(s) à compléter.")
+        items = count(len(missing), "élément à compléter", "éléments à compléter")
+        raise FilingError(f"Le dossier est incomplet : {items}.")
     _check_may_file(dossier)
     answers = engine.compute(schema, engine.strip_hidden(schema, dossier.answers), call.cofinancing_rate)
     dossier.answers = answers
@@ -337,7 +339,7 @@ def remove_row(dossier: Dossier, block: str, index: int, user) -> None:
     if f is None or f.type != "repeat" or not 0 <= index < len(rows):
         raise ValidationError(ROW_NOT_FOUND, code="row_not_found")
     if len(rows) <= f.opt("min_rows", 0):
-        raise ValidationError(f"« {f.label} » doit garder au moins {f.opt('min_rows')} ligne(s).")
+        raise ValidationError(f"« {f.label} » doit garder au moins {count(f.opt('min_rows'), 'ligne')}.")
     old = dossier.answers
     del rows[index]
     pending = {}

@@ -12,6 +12,8 @@ urlpatterns = [
     path("<int:pk>/deposer/", views.file, name="file"),
     path("<int:pk>/etablissements/", views.partners, name="partners"),
     path("<int:pk>/inviter/", views.invite, name="invite"),
+    path("<int:pk>/supprimer/", views.delete_draft, name="delete"),
+    path("<int:pk>/dupliquer/", views.duplicate, name="duplicate"),
     path("<int:pk>/fichiers/<int:attachment_id>/", views.attachment, name="attachment"),
     path("<int:pk>/fichiers.zip", views.zip_files, name="zip"),
 ]

@@ -25,8 +25,8 @@ from guichet.core.ids import is_ascii_number
 from guichet.formschema.forms import SchemaFileField, build_section_form
 from guichet.messaging import unread
 
-from . import archive, display, notifications, services, unique
-from .forms import InvitationForm, PartnersForm, StartForm
+from . import archive, display, drafts, notifications, services, unique
+from .forms import DuplicateForm, InvitationForm, PartnersForm, StartForm
 from .models import Attachment, Dossier, Invitation, State
 
 STASH_KEY = "dossier-stash:{pk}:{section}"
@@ -256,6 +256,7 @@ def summary(request, pk):
     is_member = dossier.members.filter(pk=request.user.pk).exists()
     return render(request, "dossiers/summary.html", {
         "dossier": dossier, "sections": sections, "is_member": is_member,
+        "may_delete": drafts.may_delete(dossier, request.user),
         "events": dossier.events.select_related("actor"), "nav": "dossiers",
         "invitation_form": InvitationForm(), "members": dossier.members.all(),
         "page_title": f"Dossier {dossier}",
@@ -376,3 +377,45 @@ def zip_files(request, pk):
                  size=int(response["Content-Length"]))
     return response
 
+
+
+@login_required
+def delete_draft(request, pk):
+    """Confirmation page, then deletion of a draft (``drafts.delete_draft`` refuses anything else)."""
+    dossier = _dossier(request, pk)
+    if not drafts.may_delete(dossier, request.user):
+        raise PermissionDenied
+    if request.method == "POST":
+        drafts.delete_draft(dossier, request.user)
+        messages.success(request, f"Le brouillon « {dossier.call.title} » de {dossier.establishment.name} est "
+                                  "supprimé, pour vous et pour les autres personnes qui y travaillaient.")
+        return redirect("dossiers:mine")
+    return render(request, "dossiers/delete.html", {
+        "dossier": dossier, "files": dossier.attachments.count(),
+        "others": list(dossier.members.exclude(pk=request.user.pk).order_by("email").values_list("email", flat=True)),
+        "nav": "dossiers", "page_title": "Supprimer le brouillon"})
+
+
+@login_required
+def duplicate(request, pk):
+    """Start a new draft on an open call from this dossier."""
+    dossier = _dossier(request, pk)
+    if not dossier.members.filter(pk=request.user.pk).exists() or getattr(request.user, "is_ars_staff", False):
+        raise PermissionDenied
+    form = DuplicateForm(request.POST or None, calls=drafts.target_calls(dossier))
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = drafts.duplicate(dossier, form.cleaned_data["call"], request.user)
+        except ValidationError as exc:
+            form.add_error("call", exc)
+        except PermissionDenied as exc:
+            form.add_error("call", str(exc) or "Vous ne pouvez pas démarrer de dossier pour cet établissement.")
+        else:
+            messages.success(request, "Un nouveau brouillon est créé à partir du dossier"
+                                      f"{' n° ' + dossier.number if dossier.number else ''}.")
+            if result.not_copied:
+                messages.warning(request, "Non repris : " + " ; ".join(result.not_copied))
+            return redirect("dossiers:summary", pk=result.dossier.pk)
+    return render(request, "dossiers/duplicate.html", {"dossier": dossier, "form": form, "nav": "dossiers",
+                                                       "page_title": "Dupliquer le dossier"},
+                  status=400 if form.errors else 200)

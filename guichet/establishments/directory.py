@@ -34,6 +34,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from guichet.core.text import count, plural
+
 from .identifiers import normalize, validate_finess, validate_siren, validate_siret
 from .models import Establishment, LegalEntity, LegalStatus, Region, Sector, Source
 
@@ -101,9 +103,10 @@ class ImportReport:
     @property
     def summary(self) -> str:
         return (
-            f"{self.imported} établissement(s) importé(s), {self.updated} mis à jour, "
-            f"{len(self.rejected)} ligne(s) rejetée(s) ; entités juridiques : "
-            f"{self.legal_entities_created} créée(s), {self.legal_entities_updated} mise(s) à jour."
+            f"{count(self.imported, 'établissement importé')}, {self.updated} mis à jour, "
+            f"{count(len(self.rejected), 'ligne rejetée')} ; entités juridiques : "
+            f"{count(self.legal_entities_created, 'créée')}, "
+            f"{count(self.legal_entities_updated, 'mise à jour', 'mises à jour')}."
         )
 
 
@@ -198,7 +201,7 @@ def _rows(text: str, rejected: list | None = None):
     if missing:
         raise ImportFileError(
             "Le fichier n'est pas une table d'identification SAE (séparateur « ; ») : "
-            f"colonne(s) manquante(s) : {', '.join(missing)}."
+            f"{plural(len(missing), 'colonne manquante')} : {', '.join(missing)}."
         )
     for number, line in lines:
         if not line.strip():

@@ -18,6 +18,8 @@ from stdnum.exceptions import InvalidChecksum
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
+from guichet.core.text import plural
+
 __all__ = [
     "FinessField",
     "SirenField",
@@ -77,7 +79,8 @@ def _check_characters(value: str, label: str, *, allow_corsica: bool = False) ->
         shown = " ".join(f"« {c} »" for c in forbidden)
         extra = " (seuls « 2A » ou « 2B » sont admis en tête pour la Corse)" if allow_corsica else ""
         raise ValidationError(
-            f"Le numéro {label} ne doit contenir que des chiffres{extra} ; caractère(s) interdit(s) : {shown}.",
+            f"Le numéro {label} ne doit contenir que des chiffres{extra} ; "
+            f"{plural(len(forbidden), 'caractère interdit')} : {shown}.",
             code="invalid_characters",
         )
 

@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 
+from guichet.core.text import count
+
 from .expressions import evaluate
 from .schema import Field, Schema
 from .values import format_decimal, is_empty, parse_decimal, to_decimal
@@ -133,7 +135,7 @@ def missing_items(schema: Schema, answers: dict, pending: dict | None = None) ->
                 rows = answers.get(f.key) or []
                 min_rows = f.opt("min_rows", 1 if f.required else 0)
                 if len(rows) < min_rows:
-                    add(f.key, f.label, f"au moins {min_rows} ligne(s) à remplir")
+                    add(f.key, f.label, f"au moins {count(min_rows, 'ligne')} à remplir")
                 for index, row in enumerate(rows):
                     for child in f.children:
                         if not child.is_input or not is_visible(schema, child, answers, row):

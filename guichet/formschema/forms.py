@@ -17,8 +17,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.datastructures import MultiValueDict
 
-from guichet.core import filetypes
+from guichet.core import filetypes, money
 from guichet.core.money import MAX_AMOUNT
+from guichet.core.text import count
 
 from . import qvct
 from .engine import is_visible
@@ -66,7 +67,7 @@ class FrenchDecimalField(forms.CharField):
                                   code="max_value")
         if number != number.quantize(Decimal(1).scaleb(-self.places)) and self.places is not None:
             raise ValidationError(
-                f"Saisissez au plus {self.places} chiffre(s) après la virgule." if self.places else
+                f"Saisissez au plus {count(self.places, 'chiffre')} après la virgule." if self.places else
                 "Saisissez un nombre entier.", code="max_decimal_places")
         return format_decimal(number, self.places)
 
@@ -237,11 +238,23 @@ def to_form_value(f: Field, value):
         return "on" if value else None
     if f.type in ("multichoice",) or (f.type == "qvct_theme" and f.opt("multiple", True)):
         return list(value) if isinstance(value, list) else [value]
-    if f.type in ("integer", "decimal", "percentage", "amount"):
+    if f.type == "amount":
+        return grouped_amount(value)
+    if f.type in ("integer", "decimal", "percentage"):
         return str(value).replace(".", ",")
     if f.type == "file":
         return None
     return str(value)
+
+
+def grouped_amount(value) -> str:
+    """A stored amount as the input shows it, grouped like every displayed amount: « 24 000,00 » (narrow
+    no-break spaces, which ``parse_decimal`` reads back); a value that is not a number is shown as stored."""
+    try:
+        number = parse_decimal(value)
+    except ValidationError:
+        return str(value)
+    return money.for_input(number)
 
 
 def to_answer(f: Field, cleaned):

@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from guichet.core import audit
+from guichet.core import audit, money
 from guichet.dossiers.models import Dossier, State
 from guichet.formschema.values import parse_decimal
 from guichet.instruction.views_dossier import instructed_or_404
@@ -50,7 +50,7 @@ def _actions(dossier: Dossier) -> list[GrantAction]:
 
 
 def _amount_text(value) -> str:
-    return "" if value is None else f"{value:.2f}".replace(".", ",")
+    return money.for_input(value)
 
 
 def _prepare(block, editable: bool, failed: InvoiceLine | None = None, errors=None, typed=None):

@@ -88,7 +88,7 @@ def test_commission_arbitrates_within_the_envelope_and_the_applicant_downloads_t
         expect(box).to_be_checked()
     assert_accessible(page)
     page.get_by_role("button", name="Inscrire les dossiers cochés").click()
-    expect(page.get_by_text("3 dossier(s) inscrit(s) à l'ordre du jour.")).to_be_visible()
+    expect(page.get_by_text("3 dossiers inscrits à l'ordre du jour.")).to_be_visible()
     assert_accessible(page)
 
     # Amounts typed with the keyboard: saved on leaving the field, the totals follow.
@@ -119,8 +119,13 @@ def test_commission_arbitrates_within_the_envelope_and_the_applicant_downloads_t
         page.locator(f"#dossier-{d.agenda_items.get().pk}").get_by_role("button", name="Enregistrer la décision") \
             .click()
         expect(page.get_by_text(f"Décision enregistrée pour le dossier {d.number}")).to_be_visible()
+    # The session sits in two days: applying now is refused until a reason is given, at its field.
     page.get_by_role("button", name="Appliquer les décisions de la séance").click()
-    expect(page.get_by_text("Les décisions sont appliquées à 3 dossier(s)")).to_be_visible()
+    reason = page.get_by_label("Motif d'une application avant la séance")
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    reason.fill("Avis de la commission recueilli par écrit, séance maintenue pour le bilan.")
+    page.get_by_role("button", name="Appliquer les décisions de la séance").click()
+    expect(page.get_by_text("Les décisions sont appliquées à 3 dossiers")).to_be_visible()
     assert_accessible(page)
     states = dict(Dossier.objects.filter(call=session.call).values_list("pk", "state"))
     assert states == {nancy.pk: State.ACCEPTE, metz.pk: State.ACCEPTE, reims.pk: State.REFUSE}

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from guichet.calls.templates_loader import TemplateError, load_seed_templates
+from guichet.core.text import count, plural
 from guichet.formschema.schema import SchemaError
 
 
@@ -18,4 +19,5 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         for call in calls:
             self.stdout.write(f"- {call.load_report.describe()}")
-        self.stdout.write(self.style.SUCCESS(f"{len(calls)} modèle(s) d'appel à projets chargé(s)."))
+        loaded = f"{count(len(calls), 'modèle')} d'appel à projets {plural(len(calls), 'chargé')}."
+        self.stdout.write(self.style.SUCCESS(loaded))

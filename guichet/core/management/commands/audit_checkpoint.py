@@ -7,7 +7,7 @@ Verifies the chain first (a broken chain is not anchored: exit 1), then stores a
 
 from django.core.management.base import BaseCommand, CommandError
 
-from guichet.core import audit, audit_checkpoints
+from guichet.core import audit, audit_checkpoints, text
 
 
 class Command(BaseCommand):
@@ -24,5 +24,6 @@ class Command(BaseCommand):
             raise CommandError(f"Journal d'audit altéré : {problem}. Aucun point d'ancrage écrit.", returncode=1)
         point = audit_checkpoints.write()
         sent = audit_checkpoints.email(point)
-        self.stdout.write(f"Point d'ancrage écrit : {point.name} ({point.seq} enregistrement(s), dernière empreinte "
-                          f"{point.hash})" + (f", envoyé à {sent} destinataire(s)" if sent else ""))
+        to = f", envoyé à {text.count(sent, 'destinataire')}" if sent else ""
+        self.stdout.write(f"Point d'ancrage écrit : {point.name} ({text.count(point.seq, 'enregistrement')}, "
+                          f"dernière empreinte {point.hash}){to}")

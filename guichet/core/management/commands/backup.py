@@ -32,6 +32,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.recorder import MigrationRecorder
 
 from guichet.core import storage as stored
+from guichet.core.text import count, plural
 
 FORMAT = "guichet-backup"
 VERSION = 1
@@ -143,8 +144,8 @@ class Command(BaseCommand):
         message = (f"Sauvegarde écrite dans {dest} : {sum(counts.values())} objets, {len(copied)} fichiers "
                    f"({sum(f['size'] for f in copied)} octets).")
         if problems:
-            raise CommandError(f"{message} Attention : {len(problems)} fichier(s) absent(s) ou modifié(s), "
-                               "listés dans manifest.json (« problems »).")
+            files = f"{count(len(problems), 'fichier absent')} ou {plural(len(problems), 'modifié')}"
+            raise CommandError(f"{message} Attention : {files}, listés dans manifest.json (« problems »).")
         if verbosity:
             self.stdout.write(self.style.SUCCESS(message))
 

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from guichet.core import storage as stored
+from guichet.core.text import count, plural
 
 DEFAULT_PREFIXES = ["dossiers/", "decisions/", "imports/"]
 
@@ -50,8 +51,8 @@ class Command(BaseCommand):
                 deleted += 1
                 if verbosity:
                     self.stdout.write(f"{'à supprimer' if dry_run else 'supprimé'} : {listed.name}")
-        verb = "à supprimer" if dry_run else "supprimé(s)"
+        verb = "à supprimer" if dry_run else plural(deleted, "supprimé")
         if verbosity:
             self.stdout.write(self.style.SUCCESS(
-                f"{seen} fichier(s) examiné(s) ; {deleted} orphelin(s) {verb} ; "
-                f"{recent} orphelin(s) de moins de {older_than_hours:g} h conservé(s)."))
+                f"{count(seen, 'fichier examiné')} ; {count(deleted, 'orphelin')} {verb} ; "
+                f"{count(recent, 'orphelin')} de moins de {older_than_hours:g} h {plural(recent, 'conservé')}."))

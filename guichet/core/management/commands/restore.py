@@ -21,6 +21,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.recorder import MigrationRecorder
 
 from guichet.core import storage as stored
+from guichet.core.text import count
 
 from .backup import FORMAT, MANIFEST, VERSION, backed_up_models, safe_relative, sha256_of_path
 
@@ -55,7 +56,8 @@ class Command(BaseCommand):
             if not_empty:
                 details.append("données présentes : " + ", ".join(str(n) for n in not_empty[:5]))
             if present:
-                details.append(f"{len(present)} fichier(s) déjà présent(s) dans le stockage")
+                present_text = count(len(present), "fichier déjà présent", "fichiers déjà présents")
+                details.append(f"{present_text} dans le stockage")
             raise CommandError("Cette instance n'est pas vide (" + " ; ".join(details) + ") : une sauvegarde se "
                                "restaure dans une instance neuve, migrée et sans données. Ajoutez --force pour "
                                "tout remplacer.")
@@ -116,7 +118,7 @@ class Command(BaseCommand):
         if problems:
             for problem in problems:
                 self.stderr.write(problem)
-            raise CommandError(f"{message} {len(problems)} anomalie(s) : voir ci-dessus.")
+            raise CommandError(f"{message} {count(len(problems), 'anomalie')} : voir ci-dessus.")
         if verbosity:
             self.stdout.write(self.style.SUCCESS(message))
 

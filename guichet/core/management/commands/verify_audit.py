@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from guichet.core import audit, audit_checkpoints
+from guichet.core import audit, audit_checkpoints, text
 
 
 class Command(BaseCommand):
@@ -29,19 +29,20 @@ class Command(BaseCommand):
         if broken is not None:
             rec, problem = broken
             raise CommandError(
-                f"Chaîne d'audit rompue après {count} enregistrement(s) intègre(s). Premier enregistrement en "
+                f"Chaîne d'audit rompue après {text.count(count, 'enregistrement intègre')}. Premier enregistrement en "
                 f"cause : n° {rec.seq} (id {rec.pk}, {rec.action}, {audit.utc_iso(rec.at)}) : {problem}.",
                 returncode=1)
         points = self._checkpoints(checkpoint)
         problem = audit_checkpoints.check(points)
         if problem:
-            raise CommandError(f"Journal d'audit altéré ({count} enregistrement(s) intègre(s) entre eux) : {problem}.",
+            intact = text.count(count, "enregistrement intègre")
+            raise CommandError(f"Journal d'audit altéré ({intact} entre eux) : {problem}.",
                                returncode=1)
         self.stdout.write(f"Chaîne d'audit intègre : {count} enregistrements")
         if points:
             last = max(points, key=lambda point: point.at)
             self.stdout.write(f"Points d'ancrage vérifiés : {len(points)} (le dernier du {last.at} : "
-                              f"{last.seq} enregistrement(s))")
+                              f"{text.count(last.seq, 'enregistrement')})")
         else:
             self.stdout.write("Aucun point d'ancrage : la suppression des derniers enregistrements ne serait pas "
                               "détectée. Lancez « manage.py audit_checkpoint » chaque jour.")

@@ -8,6 +8,7 @@ Prints progress, then every file missing or different; exits with an error if th
 from django.core.management.base import BaseCommand, CommandError
 
 from guichet.core import storage as stored
+from guichet.core.text import count
 
 
 class Command(BaseCommand):
@@ -42,8 +43,8 @@ class Command(BaseCommand):
                 checked += 1
                 if verbosity and (checked % 100 == 0 or checked == total):
                     self.stdout.write(f"Vérification : {checked}/{total} fichiers")
-        summary = (f"{checked} fichier(s) vérifié(s) : {len(missing)} absent(s), "
-                   f"{len(differing)} modifié(s).")
+        summary = (f"{count(checked, 'fichier vérifié')} : {count(len(missing), 'absent')}, "
+                   f"{count(len(differing), 'modifié')}.")
         if missing or differing:
             raise CommandError(summary)
         if verbosity:

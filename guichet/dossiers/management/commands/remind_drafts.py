@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from guichet.core.text import count
 from guichet.dossiers.reminders import send
 
 
@@ -9,4 +10,4 @@ class Command(BaseCommand):
     help = "Relance les déposants dont le dossier est encore un brouillon avant la clôture de l'appel."
 
     def handle(self, *args, **options):
-        self.stdout.write(f"{send()} relance(s) envoyée(s).")
+        self.stdout.write(f"{count(send(), 'relance envoyée')}.")

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from guichet.core import text
 from guichet.experts.services import send_reminders
 
 
@@ -10,4 +11,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         count = send_reminders()
-        self.stdout.write(f"{count} relance(s) envoyée(s).")
+        self.stdout.write(f"{text.count(count, 'relance envoyée')}.")

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from guichet.core.money import euros, percent
+from guichet.core.text import count
 from guichet.establishments.models import Region
 from guichet.funding.imports import import_grants
 
@@ -46,7 +47,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"{grant.reference} ({grant.kind}, {grant.call_year}, signée le {grant.signed_on:%d/%m/%Y}) — "
                     f"{grant.beneficiary.name} ({grant.beneficiary.finess}) — taux {percent(grant.rate)} — "
-                    f"{len(grant.actions)} action(s), total {euros(grant.total)}"
+                    f"{count(len(grant.actions), 'action')}, total {euros(grant.total)}"
                     + (f" (plafonds {euros(grant.ceilings)})" if grant.total != grant.ceilings else "") + ", "
                     f"déjà versé {euros(grant.paid_before)}")
                 for action in grant.actions:

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from guichet.core import text
 from guichet.instruction.index import reindex_all
 
 
@@ -10,4 +11,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         count = reindex_all()
-        self.stdout.write(f"{count} dossier(s) indexé(s).")
+        self.stdout.write(f"{text.count(count, 'dossier indexé')}.")

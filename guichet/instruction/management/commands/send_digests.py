@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from guichet.core.text import count
 from guichet.dossiers.models import Dossier, State
 from guichet.instruction.groups import staff_of_call
 from guichet.instruction.models import NewDossierNotice, NotificationPreference
@@ -60,4 +61,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, hours=24, **options):
         sent = send_digests(hours=hours)
-        self.stdout.write(f"{sent} récapitulatif(s) envoyé(s).")
+        self.stdout.write(f"{count(sent, 'récapitulatif envoyé')}.")
