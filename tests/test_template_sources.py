@@ -6,12 +6,13 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SUFFIXES = {".html", ".txt", ".xml", ".md"}
 MULTILINE_COMMENT = re.compile(r"\{#(?:(?!#\}).)*?\n", re.S)
 
 
 def template_files() -> list[Path]:
     folders = [ROOT / "templates", *sorted((ROOT / "guichet").glob("*/templates"))]
-    return [p for folder in folders for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in {".html", ".txt", ".xml", ".md"}]
+    return [p for folder in folders for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in SUFFIXES]
 
 
 def test_the_scan_sees_the_templates():
@@ -26,4 +27,6 @@ def test_no_template_has_a_multiline_hash_comment():
         for match in MULTILINE_COMMENT.finditer(source):
             line = source.count("\n", 0, match.start()) + 1
             found.append(f"{path.relative_to(ROOT)}:{line}")
-    assert not found, "A {# … #} comment must fit on one line (Django prints it otherwise); use {% comment %}: " + ", ".join(found)
+    assert not found, "A {# #} comment must fit on one line (else Django prints it); use {% comment %}: " + ", ".join(
+        found
+    )
