@@ -33,9 +33,7 @@ STATE_BADGES = {
 }
 COLUMNS = [  # (sort name, header)
     ("numero", "Numéro"),
-    ("etablissement", "Établissement"),
-    (None, "Catégorie"),
-    (None, "Département"),
+    ("etablissement", "Établissement"),  # its category and department under its name: the list fits 1 280 px
     ("etat", "État"),
     ("depot", "Déposé le"),
     ("montant", "Montant demandé"),
