@@ -1,5 +1,7 @@
-"""The instructor's dossier page: answers, history, decisions, following, private annotations;
-batch operations on dossiers checked in a list; the applicant's « Déposer les corrections ».
+"""The instructor's dossier page: answers, history, following, private annotations, the « Instruire » menu
+leading to one page per decision, and the way back to the workspace list it was opened from (its querystring
+travels along: « Retour à la liste », previous / next dossier); batch operations on dossiers checked in a list;
+the applicant's « Déposer les corrections ».
 
 Every change of state goes through ``guichet.dossiers.workflow.apply``; dossiers are fetched
 through ``Dossier.objects.visible_to`` and then ``workflow.can_instruct`` (others get a 404).
