@@ -302,6 +302,44 @@ def test_a_member_leaves_and_the_referents_are_told(
     assert claims.decided_by_ars(lisieux)
 
 
+def test_who_stops_acting_for_the_establishment_leaves_the_dossiers_it_carries(
+        client, lisieux, referent, django_capture_on_commit_callbacks):
+    """A referent removes a colleague who left the hospital: the colleague no longer reads its dossiers; a dossier
+    they filed alone passes to the referents; a dossier where Lisieux is only a party is not touched."""
+    member = UserFactory(email="membre@ch-lisieux.fr")
+    colleague = UserFactory(email="collegue@ch-lisieux.fr")
+    access = EstablishmentAccess.objects.create(user=member, establishment=lisieux)
+    EstablishmentAccess.objects.create(user=colleague, establishment=lisieux)
+    shared = DossierFactory(establishment=lisieux, created_by=member)
+    shared.members.add(colleague)
+    alone = DossierFactory(establishment=lisieux, created_by=member, call=shared.call)
+    elsewhere = DossierFactory(establishment=EstablishmentFactory(finess="750000010", name="AUTRE PORTEUR"),
+                               created_by=member, call=shared.call)
+    elsewhere.partners.add(lisieux)
+    client.force_login(member)
+    assert client.get(reverse("dossiers:summary", args=[alone.pk])).status_code == 200
+
+    client.force_login(referent)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(reverse("establishments:member_remove", args=[access.pk])).status_code == 302
+    assert set(shared.members.all()) == {colleague}
+    assert set(alone.members.all()) == {referent}
+    assert set(elsewhere.members.all()) == {member}
+    client.force_login(member)
+    for dossier in (shared, alone):
+        assert client.get(reverse("dossiers:summary", args=[dossier.pk])).status_code in (403, 404)
+    assert client.get(reverse("dossiers:summary", args=[elsewhere.pk])).status_code == 200
+    left = AuditRecord.objects.filter(action="dossier:member_left").order_by("seq")
+    assert [(r.dossier_id, r.actor_id, r.details["taken_over_by"]) for r in left] == [
+        (shared.pk, referent.pk, []), (alone.pk, referent.pk, [referent.pk])]
+
+    # Leaving of one's own accord: the same; with nobody to take over, the dossier keeps its only member.
+    claims.leave(colleague, lisieux)
+    assert set(shared.members.all()) == {referent}
+    claims.leave(referent, lisieux)
+    assert set(shared.members.all()) == {referent} and set(alone.members.all()) == {referent}
+
+
 def test_nobody_decides_their_own_claim_and_a_deactivated_referent_manages_nothing(lisieux, referent):
     colleague = UserFactory()
     req = claims.claim(colleague, lisieux).request

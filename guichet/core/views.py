@@ -1,10 +1,10 @@
-"""Pages that belong to no step of the lifecycle: the home page."""
+"""Pages that belong to no step of the lifecycle: the home page, one per role (see ``dashboards``)."""
 
 from django.shortcuts import render
 
-from guichet.calls.models import Call
+from . import dashboards
 
 
 def home(request):
-    open_calls = Call.objects.open_at().select_related("region").order_by("closes_at")
-    return render(request, "core/home.html", {"open_calls": open_calls, "page_title": "Accueil"})
+    return render(request, "core/home.html", {**dashboards.for_user(request.user), "page_title": "Accueil",
+                                              "nav": "home"})

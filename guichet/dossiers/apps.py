@@ -5,3 +5,6 @@ class DossiersConfig(AppConfig):
     name = "guichet.dossiers"
     label = "dossiers"
     verbose_name = "Dossiers"
+
+    def ready(self):
+        from . import memberships  # noqa: F401  (connects its receiver to establishments.claims.membership_ended)

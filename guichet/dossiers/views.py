@@ -23,6 +23,7 @@ from guichet.commission.arbitration import sits_on
 from guichet.core import audit, downloads
 from guichet.core.ids import is_ascii_number
 from guichet.formschema.forms import SchemaFileField, build_section_form
+from guichet.messaging import unread
 
 from . import archive, display, notifications, services, unique
 from .forms import InvitationForm, PartnersForm, StartForm
@@ -42,8 +43,11 @@ def _dossier(request, pk) -> Dossier:
 
 @login_required
 def my_dossiers(request):
-    dossiers = (Dossier.objects.visible_to(request.user).filter(members=request.user)
-                .select_related("call__region", "establishment").order_by("-updated_at"))
+    dossiers = list(Dossier.objects.visible_to(request.user).filter(members=request.user)
+                    .select_related("call__region", "establishment").order_by("-updated_at"))
+    counts = unread.unread_counts(request.user, [d.pk for d in dossiers])
+    for dossier in dossiers:
+        dossier.unread = counts.get(dossier.pk, 0)
     return render(request, "dossiers/mine.html", {"dossiers": dossiers, "nav": "dossiers",
                                                   "page_title": "Mes dossiers"})
 

@@ -26,10 +26,12 @@ and the ARS knows the establishments of its region):
    once, as referent (``identity_vouches``).
 
 Referents of the establishment or of its legal entity accept and refuse requests (a refusal needs a
-reason), remove members and name other members referent; a member may leave. Every change is written to
-the audit trail (``establishment:*`` actions) and e-mailed after commit to the establishment's referents,
-and to the requester on a decision. Views, the admin and commands call the functions below; none of them
-writes ``EstablishmentAccess`` or ``MembershipRequest`` rows themselves.
+reason), remove members and name other members referent; a member may leave. Someone who no longer acts
+for the establishment no longer reaches the dossiers it carries either: ``membership_ended`` is sent inside
+the transaction, and the dossier layer (which this layer must not import) takes them off those dossiers.
+Every change is written to the audit trail (``establishment:*`` actions) and e-mailed after commit to the
+establishment's referents, and to the requester on a decision. Views, the admin and commands call the
+functions below; none of them writes ``EstablishmentAccess`` or ``MembershipRequest`` rows themselves.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from guichet.accounts.permissions import is_ars_of
@@ -62,6 +65,10 @@ from .models import (
 )
 
 PROCONNECT_PROVIDER = "proconnect"
+
+# Sent inside the transaction when ``user`` stops acting for ``establishment``: removed by the referent ``by``,
+# or left of their own accord (``by`` is None). Receivers take them off what they reached as a member.
+membership_ended = Signal()
 
 NOT_YOURS = "Vous ne pouvez pas décider de cette demande de rattachement."
 NOT_PENDING = "Cette demande de rattachement a déjà été traitée."
@@ -360,6 +367,8 @@ def remove_member(referent, access: EstablishmentAccess, request=None) -> None:
         raise ValidationError("Pour quitter l'établissement vous-même, utilisez « Quitter l'établissement ».")
     removed, pk = access.user, access.pk
     access.delete()
+    membership_ended.send(sender=EstablishmentAccess, establishment=establishment, user=removed, by=referent,
+                          request=request)
     audit.record(referent, "establishment:remove", request=request, object_type="establishments.establishmentaccess",
                  object_id=pk, establishment=establishment.pk,
                  finess=establishment.finess, user=removed.pk, role=access.role)
@@ -390,12 +399,14 @@ def promote(referent, access: EstablishmentAccess, request=None) -> Establishmen
 
 @transaction.atomic
 def leave(user, establishment: Establishment, request=None) -> None:
-    """``user`` stops acting for ``establishment`` (their dossiers keep them as members: that is per dossier)."""
+    """``user`` stops acting for ``establishment``, and for the dossiers it carries (``membership_ended``)."""
     access = EstablishmentAccess.objects.select_for_update().filter(user=user, establishment=establishment).first()
     if access is None:
         raise PermissionDenied("Vous n'êtes pas rattaché à cet établissement.")
     pk = access.pk
     access.delete()
+    membership_ended.send(sender=EstablishmentAccess, establishment=establishment, user=user, by=None,
+                          request=request)
     audit.record(user, "establishment:leave", request=request, object_type="establishments.establishmentaccess",
                  object_id=pk, establishment=establishment.pk, finess=establishment.finess, role=access.role)
     _notify(f"Un membre a quitté l'établissement — {establishment.name}", "establishments/emails/left.txt",
@@ -421,6 +432,8 @@ def admin_deleted(admin_user, access: EstablishmentAccess, request=None) -> None
     audit.record(admin_user, "establishment:remove", request=request,
                  object_type="establishments.establishmentaccess", object_id=access.pk,
                  establishment=establishment.pk, finess=establishment.finess, user=access.user_id, role=access.role)
+    membership_ended.send(sender=EstablishmentAccess, establishment=establishment, user=access.user, by=None,
+                          request=request)
     _notify(f"Membre retiré — {establishment.name}", "establishments/emails/member_removed.txt",
             [access.user, *referents(establishment).exclude(pk=access.user_id)],
             **_context(establishment, who=access.user.email, by=admin_user.email))

@@ -19,6 +19,7 @@ from guichet.dossiers.models import Dossier, State
 from guichet.establishments.models import LegalStatus, Sector
 from guichet.formschema import qvct
 from guichet.formschema.values import parse_decimal
+from guichet.messaging import unread
 
 from . import batch, workspace
 from .models import DossierIndex, InstructorGroup, Label
@@ -184,6 +185,7 @@ def call_workspace(request, slug):
     page_ids = [row["pk"] for row in result.rows]
     followed = set(Dossier.followers.through.objects.filter(user_id=user.pk, dossier_id__in=page_ids)
                    .values_list("dossier_id", flat=True)) if page_ids else set()
+    unread_counts = unread.unread_counts(user, page_ids)
     state_labels = dict(State.choices)
     rows = [{
         **row,
@@ -193,6 +195,7 @@ def call_workspace(request, slug):
         "labels": [labels_by_id[i] for i in row["label_ids"] if i in labels_by_id],
         "url": reverse("instruction:dossier", args=[row["pk"]]) + "?" + query,
         "followed": row["pk"] in followed,
+        "unread": unread_counts.get(row["pk"], 0),
     } for row in result.rows]
     columns = []
     for name, header in COLUMNS:

@@ -99,3 +99,16 @@ class AwaitedDocument(models.Model):
 
     def __str__(self):
         return f"{self.label} (partie {self.part})" if self.part else self.label
+
+
+class ThreadRead(models.Model):
+    """When a user last viewed a dossier's thread: the messages of the other side written after it are
+    unread for them. Per user, so that each instructor and each member of a dossier has their own count."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    dossier = models.ForeignKey("dossiers.Dossier", on_delete=models.CASCADE, related_name="+")
+    last_read_at = models.DateTimeField("lu jusqu'au")
+
+    class Meta:
+        verbose_name = "lecture d'une messagerie"
+        constraints = [models.UniqueConstraint(fields=["user", "dossier"], name="one_thread_read_per_user")]

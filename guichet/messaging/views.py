@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from guichet.core import downloads
 from guichet.dossiers.models import Dossier
 
-from . import services
+from . import services, unread
 from .forms import MessageForm
 from .models import AwaitedDocument, Message, MessageAttachment
 
@@ -59,6 +59,7 @@ def thread(request, pk):
     now = timezone.now()
     thread_messages = list(Message.objects.filter(dossier=dossier).select_related("author")
                            .prefetch_related("attachments", "received_documents"))
+    unread.mark_read(request.user, dossier, now)  # what this page shows is read from now on
     items = [{"message": m, "author": _author_label(m, request.user, dossier),
               "can_delete": m.can_delete(request.user, now)} for m in thread_messages]
     return render(request, "messaging/thread.html", {
