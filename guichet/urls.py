@@ -24,3 +24,6 @@ urlpatterns = [
     path("api/v1/", include("guichet.api.urls")),
     path("paiements/", include("guichet.funding.urls_ars")),
 ]
+
+# 404 and 403 are Django's handlers with templates/404.html and 403.html; a server error needs a reference.
+handler500 = "guichet.core.errors.server_error"

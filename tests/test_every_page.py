@@ -50,6 +50,9 @@ from tests.factories import ArsAdminFactory, EstablishmentFactory, InstructorFac
 
 # URL name → which objects of the dossier fill its arguments: each entry yields (args, label of a file the
 # page or download is about, or None). ``d`` is the World below.
+# The decision page of the « Instruire » menu, one event the dossier's state offers.
+DECISION_OF_STATE = {"en_construction": "passer_en_instruction", "en_instruction": "refuser", "accepte": "archiver"}
+
 PAGES = {
     "dossiers:summary": lambda d: [([d.dossier.pk], None)],
     "dossiers:section": lambda d: [([d.dossier.pk, s.key], None) for s in d.schema.sections],
@@ -59,6 +62,7 @@ PAGES = {
     "dossiers:attachment": lambda d: [([d.dossier.pk, a.pk], a.original_name) for a in d.attachments],
     "dossiers:zip": lambda d: [([d.dossier.pk], None)],
     "instruction:dossier": lambda d: [([d.dossier.pk], None)],
+    "instruction:decide": lambda d: [([d.dossier.pk, DECISION_OF_STATE.get(d.dossier.state, "archiver")], None)],
     "messaging:thread": lambda d: [([d.dossier.pk], None)],
     "messaging:attachment": lambda d: [([d.dossier.pk, a.pk], a.original_name) for a in d.message_files],
     "experts:dossier": lambda d: [([d.dossier.pk], None)],
@@ -353,6 +357,7 @@ SEEN_BY = {
     "dossiers:attachment": APPLICANTS + ARS + ("member",),  # a member reads the dossiers on their agenda
     "dossiers:zip": APPLICANTS + ARS,
     "instruction:dossier": ARS,
+    "instruction:decide": ARS,
     "messaging:thread": APPLICANTS + ARS,
     "messaging:attachment": APPLICANTS + ARS,
     "experts:dossier": ARS,

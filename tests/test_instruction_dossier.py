@@ -91,6 +91,8 @@ def test_each_button_applies_the_event(client, instructor, state, event, target,
     dossier = make(state)
     client.force_login(instructor)
     page = client.get(url(dossier)).content.decode()
+    assert f'href="{url(dossier, "decide", event)}"' in page  # in the « Instruire » menu
+    page = client.get(url(dossier, "decide", event)).content.decode()
     assert f'action="{url(dossier, "transition", event)}"' in page
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url(dossier, "transition", event), {f"{event}-motivation": motivation}, follow=True)
@@ -295,3 +297,66 @@ def test_taking_the_dossier_back_into_instruction_withdraws_the_correction_reque
     client.force_login(dossier.created_by)
     page = client.get(reverse("dossiers:file", args=[dossier.pk])).content.decode()
     assert "Déposer les corrections" not in page and "demandé une correction" not in page
+
+
+# --- One « Instruire » menu, one page per decision --------------------------------------------------------
+
+def test_the_side_column_offers_one_instruire_menu_of_links_not_four_forms(client, instructor):
+    dossier = make("en_instruction")
+    client.force_login(instructor)
+    page = client.get(url(dossier)).content.decode()
+    assert 'id="instruire"' in page and ">Instruire<" in page
+    for event in ("demander_correction", "accepter", "refuser", "classer_sans_suite"):
+        assert f'href="{url(dossier, "decide", event)}"' in page
+        assert f'action="{url(dossier, "transition", event)}"' not in page
+    assert 'type="file"' not in page and "-motivation" not in page
+    assert "guichet/instruire-menu.js" in page  # the menu button, from a static file (no inline script)
+
+
+@pytest.mark.parametrize("event, required", [("refuser", True), ("accepter", False), ("demander_correction", True)])
+def test_a_decision_page_asks_for_motivation_document_and_confirmation(client, instructor, event, required):
+    dossier = make("en_instruction")
+    client.force_login(instructor)
+    response = client.get(url(dossier, "decide", event))
+    assert response.status_code == 200
+    page = response.content.decode()
+    label = workflow.TRANSITIONS[event].label
+    assert f'name="{event}-motivation"' in page and f'name="{event}-file"' in page
+    assert ('(obligatoire)' in page) == required
+    assert f'action="{url(dossier, "transition", event)}"' in page and 'enctype="multipart/form-data"' in page
+    assert f"Confirmer : {label}" in page and f'href="{url(dossier)}"' in page  # confirm, or go back
+    assert f"Dossier n° {dossier.number}" in page
+
+
+def test_a_decision_refused_at_its_field_comes_back_on_its_own_page(client, instructor):
+    dossier = make("en_instruction")
+    client.force_login(instructor)
+    response = client.post(url(dossier, "transition", "refuser"), {"refuser-motivation": " "})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Confirmer : Refuser" in page and "accepter-motivation" not in page
+
+
+def test_a_decision_not_possible_now_is_explained(client, instructor):
+    dossier = make("en_construction")
+    client.force_login(instructor)
+    response = client.get(url(dossier, "decide", "accepter"), follow=True)
+    assert escape("n'est pas possible sur un dossier « En construction »") in response.content.decode()
+    assert client.get(url(dossier, "decide", "deposer_corrections")).status_code == 404
+    assert client.get(url(dossier, "decide", "inconnu")).status_code == 404
+    client.force_login(InstructorFactory(region=region("44")))
+    assert client.get(url(dossier, "decide", "passer_en_instruction")).status_code == 404
+
+
+def test_the_decision_keeps_the_list_the_instructor_came_from(client, instructor):
+    dossier = make("en_construction")
+    client.force_login(instructor)
+    query = "onglet=tous&tri=-montant&q=ateliers"
+    page = client.get(url(dossier) + "?" + query).content.decode()
+    decide = url(dossier, "decide", "passer_en_instruction") + "?" + escape(query)
+    assert f'href="{decide}"' in page
+    page = client.get(url(dossier, "decide", "passer_en_instruction") + "?" + query).content.decode()
+    assert f'action="{url(dossier, "transition", "passer_en_instruction")}?{escape(query)}"' in page
+    response = client.post(url(dossier, "transition", "passer_en_instruction") + "?" + query)
+    assert response.status_code == 302 and response["Location"] == url(dossier) + "?" + query
+    assert Dossier.objects.get(pk=dossier.pk).state == "en_instruction"

@@ -340,3 +340,64 @@ def test_superuser_sees_every_call(world, call, client):
 def test_dates_are_stored_in_utc(world):
     row = DossierIndex.objects.get(pk=world["dossiers"][0].pk)
     assert timezone.localtime(row.filed_at, PARIS).date() == dt.date(2025, 3, 1)
+
+
+# --- from the list to a dossier and on to the next -------------------------------------------------------
+
+def links_in(html, path_start):
+    import re
+    from html import unescape
+
+    return [unescape(h) for h in re.findall(r'href="(' + re.escape(path_start) + r'[^"]*)"', html)]
+
+
+def test_the_dossier_page_leads_back_to_the_filtered_list_and_to_its_neighbours(world, call, instructor, client):
+    client.force_login(instructor)
+    query = {"onglet": "tous", "tri": "-montant", "secteur": "sanitaire"}
+    listing = client.get(reverse("instruction:workspace", args=[call.slug]), query).content.decode()
+    order = ids(call, instructor, "tous", "-montant", sector="sanitaire")
+    assert len(order) == 3
+    encoded = "onglet=tous&tri=-montant&secteur=sanitaire"
+    for pk in order:
+        assert reverse("instruction:dossier", args=[pk]) + "?" + encoded in links_in(listing, "/instruction/dossiers/")
+    back = reverse("instruction:workspace", args=[call.slug]) + "?" + encoded
+    pages = {pk: client.get(reverse("instruction:dossier", args=[pk]) + "?" + encoded).content.decode()
+             for pk in order}
+    for position, pk in enumerate(order):
+        page = pages[pk]
+        assert back in links_in(page, "/instruction/appels/") and "Retour à la liste" in page
+        previous = order[position - 1] if position else None
+        following = order[position + 1] if position + 1 < len(order) else None
+        for pk_near, name in ((previous, "Dossier précédent"), (following, "Dossier suivant")):
+            if pk_near:
+                assert reverse("instruction:dossier", args=[pk_near]) + "?" + encoded in links_in(
+                    page, "/instruction/dossiers/"), name
+                assert name in page
+            else:
+                assert f'aria-disabled="true" role="link">{name}' in page
+
+
+def test_neighbours_walk_the_list_in_its_order_with_ties_both_ways(many, call, instructor):
+    for sort in ("depot", "-montant", "etablissement"):
+        order = [r.pk for r in workspace.queryset(call, instructor, "tous", None, sort)]
+        walked, pk = [order[0]], order[0]
+        while True:
+            previous, following = workspace.neighbours(call, instructor, pk, "tous", None, sort)
+            assert previous == (walked[-2] if len(walked) > 1 else None)
+            if following is None:
+                break
+            walked.append(following)
+            pk = following
+        assert walked == order
+
+
+def test_a_dossier_page_from_the_list_costs_the_same_queries_first_or_deep(many, call, instructor, client):
+    client.force_login(instructor)
+    order = [r.pk for r in workspace.queryset(call, instructor, "tous", None, "-montant")]
+    query = "?onglet=tous&tri=-montant&q=metz"
+    counts = []
+    for pk in (order[0], order[30]):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("instruction:dossier", args=[pk]) + query).status_code == 200
+        counts.append(len(queries.captured_queries))
+    assert counts[0] == counts[1]

@@ -7,6 +7,7 @@ from . import views_dossier as views
 urlpatterns: list = [
     path("dossiers/<int:pk>/", views.dossier, name="dossier"),
     path("dossiers/<int:pk>/action/<slug:event>/", views.transition, name="transition"),
+    path("dossiers/<int:pk>/instruire/<slug:event>/", views.decide, name="decide"),
     path("dossiers/<int:pk>/suivre/", views.follow, name="follow"),
     path("dossiers/<int:pk>/groupe/", views.assign_group, name="assign_group"),
     path("dossiers/<int:pk>/annotations/<slug:section>/", views.annotations, name="annotations"),

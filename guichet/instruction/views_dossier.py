@@ -1,5 +1,7 @@
-"""The instructor's dossier page: answers, history, decisions, following, private annotations;
-batch operations on dossiers checked in a list; the applicant's « Déposer les corrections ».
+"""The instructor's dossier page: answers, history, following, private annotations, the « Instruire » menu
+leading to one page per decision, and the way back to the workspace list it was opened from (its querystring
+travels along: « Retour à la liste », previous / next dossier); batch operations on dossiers checked in a list;
+the applicant's « Déposer les corrections ».
 
 Every change of state goes through ``guichet.dossiers.workflow.apply``; dossiers are fetched
 through ``Dossier.objects.visible_to`` and then ``workflow.can_instruct`` (others get a 404).
@@ -18,13 +20,14 @@ from django.views.decorators.http import require_POST
 from guichet.core import audit
 from guichet.core.ids import parse_id
 from guichet.dossiers import display, services, workflow
-from guichet.dossiers.models import Dossier
+from guichet.dossiers.models import Dossier, State
 from guichet.formschema.forms import FormContext, build_section_form, merge_section
 
-from . import batch, groups
+from . import batch, groups, workspace
 from .annotations import annotations_version
 from .forms import BatchForm, TransitionForm, motivation_label, takes_file
 from .models import InstructorGroup
+from .views_workspace import list_query, list_state
 
 
 def instructed_or_404(request, pk, lock=False) -> Dossier:
@@ -66,14 +69,29 @@ def _buttons(dossier, user) -> list[workflow.Transition]:
         t.actor == workflow.INSTRUCTOR and dossier.state in t.sources and t.event != "desarchiver")]
 
 
-def _page(request, dossier, transition_forms=None, annotation_bound=None, status=200):
+def _suffix(request) -> str:
+    """The workspace list the instructor came from, as a querystring to carry on ("" if none)."""
+    query = list_query(request.GET)
+    return f"?{query}" if query else ""
+
+
+def _list_navigation(request, dossier) -> dict:
+    """« Retour à la liste » and the previous / next dossier of that list (same tab, filters, search, sort)."""
+    suffix = _suffix(request)
+    tab, sort, _form, filters, _labels = list_state(request.GET, dossier.call)
+    previous, following = workspace.neighbours(dossier.call, request.user, dossier.pk, tab, filters, sort)
+
+    def link(pk):
+        return reverse("instruction:dossier", args=[pk]) + suffix if pk else None
+
+    return {"list_url": reverse("instruction:workspace", args=[dossier.call.slug]) + suffix,
+            "previous_url": link(previous), "next_url": link(following), "list_suffix": suffix}
+
+
+def _page(request, dossier, annotation_bound=None, status=200):
     schema = dossier.form_version.parsed()
     user = request.user
-    forms = []
-    for t in _buttons(dossier, user):
-        form = (transition_forms or {}).get(t.event) or TransitionForm(transition=t, prefix=t.event)
-        forms.append({"transition": t, "form": form, "label": motivation_label(t), "takes_file": takes_file(t),
-                      "blocked": workflow.why_not(t, dossier, user)})
+    forms = [{"transition": t, "blocked": workflow.why_not(t, dossier, user)} for t in _buttons(dossier, user)]
     annotations_schema, annotation_forms = _annotation_forms(dossier, annotation_bound)
     return render(request, "instruction/dossier.html", {
         "dossier": dossier, "sections": display.answer_sections(schema, dossier.answers),
@@ -83,8 +101,37 @@ def _page(request, dossier, transition_forms=None, annotation_bound=None, status
         "annotations_schema": annotations_schema, "annotation_forms": annotation_forms,
         "is_member": False, "editable": True, "nav": "instruction",
         "page_title": f"Instruction du dossier {dossier}",
-        **_assignment_context(dossier),
+        **_assignment_context(dossier), **_list_navigation(request, dossier),
     }, status=status)
+
+
+def _decision_page(request, dossier, t, form, status=200):
+    """One decision: its motivation (mandatory or not), an optional document, and the confirmation."""
+    return render(request, "instruction/decision.html", {
+        "dossier": dossier, "transition": t, "form": form, "label": motivation_label(t),
+        "takes_file": takes_file(t), "target_label": dict(State.choices).get(t.target, ""),
+        "motivation_shown": t.motivation_required or takes_file(t),
+        "blocked": workflow.why_not(t, dossier, request.user), "list_suffix": _suffix(request),
+        "nav": "instruction", "page_title": f"{t.label} — dossier {dossier}",
+    }, status=status)
+
+
+def _instructor_event(event) -> workflow.Transition:
+    t = workflow.TRANSITIONS.get(event)
+    if t is None or t.actor != workflow.INSTRUCTOR:
+        raise Http404
+    return t
+
+
+@login_required
+def decide(request, pk, event):
+    """The page of one entry of the « Instruire » menu (works without JavaScript: a plain link)."""
+    found = instructed_or_404(request, pk)
+    t = _instructor_event(event)
+    if t not in _buttons(found, request.user):
+        messages.error(request, workflow.why_not(t, found, request.user) or "Cette action n'est pas possible.")
+        return redirect(reverse("instruction:dossier", args=[pk]) + _suffix(request))
+    return _decision_page(request, found, t, TransitionForm(transition=t, prefix=t.event))
 
 
 @login_required
@@ -98,14 +145,12 @@ def dossier(request, pk):
 @require_POST
 def transition(request, pk, event):
     found = instructed_or_404(request, pk)
-    t = workflow.TRANSITIONS.get(event)
-    if t is None or t.actor != workflow.INSTRUCTOR:
-        raise Http404
+    t = _instructor_event(event)
     form = TransitionForm(request.POST, request.FILES, transition=t, prefix=t.event)
     if not form.is_valid():
         first = next(iter(form.errors.values()))[0]
         messages.error(request, f"« {t.label} » n'a pas été fait : {first}")
-        return _page(request, found, transition_forms={t.event: form}, status=400)
+        return _decision_page(request, found, t, form, status=400)
     try:
         workflow.apply(found, t.event, request.user, motivation=form.cleaned_data["motivation"],
                        upload=form.cleaned_data.get("file") if takes_file(t) else None)
@@ -115,10 +160,10 @@ def transition(request, pk, event):
         messages.error(request, f"« {t.label} » n'a pas été fait : {exc.messages[0]}")
         if t.motivation_required:  # keep the text typed, the reason shown at the field
             form.add_error("motivation", exc.messages[0])
-            return _page(request, instructed_or_404(request, pk), transition_forms={t.event: form}, status=400)
+            return _decision_page(request, instructed_or_404(request, pk), t, form, status=400)
     else:
         messages.success(request, t.done)
-    return redirect("instruction:dossier", pk=pk)
+    return redirect(reverse("instruction:dossier", args=[pk]) + _suffix(request))
 
 
 @login_required
@@ -134,7 +179,7 @@ def follow(request, pk):
         audit.record(request.user, "follow", dossier=found, request=request)
         messages.success(request, "Vous suivez ce dossier : vous serez prévenu quand le déposant dépose des "
                                   "corrections.")
-    return redirect("instruction:dossier", pk=pk)
+    return redirect(reverse("instruction:dossier", args=[pk]) + _suffix(request))
 
 
 def _assignment_context(dossier) -> dict:
@@ -159,7 +204,7 @@ def assign_group(request, pk):
                          else "Le dossier n'est plus confié à aucun groupe.")
     else:
         messages.info(request, "Le groupe instructeur du dossier n'a pas changé.")
-    return redirect(reverse("instruction:dossier", args=[pk]) + "#groupe-instructeur")
+    return redirect(reverse("instruction:dossier", args=[pk]) + _suffix(request) + "#groupe-instructeur")
 
 
 @login_required
@@ -190,7 +235,7 @@ def annotations(request, pk, section):
                                   "signalées ci-dessous.")
         return _page(request, found, annotation_bound=(section, form), status=400)
     messages.success(request, "Les annotations privées ont été enregistrées.")
-    return redirect(reverse("instruction:dossier", args=[pk]) + "#annotations")
+    return redirect(reverse("instruction:dossier", args=[pk]) + _suffix(request) + "#annotations")
 
 
 @login_required

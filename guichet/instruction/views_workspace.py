@@ -34,9 +34,7 @@ STATE_BADGES = {
 }
 COLUMNS = [  # (sort name, header)
     ("numero", "Numéro"),
-    ("etablissement", "Établissement"),
-    (None, "Catégorie"),
-    (None, "Département"),
+    ("etablissement", "Établissement"),  # its category and department under its name: the list fits 1 280 px
     ("etat", "État"),
     ("depot", "Déposé le"),
     ("montant", "Montant demandé"),
@@ -145,22 +143,42 @@ def calls(request):
     return render(request, "instruction/workspace_calls.html", {"calls": items, "nav": "instruction"})
 
 
-@login_required
-def call_workspace(request, slug):
-    call = get_object_or_404(Call.objects.instructed_by(request.user).select_related("region"), slug=slug)
-    user = request.user
-    tab = request.GET.get("onglet") or workspace.DEFAULT_TAB
+# The querystring of a list (tab, sort, page, filters, search): carried to a dossier's page and back.
+LIST_PARAMS = ("onglet", "tri", "curseur", *FiltersForm.base_fields)
+
+
+def list_query(params) -> str:
+    """The part of ``params`` (a QueryDict) that describes a list of the workspace, URL-encoded ("" if none)."""
+    kept = params.copy()
+    for key in list(kept):
+        if key not in LIST_PARAMS:
+            del kept[key]
+    return kept.urlencode()
+
+
+def list_state(params, call):
+    """(tab, sort, filters form, filters) read from a workspace querystring, as the list shows them."""
+    tab = params.get("onglet") or workspace.DEFAULT_TAB
     if tab not in dict(workspace.TABS):
         tab = workspace.DEFAULT_TAB
-    sort_name, descending = workspace.parse_sort(request.GET.get("tri") or workspace.DEFAULT_SORT)
+    sort_name, descending = workspace.parse_sort(params.get("tri") or workspace.DEFAULT_SORT)
     sort = f"-{sort_name}" if descending else sort_name
     labels = list(Label.objects.filter(call=call))
     groups = list(InstructorGroup.objects.filter(call=call))
     departments = list(DossierIndex.objects.filter(call=call).order_by("department")
                        .values_list("department", flat=True).distinct())
-    form = FiltersForm(request.GET or None, departments=[d for d in departments if d], labels=labels,
-                      groups=groups)
-    filters = form.filters() if request.GET else workspace.Filters()
+    form = FiltersForm(params or None, departments=[d for d in departments if d], labels=labels, groups=groups)
+    filters = form.filters() if params else workspace.Filters()
+    return tab, sort, form, filters, labels
+
+
+@login_required
+def call_workspace(request, slug):
+    call = get_object_or_404(Call.objects.instructed_by(request.user).select_related("region"), slug=slug)
+    user = request.user
+    tab, sort, form, filters, labels = list_state(request.GET, call)
+    sort_name, descending = workspace.parse_sort(sort)
+    query = list_query(request.GET) or f"onglet={tab}"
     counts = workspace.tab_counts(call, user, filters)
     result = workspace.page(call, user, tab, filters, sort, request.GET.get("curseur", ""))
     labels_by_id = {label.pk: label for label in labels}
@@ -175,7 +193,7 @@ def call_workspace(request, slug):
         "badge": STATE_BADGES.get(row["state"], ""),
         "amount_display": euros(row["amount"]),
         "labels": [labels_by_id[i] for i in row["label_ids"] if i in labels_by_id],
-        "url": reverse("instruction:dossier", args=[row["pk"]]),
+        "url": reverse("instruction:dossier", args=[row["pk"]]) + "?" + query,
         "followed": row["pk"] in followed,
         "unread": unread_counts.get(row["pk"], 0),
     } for row in result.rows]

@@ -149,6 +149,29 @@ def queryset(call, user, tab: str = DEFAULT_TAB, filters: Filters | None = None,
     return base(call, filters).filter(tab_q(tab, user)).order_by(*order)
 
 
+def neighbours(call, user, pk: int, tab: str = DEFAULT_TAB, filters: Filters | None = None,
+               sort: str = DEFAULT_SORT) -> tuple[int | None, int | None]:
+    """(previous, next) dossier ids around ``pk`` in the list of ``tab`` with ``filters`` and ``sort``: the
+    instructor's « Dossier précédent / suivant ». Three queries whatever the list's length: the dossier's sort
+    value, then one keyset step each way. A dossier that left the list (just decided) keeps its place in the order.
+    """
+    name, descending = parse_sort(sort)
+    column = SORTS[name]
+    found = DossierIndex.objects.filter(call=call, pk=pk).values_list(column, flat=True).first()
+    if found is None:
+        return None, None
+    listed = base(call, filters).filter(tab_q(tab, user))
+    after = Q(**{f"{column}__gt": found}) | Q(**{column: found, "pk__gt": pk})
+    before = Q(**{f"{column}__lt": found}) | Q(**{column: found, "pk__lt": pk})
+    ascending_order, descending_order = [column, "pk"], [f"-{column}", "-pk"]
+    if descending:
+        after, before = before, after
+        ascending_order, descending_order = descending_order, ascending_order
+    following = listed.filter(after).order_by(*ascending_order).values_list("pk", flat=True).first()
+    previous = listed.filter(before).order_by(*descending_order).values_list("pk", flat=True).first()
+    return previous, following
+
+
 # --- keyset cursors ---------------------------------------------------------------------------------
 
 def _dump(value):

@@ -17,6 +17,7 @@ from guichet.dossiers import services
 from guichet.dossiers.models import Dossier, DossierEvent
 from guichet.establishments.models import Establishment, EstablishmentAccess, Region
 from tests.browser.accessibility import assert_accessible
+from tests.browser.instruire import instruire
 from tests.browser.login import log_in  # also imported from here by other journeys
 from tests.factories import InstructorFactory, UserFactory
 
@@ -64,25 +65,25 @@ def test_instructor_asks_for_a_correction_then_accepts(page, browser, browser_co
     expect(page.get_by_role("link", name=dossier.number)).to_be_visible()
     assert_accessible(page)
     page.get_by_role("link", name=dossier.number).click()
-    expect(page).to_have_url(re.compile(re.escape(instruction_url) + "$"))
+    expect(page).to_have_url(re.compile(re.escape(instruction_url) + r"\?onglet=a_traiter$"))  # the list travels
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Dossier n° {dossier.number}")
     state_is(page, "En construction")
     assert_accessible(page)
 
-    page.get_by_role("button", name="Passer en instruction", exact=True).click()
+    instruire(page, "Passer en instruction")
     state_is(page, "En instruction")
     expect(page.get_by_text("Le dossier est passé en instruction.")).to_be_visible()
+    expect(page).to_have_url(re.compile(re.escape(instruction_url) + r"\?onglet=a_traiter$"))
     assert_accessible(page)
 
-    # The message is mandatory: an empty one is refused at its field.
-    page.get_by_role("button", name="Demander une correction", exact=True).click()
-    message = page.get_by_label("Message au déposant — Demander une correction")
+    # The message is mandatory: an empty one is refused at its field, on the decision's own page.
+    instruire(page, "Demander une correction")
+    message = page.get_by_label("Message au déposant")
     expect(message).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#motivation-demander_correction-messages")).to_contain_text("Saisissez message au déposant")
-    state_is(page, "En instruction")
     assert_accessible(page)
     message.fill(MESSAGE)
-    page.get_by_role("button", name="Demander une correction", exact=True).click()
+    page.get_by_role("button", name="Confirmer : Demander une correction", exact=True).click()
     state_is(page, "En construction")
     expect(page.locator("#historique ~ ol")).to_contain_text(MESSAGE)
     assert_accessible(page)
@@ -116,9 +117,9 @@ def test_instructor_asks_for_a_correction_then_accepts(page, browser, browser_co
     expect(page.get_by_text("Ateliers de prévention des TMS")).to_be_visible()
     expect(page.locator("#historique ~ ol")).to_contain_text("Déposer les corrections")
     assert_accessible(page)
-    page.get_by_role("button", name="Passer en instruction", exact=True).click()
+    instruire(page, "Passer en instruction")
     state_is(page, "En instruction")
-    page.get_by_role("button", name="Accepter", exact=True).click()
+    instruire(page, "Accepter")
     state_is(page, "Accepté")
     expect(page.get_by_text("Le dossier est accepté.")).to_be_visible()
     assert_accessible(page)

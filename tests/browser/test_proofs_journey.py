@@ -17,6 +17,7 @@ from guichet.dossiers import services
 from guichet.establishments.models import Establishment, EstablishmentAccess, LegalEntity, Region
 from guichet.funding.models import Grant, GrantAction, GrantStatus, Payment, PaymentOrder
 from tests.browser.accessibility import assert_accessible
+from tests.browser.instruire import instruire
 from tests.browser.test_instruction_journey import log_in
 from tests.factories import UserFactory
 
@@ -104,7 +105,7 @@ def test_proofs_for_two_actions_validated_and_ordered_in_the_right_window(page, 
     context = browser.new_context(**browser_context_args)
     ars = context.new_page()
     log_in(ars, INSTRUCTOR, f"/instruction/dossiers/{dossier.pk}/")
-    ars.get_by_role("button", name="Passer en instruction", exact=True).click()
+    instruire(ars, "Passer en instruction")
     expect(ars.locator("#dossier-state")).to_have_text("En instruction")
     ars.get_by_role("link", name="Valider les factures justificatives").click()
     assert_accessible(ars)
@@ -124,7 +125,7 @@ def test_proofs_for_two_actions_validated_and_ordered_in_the_right_window(page, 
     expect(ars.get_by_test_id(f"payable-{rails.pk}")).to_contain_text("1\u202f000,00\u00a0€ — " + YEAR_END)
     assert_accessible(ars)
     ars.goto(f"/instruction/dossiers/{dossier.pk}/")
-    ars.get_by_role("button", name="Accepter", exact=True).click()
+    instruire(ars, "Accepter")
     expect(ars.locator("#dossier-state")).to_have_text("Accepté")
 
     # The payment page: the year-end window holds 3 000 € for the legal entity; the order takes it.
