@@ -203,11 +203,13 @@ class Crawl:
         """Breadth-first over the links at the first width; returns the HTML pages visited (url, route).
 
         The site's pages come before the Django admin's (a second queue): the admin's many models would
-        otherwise use the budget of ARS staff before their dossiers; the superuser's crawl covers the admin."""
+        otherwise use the budget of ARS staff before their dossiers. A role starting at the admin (the
+        superuser, whose crawl covers it) takes the admin's pages first."""
         site, admin_pages = deque(starts), deque()
+        first, then = (admin_pages, site) if "/admin/" in starts else (site, admin_pages)
         seen, per_route, pages, files = set(), Counter(), [], 0
         while (site or admin_pages) and len(pages) + files < MAX_PAGES:
-            url = urldefrag((site or admin_pages).popleft())[0]
+            url = urldefrag((first or then).popleft())[0]
             if url in seen:
                 continue
             seen.add(url)
