@@ -23,6 +23,7 @@ from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpRespo
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from . import placeholders
 from .models import DocumentKind, DocumentTemplate, administers_templates, can_change_template
@@ -39,6 +40,11 @@ class DocumentTemplateForm(forms.ModelForm):
             "body": forms.Textarea(attrs={"rows": 32, "spellcheck": "false",  # guichet/admin.css
                                           "class": "guichet-code guichet-code--small"}),
         }
+        # The syntax is shown as code (the model's plain help text would read as template syntax left in a page).
+        help_texts = {"body": mark_safe(
+            "Fragment HTML avec la syntaxe des gabarits Django : <code>{{ variable }}</code>, "
+            "<code>{% if … %}</code>, <code>{% for … in … %}</code>, et les filtres <code>euros</code>, "
+            "<code>date_fr</code>, <code>pourcent</code> et <code>nombre</code>.")}
 
     def _kind(self) -> str | None:
         return self.instance.kind if self.instance.pk else self.cleaned_data.get("kind")
