@@ -439,7 +439,7 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 PERMISSIONS_POLICY = {
-    **dict.fromkeys(["accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics", "camera",
+    **dict.fromkeys(["accelerometer", "autoplay", "browsing-topics", "camera",
                      "display-capture", "encrypted-media", "gamepad", "geolocation", "gyroscope", "hid",
                      "idle-detection", "interest-cohort", "local-fonts", "magnetometer", "microphone", "midi",
                      "payment", "picture-in-picture", "screen-wake-lock", "serial", "usb", "xr-spatial-tracking"],

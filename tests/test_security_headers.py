@@ -9,12 +9,15 @@ from guichet.settings import oidc_origins
 from tests.test_every_page import InlineCodeFinder
 
 
-def test_the_server_error_page_is_styled_from_a_static_file():
-    page = render_to_string("500.html")
-    finder = InlineCodeFinder()
-    finder.feed(page)
-    assert finder.found == []
-    assert '<link rel="stylesheet" href="/static/guichet/error.css">' in page
+def test_the_server_error_pages_are_styled_from_static_files():
+    """The DSFR 500 page, and the plain page shown when the layout itself fails: no inline code either."""
+    from guichet.core.errors import PLAIN_PAGE
+
+    for page in (render_to_string("500.html", {"reference": "E-0000ABCD"}), PLAIN_PAGE):
+        finder = InlineCodeFinder()
+        finder.feed(page)
+        assert finder.found == []
+    assert '<link rel="stylesheet" href="/static/guichet/error.css">' in PLAIN_PAGE
     assert finders.find("guichet/error.css")
 
 

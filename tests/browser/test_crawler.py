@@ -298,62 +298,9 @@ def _around(text: str, word: str, width: int = 40) -> str:
     return " ".join(text[max(0, index - width):index + len(word) + width].split())
 
 
-# Findings owned by the other branches of issue 12, (check, route name) → owner: while only these remain, the
-# test is an expected failure; anything else fails. The coordinator empties it once those branches are merged.
-HEADER = "i12 phone header: the DSFR script needs the mobile menu markup (templates/base.html)"
-OVERFLOW = "i12 overflow: wide pages and tables (DSFR table markup)"
-COMMENT = "i12 the multi-line {# #} comment of the read-only answers"
-KNOWN: dict[tuple[str, str], str] = {
-    ("erreur de script", "<aucune route>"): HEADER,
-    ("erreur de script", "account_email"): HEADER,
-    ("erreur de script", "account_login"): HEADER,
-    ("erreur de script", "account_reset_password"): HEADER,
-    ("erreur de script", "account_signup"): HEADER,
-    ("erreur de script", "calls:detail"): HEADER,
-    ("erreur de script", "calls:list"): HEADER,
-    ("erreur de script", "commission:envelope"): HEADER,
-    ("erreur de script", "commission:grid"): HEADER,
-    ("erreur de script", "commission:member_dossier"): HEADER,
-    ("erreur de script", "commission:my_sessions"): HEADER,
-    ("erreur de script", "commission:ranking"): HEADER,
-    ("erreur de script", "commission:session"): HEADER,
-    ("erreur de script", "commission:sessions"): HEADER,
-    ("erreur de script", "dossiers:file"): HEADER,
-    ("erreur de script", "dossiers:mine"): HEADER,
-    ("erreur de script", "dossiers:section"): HEADER,
-    ("erreur de script", "dossiers:start"): HEADER,
-    ("erreur de script", "dossiers:summary"): HEADER,
-    ("erreur de script", "establishments:ars_claims"): HEADER,
-    ("erreur de script", "establishments:members"): HEADER,
-    ("erreur de script", "establishments:mine"): HEADER,
-    ("erreur de script", "establishments:request_refuse"): HEADER,
-    ("erreur de script", "experts:answer"): HEADER,
-    ("erreur de script", "funding:import"): HEADER,
-    ("erreur de script", "funding:list"): HEADER,
-    ("erreur de script", "funding:mine"): HEADER,
-    ("erreur de script", "home"): HEADER,
-    ("erreur de script", "instruction:calls"): HEADER,
-    ("erreur de script", "instruction:dossier"): HEADER,
-    ("erreur de script", "instruction:preferences"): HEADER,
-    ("erreur de script", "instruction:workspace"): HEADER,
-    ("erreur de script", "messaging:thread"): HEADER,
-    ("erreur de script", "mfa_activate_totp"): HEADER,
-    ("erreur de script", "mfa_deactivate_totp"): HEADER,
-    ("erreur de script", "mfa_index"): HEADER,
-    ("erreur de script", "mfa_view_recovery_codes"): HEADER,
-    ("erreur de script", "payments:ledger"): HEADER,
-    ("page plus large que la fenêtre", "instruction:workspace"): OVERFLOW,
-    ("page plus large que la fenêtre", "establishments:mine"): OVERFLOW,
-    ("page plus large que la fenêtre", "establishments:ars_claims"): OVERFLOW + " (table)",
-    ("axe", "funding:mine"): OVERFLOW + " (scrollable-region-focusable)",
-    ("axe", "payments:ledger"): OVERFLOW + " (scrollable-region-focusable)",
-    ("axe", "establishments:members"): OVERFLOW + " (table, scrollable-region-focusable)",
-    ("code interne", "instruction:dossier"): "i12 internal codes: the history's states",
-    ("syntaxe de gabarit", "dossiers:summary"): COMMENT,
-    ("syntaxe de gabarit", "instruction:dossier"): COMMENT,
-    ("syntaxe de gabarit", "commission:member_dossier"): COMMENT,
-    ("syntaxe de gabarit", "experts:answer"): COMMENT,
-}
+# Findings owned by someone else, (check, route name) → owner and reason: while only these remain the test is an
+# expected failure, anything else fails. Empty: every finding fails the test.
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _expert_link():
