@@ -104,6 +104,8 @@ TEMPLATES = [
                 "dsfr.context_processors.site_config",
                 "guichet.accounts.navigation.main_navigation",
             ],
+            # |pluriel (French plurals) in every template, as Django's own |pluralize is.
+            "builtins": ["guichet.core.templatetags.french"],
         },
     },
 ]

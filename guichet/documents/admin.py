@@ -93,7 +93,7 @@ def placeholders_table(kind: str) -> str:
     return format_html(
         '<table><thead><tr><th>Variable</th><th>Contenu</th></tr></thead><tbody>{}</tbody></table>'
         '<p><strong>Filtres</strong> (en plus de ceux de Django : <code>default</code>, <code>upper</code>, '
-        '<code>linebreaksbr</code>, <code>length</code>, <code>pluralize</code>…)</p>'
+        '<code>linebreaksbr</code>, <code>length</code>, <code>pluriel</code>, <code>pluralize</code>…)</p>'
         '<table><tbody>{}</tbody></table>'
         '<p class="help">Balises autorisées : <code>{{% if %}}</code>, <code>{{% for %}}</code> '
         '(<code>{{% empty %}}</code>, <code>{{{{ forloop.counter }}}}</code>), <code>{{% with %}}</code>, '

@@ -11,7 +11,10 @@ from zoneinfo import ZoneInfo
 
 from django import template
 
+from guichet.core.templatetags.french import pluriel
+
 register = template.Library()
+register.filter("pluriel", pluriel)  # « 0 action », « 2 actions »: the site's French plural, in documents too
 
 PARIS = ZoneInfo("Europe/Paris")
 NNBSP = "\u202f"  # narrow no-break space: thousands separator, and before € and %
