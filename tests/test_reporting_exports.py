@@ -230,7 +230,36 @@ def test_queries_do_not_grow_with_the_number_of_dossiers(client, call, instructo
         d = file(DossierFactory(call=call, establishment=est, answers=answers(f"P{i}", ["10", "20"])), when)
         d.partners.add(world[1].establishment)
     client.force_login(instructor)
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(16):
         response = client.get(url(call, extension, onglet="tous"))
         data = b"".join(response.streaming_content)
     assert data
+
+
+def test_private_annotations_and_the_granted_amount(client, call, instructor, world):
+    from guichet.calls.models import FormKind
+    from guichet.funding.models import Grant
+    from guichet.instruction.workspace import Filters
+    from guichet.reporting import exports
+
+    a, b, c = world
+    FormVersion.objects.create(call=call, kind=FormKind.ANNOTATIONS, number=1, schema={"sections": [
+        {"key": "avis", "title": "Avis", "fields": [
+            {"key": "avis_instructeur", "type": "textarea", "label": "Avis de l'instructeur"},
+            {"key": "note", "type": "decimal", "label": "Note"}]}]})
+    a.annotations = {"avis_instructeur": "Projet solide", "note": "15.5"}
+    a.save()
+    Grant.objects.create(region=region("44"), call=call, call_year=2025, dossier=a, beneficiary=a.establishment,
+                         rate=Decimal("50"), total=Decimal("750.25"), convention_reference="CONV-2025-1")
+    client.force_login(instructor)
+    wb = workbook(client.get(url(call, "xlsx", onglet="tous")))
+    main = wb.worksheets[0]
+    parts, header = [cell.value for cell in main[1]], [cell.value for cell in main[2]]
+    assert parts[header.index("Avis de l'instructeur")] == "Annotations privées : Avis"
+    row = {h: cell.value for h, cell in zip(header, next(r for r in main.iter_rows(min_row=3)
+                                                          if r[0].value == a.number), strict=True)}
+    assert row["Avis de l'instructeur"] == "Projet solide" and row["Note"] == pytest.approx(15.5)
+    assert row["Montant accordé"] == pytest.approx(750.25)
+    # Without the ARS' right to them, the annotations are not part of the export.
+    export = exports.build(call, instructor, "tous", Filters(), "depot", private=False)
+    assert "Avis de l'instructeur" not in [column.header for column in export.main.columns]

@@ -12,9 +12,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
-from guichet.calls.models import FormVersion
+from guichet.calls.models import FormKind, FormVersion
 from guichet.core.spreadsheets import DATE, DATE_TIME, EUROS, TEXT
 from guichet.dossiers.models import Dossier, State
 from guichet.establishments.models import LegalStatus, Sector
@@ -53,8 +54,9 @@ DOSSIER_COLUMNS = [
     Column("Établissement"), Column("FINESS EJ", IDENTIFIER), Column("FINESS ET", IDENTIFIER),
     Column("SIRET", IDENTIFIER), Column("Catégorie"), Column("Secteur"), Column("Département", TEXT),
     Column("Statut juridique"), Column("GHT"), Column("Parties prenantes"), Column("Étiquettes"),
-    Column("Montant demandé", EUROS),
+    Column("Montant demandé", EUROS), Column("Montant accordé", EUROS),
 ]
+PRIVATE = "Annotations privées : "
 
 
 def _local(value):
@@ -62,15 +64,15 @@ def _local(value):
     return None if value is None else timezone.localtime(value).replace(tzinfo=None)
 
 
-def _fields(call):
+def _fields(call, kind=FormKind.FORM, prefix=""):
     """(part title, field) of every top-level field holding a value, latest version first, then older ones'."""
     seen, result = set(), []
-    for version in FormVersion.objects.filter(call=call, kind="form").order_by("-number"):
+    for version in FormVersion.objects.filter(call=call, kind=kind).order_by("-number"):
         for section in version.parsed().sections:
             for f in section.fields:
                 if f.holds_value and f.key not in seen:
                     seen.add(f.key)
-                    result.append((section.title, f))
+                    result.append((prefix + section.title, f))
     return result
 
 
@@ -111,7 +113,7 @@ def _batches(ids):
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
         found = (Dossier.objects.filter(pk__in=chunk)
-                 .select_related("establishment", "establishment__legal_entity", "index")
+                 .select_related("establishment", "establishment__legal_entity", "index", "grant")
                  .prefetch_related("partners", "labels"))
         by_id = {d.pk: d for d in found}
         yield [by_id[pk] for pk in chunk if pk in by_id]
@@ -129,31 +131,43 @@ def _dossier_values(d) -> list:
         dict(LegalStatus.choices).get(est.legal_status, est.legal_status), est.ght,
         ", ".join(f"{p.name} ({p.finess})" for p in d.partners.all()),
         ", ".join(label.name for label in d.labels.all()),
-        index.amount if index else None,
+        index.amount if index else None,  # the requested amount, as the index reads it from the answers
+        _granted(d),
     ]
 
 
-def build(call, user, tab, filters, sort) -> Export:
+def _granted(d):
+    """The grant's total once the commission decided (funding.Grant), else nothing."""
+    try:
+        return d.grant.total
+    except ObjectDoesNotExist:
+        return None
+
+
+def build(call, user, tab, filters, sort, private=False) -> Export:
     """The export of a workspace list. The main table's rows and the repeated rows are computed lazily, batch by
-    batch; the repeated rows read the dossiers a second time (two passes keep memory bounded)."""
-    fields = _fields(call)
-    simple = [(part, f) for part, f in fields if f.type != "repeat"]
-    repeats = [(part, f) for part, f in fields if f.type == "repeat"]
+    batch; the repeated rows read the dossiers a second time (two passes keep memory bounded). ``private``: the
+    ARS' private annotations too (their own columns, after the form's)."""
+    fields = [(part, f, "answers") for part, f in _fields(call)]
+    if private:
+        fields += [(part, f, "annotations") for part, f in _fields(call, FormKind.ANNOTATIONS, PRIVATE)]
+    simple = [(part, f, source) for part, f, source in fields if f.type != "repeat"]
+    repeats = [(part, f, source) for part, f, source in fields if f.type == "repeat"]
     ids = dossier_ids(call, user, tab, filters, sort)
-    columns = DOSSIER_COLUMNS + [Column(f.label or f.key, _format(f), part) for part, f in simple]
+    columns = DOSSIER_COLUMNS + [Column(f.label or f.key, _format(f), part) for part, f, _ in simple]
 
     def main_rows():
         for batch in _batches(ids):
             for d in batch:
-                yield _dossier_values(d) + [typed(f, d.answers.get(f.key)) for _, f in simple]
+                yield _dossier_values(d) + [typed(f, getattr(d, source).get(f.key)) for _, f, source in simple]
 
-    def repeat_table(part, block):
+    def repeat_table(part, block, source):
         children = [c for c in block.children if c.holds_value]
 
         def rows():
             for batch in _batches(ids):
                 for d in batch:
-                    for number, row in enumerate(d.answers.get(block.key) or [], start=1):
+                    for number, row in enumerate(getattr(d, source).get(block.key) or [], start=1):
                         if isinstance(row, dict):
                             yield [d.number, number] + [typed(c, row.get(c.key)) for c in children]
 
@@ -161,4 +175,4 @@ def build(call, user, tab, filters, sort) -> Export:
                                                             for c in children]
         return Table(cols, rows(), title=block.label or block.key)
 
-    return Export(Table(columns, main_rows(), title="Dossiers"), [repeat_table(p, b) for p, b in repeats])
+    return Export(Table(columns, main_rows(), title="Dossiers"), [repeat_table(*r) for r in repeats])

@@ -24,7 +24,7 @@ def workspace_export(request, slug, extension):
         raise Http404
     call = get_object_or_404(Call.objects.instructed_by(request.user), slug=slug)
     tab, sort, _form, filters, _labels = list_state(request.GET, call)
-    export = exports.build(call, request.user, tab, filters, sort)
+    export = exports.build(call, request.user, tab, filters, sort, private=request.user.is_ars_staff)
     if extension == "csv":
         response = StreamingHttpResponse(formats.csv_lines(export), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{_file_name(call, "csv")}"'
