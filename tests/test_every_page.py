@@ -78,7 +78,7 @@ PAGES = {
     "commission:sessions": lambda d: [([d.call.slug], None)],
     "commission:ranking": lambda d: [([d.call.slug], None)],
     "instruction:workspace": lambda d: [([d.call.slug], None)],
-    "reporting:workspace_export": lambda d: [([d.call.slug, "csv"], None), ([d.call.slug, "xlsx"], None)],
+    "reporting:workspace_export": lambda d: [([d.call.slug, ext], None) for ext in ("csv", "xlsx", "ods")],
     "calls:detail": lambda d: [([d.call.slug], None)],
 }
 

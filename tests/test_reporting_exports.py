@@ -195,7 +195,7 @@ def test_the_export_follows_the_workspace_tab_and_filters(client, call, instruct
     assert a.number in data and b.number not in data
 
 
-@pytest.mark.parametrize("extension", ["csv", "xlsx"])
+@pytest.mark.parametrize("extension", ["csv", "xlsx", "ods"])
 def test_nobody_but_the_region_staff_gets_the_data(client, call, world, extension):
     target = url(call, extension, onglet="tous")
     response = client.get(target)
@@ -219,9 +219,10 @@ def test_the_workspace_offers_the_downloads_with_its_querystring(client, call, i
     html = page.content.decode()
     assert reverse("reporting:workspace_export", args=[call.slug, "xlsx"]) + "?onglet=tous&amp;departement=67" in html
     assert reverse("reporting:workspace_export", args=[call.slug, "csv"]) + "?onglet=tous&amp;departement=67" in html
+    assert reverse("reporting:workspace_export", args=[call.slug, "ods"]) + "?onglet=tous&amp;departement=67" in html
 
 
-@pytest.mark.parametrize("extension", ["csv", "xlsx"])
+@pytest.mark.parametrize("extension", ["csv", "xlsx", "ods"])
 def test_queries_do_not_grow_with_the_number_of_dossiers(client, call, instructor, world, extension,
                                                           django_assert_max_num_queries):
     when = dt.datetime(2025, 4, 1, tzinfo=PARIS)
@@ -263,3 +264,55 @@ def test_private_annotations_and_the_granted_amount(client, call, instructor, wo
     # Without the ARS' right to them, the annotations are not part of the export.
     export = exports.build(call, instructor, "tous", Filters(), "depot", private=False)
     assert "Avis de l'instructeur" not in [column.header for column in export.main.columns]
+
+
+ODF = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+       "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+       "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0"}
+
+
+def ods_sheets(data: bytes) -> dict:
+    """{sheet name: rows of (value type, value attribute, text)} read from an ODS file's content.xml."""
+    import zipfile
+
+    from defusedxml.ElementTree import fromstring
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.read("mimetype") == b"application/vnd.oasis.opendocument.spreadsheet"
+        root = fromstring(archive.read("content.xml"))
+    sheets = {}
+    for table in root.iter(f"{{{ODF['table']}}}table"):
+        rows = []
+        for row in table.iter(f"{{{ODF['table']}}}table-row"):
+            cells = []
+            for cell in row.findall(f"{{{ODF['table']}}}table-cell"):
+                assert cell.get(f"{{{ODF['table']}}}formula") is None
+                kind = cell.get(f"{{{ODF['office']}}}value-type")
+                value = cell.get(f"{{{ODF['office']}}}value") or cell.get(f"{{{ODF['office']}}}date-value")
+                cells.append((kind, value, "".join(cell.itertext())))
+            rows.append(cells)
+        sheets[table.get(f"{{{ODF['table']}}}name")] = rows
+    return sheets
+
+
+def test_ods_has_typed_cells_parts_and_the_repeated_rows_sheet(client, call, instructor, world):
+    a, b, c = world
+    client.force_login(instructor)
+    response = client.get(url(call, "ods", onglet="tous"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.oasis.opendocument.spreadsheet"
+    assert "attachment" in response["Content-Disposition"] and ".ods" in response["Content-Disposition"]
+    sheets = ods_sheets(b"".join(response.streaming_content))
+    main = sheets["Dossiers"]
+    parts, header = [cell[2] for cell in main[0]], [cell[2] for cell in main[1]]
+    assert parts[header.index("Nom du projet")] == "Projet"
+    rows = {r[0][2]: dict(zip(header, r, strict=True)) for r in main[2:]}
+    assert set(rows) == {a.number, b.number, c.number}
+    row = rows[a.number]
+    assert row["Total demandé"][:2] == ("float", "1500.50")
+    assert row["Début du projet"][:2] == ("date", "2025-09-01")
+    assert row["Premier dépôt"][:2] == ("date", "2025-03-01T10:00:00")
+    assert row["FINESS ET"] == ("string", None, "010000016")
+    assert rows[b.number]["Nom du projet"] == ("string", None, '=HYPERLINK("http://x.example","clic")')
+    lines = [[cell[2] for cell in r] for r in sheets["Actions"][2:]]
+    assert [a.number, "2", "Action 2", "300.00"] in lines and len(lines) == 3

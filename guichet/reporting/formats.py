@@ -1,9 +1,11 @@
-"""Writing an ``exports.Export`` as CSV (streamed, French Excel's dialect) or XLSX (openpyxl's write-only mode).
+"""Writing an ``exports.Export`` as CSV (streamed, French Excel's dialect), XLSX (openpyxl's write-only mode) or
+ODS (streamed by stream-write-ods: the file is zipped as it is sent, never held whole).
 
 CSV: UTF-8 with a BOM (so that Excel reads the accents), « ; » between fields, decimal comma, dd/mm/yyyy dates,
-FINESS / SIRET kept as text, the main table only (a CSV file has one sheet: the repeated rows are in the XLSX).
-XLSX: one sheet per table, a first header row with the form's parts, a second with the columns' labels, typed
-cells. In both, whatever a person typed is text, never a formula (``guichet.core.spreadsheets``).
+FINESS / SIRET kept as text, the main table only (a CSV file has one sheet: the repeated rows are in the XLSX
+and ODS files). XLSX and ODS: one sheet per table, a first header row with the form's parts, a second with the
+columns' labels, typed cells (ODS cells carry no number formats here: amounts are plain numbers, exact to the
+cent). In every format, whatever a person typed is text, never a formula (``guichet.core.spreadsheets``).
 """
 
 import csv
@@ -12,8 +14,9 @@ import tempfile
 from decimal import Decimal
 
 from openpyxl import Workbook
+from stream_write_ods import stream_write_ods
 
-from guichet.core.spreadsheets import BOLD, EUROS, TEXT, csv_field, csv_identifier, write_only_cell
+from guichet.core.spreadsheets import BOLD, EUROS, TEXT, clean, csv_field, csv_identifier, write_only_cell
 
 from .exports import IDENTIFIER, Export, Table
 
@@ -81,3 +84,48 @@ def xlsx_file(export: Export):
     wb.save(out)
     out.seek(0)
     return out
+
+
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
+# stream-write-ods' types, plus Decimal written as its exact digits (a float would round cents). A text cell of
+# ODS is never a formula (a formula is a table:formula attribute, which is never written).
+ODS_ENCODERS = (
+    (bool, ("boolean", "office:boolean-value", None, lambda v: str(v).lower())),
+    (dt.date, ("date", "office:date-value", "date", lambda v: v.isoformat())),
+    (dt.datetime, ("date", "office:date-value", None, lambda v: v.isoformat(timespec="seconds"))),
+    (int, ("float", "office:value", None, str)),
+    (float, ("float", "office:value", None, str)),
+    (Decimal, ("float", "office:value", None, lambda v: format(v, "f"))),
+    (str, ("string", None, None, str)),
+    (type(None), (None, None, None, lambda _: None)),
+)
+
+
+def _ods_value(value):
+    return clean(value) if isinstance(value, str) else value
+
+
+def _ods_sheet(table: Table, taken: set):
+    parts, previous = [], None
+    for column in table.columns:
+        parts.append(clean(column.part) if column.part and column.part != previous else "")
+        previous = column.part
+
+    def rows():
+        yield [clean(c.header) for c in table.columns]
+        for row in table.rows:
+            yield [_ods_value(v) for v in row]
+
+    return _sheet_title(table.title, taken), parts, rows()
+
+
+def ods_chunks(export: Export):
+    """The ODS file as chunks of bytes (for a StreamingHttpResponse)."""
+    taken = set()
+
+    def sheets():
+        yield _ods_sheet(export.main, taken)
+        for table in export.repeats:
+            yield _ods_sheet(table, taken)
+
+    return stream_write_ods(sheets(), encoders=ODS_ENCODERS)

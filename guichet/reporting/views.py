@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
 from guichet.calls.models import Call
 from guichet.core.spreadsheets import XLSX, file_name_part
@@ -20,14 +21,18 @@ def _file_name(call, extension: str) -> str:
 @login_required
 def workspace_export(request, slug, extension):
     """The list the workspace shows for this querystring (tab, filters, search, sort), every page of it."""
-    if extension not in ("csv", "xlsx") or not (request.user.is_superuser or request.user.is_ars_staff):
+    if extension not in ("csv", "xlsx", "ods") or not (request.user.is_superuser or request.user.is_ars_staff):
         raise Http404
     call = get_object_or_404(Call.objects.instructed_by(request.user), slug=slug)
     tab, sort, _form, filters, _labels = list_state(request.GET, call)
     export = exports.build(call, request.user, tab, filters, sort, private=request.user.is_ars_staff)
     if extension == "csv":
         response = StreamingHttpResponse(formats.csv_lines(export), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{_file_name(call, "csv")}"'
+        response["Content-Disposition"] = content_disposition_header(True, _file_name(call, "csv"))
+        return response
+    if extension == "ods":
+        response = StreamingHttpResponse(formats.ods_chunks(export), content_type=formats.ODS)
+        response["Content-Disposition"] = content_disposition_header(True, _file_name(call, "ods"))
         return response
     return FileResponse(formats.xlsx_file(export), as_attachment=True, filename=_file_name(call, "xlsx"),
                         content_type=XLSX)
