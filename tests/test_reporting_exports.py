@@ -155,6 +155,7 @@ def test_xlsx_has_typed_cells_parts_and_the_repeated_rows_sheet(client, call, in
     parts = [cell.value for cell in main[1]]
     header = [cell.value for cell in main[2]]
     assert "Projet" in parts and "Budget" in parts
+    assert main.freeze_panes == "B3"
     assert parts[header.index("Nom du projet")] == "Projet"
     assert parts[header.index("FINESS du partenaire")] == "Budget"
     rows = {r[0].value: r for r in main.iter_rows(min_row=3)}

@@ -51,7 +51,7 @@ class Export:
 DOSSIER_COLUMNS = [
     Column("Numéro"), Column("État"), Column("Premier dépôt", DATE_TIME), Column("Dernier dépôt", DATE_TIME),
     Column("Passé en instruction le", DATE_TIME), Column("Décidé le", DATE_TIME),
-    Column("Établissement"), Column("FINESS EJ", IDENTIFIER), Column("FINESS ET", IDENTIFIER),
+    Column("Établissement porteur"), Column("FINESS EJ", IDENTIFIER), Column("FINESS ET", IDENTIFIER),
     Column("SIRET", IDENTIFIER), Column("Catégorie"), Column("Secteur"), Column("Département", TEXT),
     Column("Statut juridique"), Column("GHT"), Column("Parties prenantes"), Column("Étiquettes"),
     Column("Montant demandé", EUROS), Column("Montant accordé", EUROS),

@@ -62,6 +62,7 @@ def _sheet_title(title: str, taken: set) -> str:
 
 def _write_table(wb: Workbook, table: Table, taken: set):
     ws = wb.create_sheet(_sheet_title(table.title, taken))
+    ws.freeze_panes = "B3"  # the dossier's number and the two header rows stay in view
     parts, previous = [], None
     for column in table.columns:
         parts.append(column.part if column.part and column.part != previous else None)
