@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from guichet.calls.models import FormVersion
 from guichet.dossiers.models import State
 from guichet.establishments.models import Establishment, LegalEntity
+from guichet.instruction.models import DossierGroup, InstructorGroup
 from tests.factories import PARIS, CallFactory, DossierFactory, InstructorFactory, UserFactory, region
 
 pytestmark = pytest.mark.django_db
@@ -253,6 +254,8 @@ def test_private_annotations_and_the_granted_amount(client, call, instructor, wo
     a.save()
     Grant.objects.create(region=region("44"), call=call, call_year=2025, dossier=a, beneficiary=a.establishment,
                          rate=Decimal("50"), total=Decimal("750.25"), convention_reference="CONV-2025-1")
+    group = InstructorGroup.objects.create(call=call, name="Groupe Ain")
+    DossierGroup.objects.create(dossier=a, group=group)
     client.force_login(instructor)
     wb = workbook(client.get(url(call, "xlsx", onglet="tous")))
     main = wb.worksheets[0]
@@ -262,6 +265,7 @@ def test_private_annotations_and_the_granted_amount(client, call, instructor, wo
                                                           if r[0].value == a.number), strict=True)}
     assert row["Avis de l'instructeur"] == "Projet solide" and row["Note"] == pytest.approx(15.5)
     assert row["Montant accordé"] == pytest.approx(750.25)
+    assert row["Groupe instructeur"] == "Groupe Ain"
     # Without the ARS' right to them, the annotations are not part of the export.
     export = exports.build(call, instructor, "tous", Filters(), "depot", private=False)
     assert "Avis de l'instructeur" not in [column.header for column in export.main.columns]

@@ -53,7 +53,8 @@ DOSSIER_COLUMNS = [
     Column("Passé en instruction le", DATE_TIME), Column("Décidé le", DATE_TIME),
     Column("Établissement porteur"), Column("FINESS EJ", IDENTIFIER), Column("FINESS ET", IDENTIFIER),
     Column("SIRET", IDENTIFIER), Column("Catégorie"), Column("Secteur"), Column("Département", TEXT),
-    Column("Statut juridique"), Column("GHT"), Column("Parties prenantes"), Column("Étiquettes"),
+    Column("Statut juridique"), Column("GHT"), Column("Parties prenantes"), Column("Groupe instructeur"),
+    Column("Étiquettes"),
     Column("Montant demandé", EUROS), Column("Montant accordé", EUROS),
 ]
 PRIVATE = "Annotations privées : "
@@ -113,7 +114,8 @@ def _batches(ids):
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
         found = (Dossier.objects.filter(pk__in=chunk)
-                 .select_related("establishment", "establishment__legal_entity", "index", "grant")
+                 .select_related("establishment", "establishment__legal_entity", "index", "grant",
+                                 "instructor_group_link__group")
                  .prefetch_related("partners", "labels"))
         by_id = {d.pk: d for d in found}
         yield [by_id[pk] for pk in chunk if pk in by_id]
@@ -130,10 +132,18 @@ def _dossier_values(d) -> list:
         dict(Sector.choices).get(est.sector, est.sector), est.department,
         dict(LegalStatus.choices).get(est.legal_status, est.legal_status), est.ght,
         ", ".join(f"{p.name} ({p.finess})" for p in d.partners.all()),
+        _group(d),
         ", ".join(label.name for label in d.labels.all()),
         index.amount if index else None,  # the requested amount, as the index reads it from the answers
         _granted(d),
     ]
+
+
+def _group(d):
+    try:
+        return d.instructor_group_link.group.name
+    except ObjectDoesNotExist:
+        return ""
 
 
 def _granted(d):
