@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "guichet.documents",
     "guichet.funding",
     "guichet.api",
+    "guichet.reporting",
 ]
 
 MIDDLEWARE = [

@@ -23,6 +23,7 @@ urlpatterns = [
     path("subventions/", include("guichet.funding.urls")),
     path("api/v1/", include("guichet.api.urls")),
     path("paiements/", include("guichet.funding.urls_ars")),
+    path("suivi/", include("guichet.reporting.urls")),
 ]
 
 # 404 and 403 are Django's handlers with templates/404.html and 403.html; a server error needs a reference.

@@ -78,6 +78,7 @@ PAGES = {
     "commission:sessions": lambda d: [([d.call.slug], None)],
     "commission:ranking": lambda d: [([d.call.slug], None)],
     "instruction:workspace": lambda d: [([d.call.slug], None)],
+    "reporting:workspace_export": lambda d: [([d.call.slug, ext], None) for ext in ("csv", "xlsx", "ods")],
     "calls:detail": lambda d: [([d.call.slug], None)],
 }
 
@@ -373,6 +374,7 @@ SEEN_BY = {
     "commission:sessions": ARS,
     "commission:ranking": ARS,
     "instruction:workspace": ARS,
+    "reporting:workspace_export": ARS,
     "calls:detail": ROLES,  # a published call is public
 }
 # A page that lists or shows the dossier's files names each of them.

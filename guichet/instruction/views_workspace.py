@@ -215,7 +215,7 @@ def call_workspace(request, slug):
         "next_url": _url(request, curseur=result.next_cursor) if result.next_cursor else None,
         "previous_url": _url(request, curseur=result.previous_cursor) if result.previous_cursor else None,
         "reset_url": f"{request.path}?onglet={tab}",
-        "tab": tab, "sort": sort, "batch_choices": batch.choices(),
+        "tab": tab, "sort": sort, "batch_choices": batch.choices(), "list_query": query,
     })
 
 
