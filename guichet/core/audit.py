@@ -31,7 +31,8 @@ transaction-level advisory lock before reading the last record; SQLite transacti
 unique in the database, so a fork could not be written even by mistake.
 
 Action names in use: ``transition:<event>`` (workflow.apply), ``dossier:edit``, ``dossier:file``,
-``dossier:invite``, ``dossier:join``, ``dossier:member_left``, ``file:download``, ``export:zip``, ``api:read``;
+``dossier:invite``, ``dossier:join``, ``dossier:member_left``, ``file:download``, ``export:zip``,
+``export:workspace``, ``api:read``;
 others' modules add ``message:*``, ``avis:*``, ``annotations``, ``view``, ``follow``, ``batch:*``;
 who acts for an establishment (``establishments.claims``, no dossier): ``establishment:claim``,
 ``establishment:accept``, ``establishment:refuse``, ``establishment:withdraw``, ``establishment:remove``,

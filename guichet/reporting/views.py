@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from guichet.calls.models import Call
+from guichet.core import audit
 from guichet.core.spreadsheets import XLSX, file_name_part
 from guichet.instruction.views_workspace import list_state
 
@@ -26,6 +27,9 @@ def workspace_export(request, slug, extension):
     call = get_object_or_404(Call.objects.instructed_by(request.user), slug=slug)
     tab, sort, _form, filters, _labels = list_state(request.GET, call)
     export = exports.build(call, request.user, tab, filters, sort, private=request.user.is_ars_staff)
+    # Personal data leaves the platform: who took which list, in which format, is in the audit trail.
+    audit.record(request.user, "export:workspace", request=request, call=call.slug, format=extension, tab=tab,
+                 query=request.GET.urlencode()[:500])
     if extension == "csv":
         response = StreamingHttpResponse(formats.csv_lines(export), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = content_disposition_header(True, _file_name(call, "csv"))
