@@ -351,18 +351,20 @@ def withdraw(user, req: MembershipRequest, request=None) -> MembershipRequest:
 
 # --- Members -------------------------------------------------------------------------------------
 
-def _locked_access(access: EstablishmentAccess) -> EstablishmentAccess:
-    return (EstablishmentAccess.objects.select_for_update(of=("self",)).select_related("establishment", "user")
-            .get(pk=access.pk))
+def _managed_access(referent, access: EstablishmentAccess) -> EstablishmentAccess:
+    """``access``, locked and with its establishment, once ``referent`` is seen to manage that establishment."""
+    access = (EstablishmentAccess.objects.select_for_update(of=("self",)).select_related("establishment", "user")
+              .get(pk=access.pk))
+    if not can_manage(referent, access.establishment):
+        raise PermissionDenied(NOT_MANAGER)
+    return access
 
 
 @transaction.atomic
 def remove_member(referent, access: EstablishmentAccess, request=None) -> None:
     """A referent removes someone's membership (``leave`` for one's own)."""
-    access = _locked_access(access)
+    access = _managed_access(referent, access)
     establishment = access.establishment
-    if not can_manage(referent, establishment):
-        raise PermissionDenied(NOT_MANAGER)
     if access.user_id == referent.pk:
         raise ValidationError("Pour quitter l'établissement vous-même, utilisez « Quitter l'établissement ».")
     removed, pk = access.user, access.pk
@@ -381,10 +383,8 @@ def remove_member(referent, access: EstablishmentAccess, request=None) -> None:
 @transaction.atomic
 def promote(referent, access: EstablishmentAccess, request=None) -> EstablishmentAccess:
     """A referent names a member referent too."""
-    access = _locked_access(access)
+    access = _managed_access(referent, access)
     establishment = access.establishment
-    if not can_manage(referent, establishment):
-        raise PermissionDenied(NOT_MANAGER)
     if access.role == MembershipRole.REFERENT:
         return access
     access.role = MembershipRole.REFERENT
