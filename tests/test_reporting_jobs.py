@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_reporting_exports, used as arguments)
 """Exports in the background (issue 13, « Mes exports »): the threshold between a download at once and a job, the
 job's lifecycle with the immediate task backend (the file equal to the direct download), progress, the e-mail,
 « Mes exports », downloads by the author only (audited), expiry and ``purge_exports``."""
@@ -137,7 +138,7 @@ def test_the_job_page_shows_progress_then_the_download(client, to_job, call, ins
     job = ExportJob.objects.get()
     page = client.get(response["Location"]).content.decode()
     assert job.state == ExportState.PENDING
-    assert 'hx-get="%s"' % reverse("reporting:job_status", args=[job.pk]) in page
+    assert f'hx-get="{reverse("reporting:job_status", args=[job.pk])}"' in page
     assert 'hx-trigger="every 2s"' in page
     assert '<progress class="guichet-progress fr-mt-1w" id="export-progress" max="1" value="0">' in page
     assert '<label class="fr-label" for="export-progress">' in page
@@ -159,7 +160,8 @@ def test_only_the_author_downloads_and_each_download_is_audited(client, to_job, 
     job = start(client, instructor, url(call, "csv", onglet="tous"), django_capture_on_commit_callbacks)
     assert content(client, job) and content(client, job)
     records = AuditRecord.objects.filter(action="export:download")
-    assert [(r.actor_id, r.object_id, r.details["format"]) for r in records] == [(instructor.pk, str(job.pk), "csv")] * 2
+    assert [(r.actor_id, r.object_id, r.details["format"]) for r in records] == [
+        (instructor.pk, str(job.pk), "csv")] * 2
     colleague = InstructorFactory(region=region("44"))
     admin_of_region = ArsAdminFactory(region=region("44"))
     applicant = world[0].created_by

@@ -10,7 +10,7 @@ download is in the audit trail, as on « Mes exports ».
 import datetime as dt
 
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError, ValidationError
 from pydantic import Field
 
@@ -86,7 +86,7 @@ def create_export(request, payload: ExportIn):
     call = None
     if payload.kind == ExportKind.WORKSPACE:
         if not payload.call:
-            raise ValidationError([{"loc": ["body", "payload", "call"], "msg": CALL_REQUIRED, "type": "missing"}])
+            raise ValidationError([{"loc": ["body", "payload", "call"], "msg": CALL_REQUIRED, "type": "value_error"}])
         call = get_object_or_404(scoped_calls(request.auth), slug=payload.call)
         parameters = {key[:100]: [v[:200] for v in values[:MAX_FILTERS]] for key, values in payload.filters.items()}
     else:
@@ -97,7 +97,7 @@ def create_export(request, payload: ExportIn):
     audit.record(request.auth, "export:job", request=request, obj=job, kind=payload.kind, format=payload.format,
                  call=call.slug if call else "", via="api")
     job.refresh_from_db()
-    return 201, _out(job)
+    return Status(201, _out(job))
 
 
 @router.get("/exports/{job_id}", response={200: ExportJobOut, **responses(401, 404, 422)},

@@ -59,7 +59,7 @@ def _rows(ids):
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
         found = {g.pk: g for g in Grant.objects.filter(pk__in=chunk).select_related(
-            "beneficiary", "call", "dossier__form_version").prefetch_related(
+            "beneficiary__legal_entity", "legal_entity", "call", "dossier__form_version").prefetch_related(
             Prefetch("actions", queryset=GrantAction.objects.order_by("position")))}
         _, action_balances = balances.compute(chunk)
         by_status = _by_status(chunk)
