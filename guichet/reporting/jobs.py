@@ -38,6 +38,10 @@ FAILED = ("L'export n'a pas pu être produit. Relancez-le depuis la page d'où v
 NO_LONGER_ALLOWED = "Votre compte ne donne plus accès à ces données : l'export n'a pas été produit."
 
 
+class NotAllowed(Exception):
+    """The author may no longer read what the job exports."""
+
+
 def stream_max() -> int:
     return settings.GUICHET_EXPORT_STREAM_MAX
 
@@ -88,14 +92,14 @@ def _export_of(job: ExportJob):
     """(the export, its number of main rows) as the author may see it now."""
     user = job.author
     if not (user.is_active and (user.is_superuser or user.is_ars_staff)):
-        raise PermissionError(NO_LONGER_ALLOWED)
+        raise NotAllowed(NO_LONGER_ALLOWED)
     if job.kind == ExportKind.GRANTS:
         return grant_exports.build(user), None
     from guichet.calls.models import Call
     from guichet.instruction import workspace
 
     if not Call.objects.instructed_by(user).filter(pk=job.call_id).exists():
-        raise PermissionError(NO_LONGER_ALLOWED)
+        raise NotAllowed(NO_LONGER_ALLOWED)
     tab, filters, sort = workspace_list(job.call, user, job.parameters)
     total = workspace.queryset(job.call, user, tab, filters, sort).count()
     return exports.build(job.call, user, tab, filters, sort, private=user.is_ars_staff), total
@@ -151,7 +155,7 @@ def run(job_pk: int) -> str:
             out.seek(0)
             name = default_storage.save(f"{FOLDER}{timezone.now():%Y/%m}/{secrets.token_hex(16)}.{job.format}",
                                         File(out))
-    except PermissionError as exc:
+    except NotAllowed as exc:
         return _fail(job, str(exc))
     except Exception:  # noqa: BLE001 - whatever went wrong, the author reads a French message, the log the cause
         logger.exception("Export job %s failed", job.pk)
