@@ -86,3 +86,10 @@ def test_a_foreign_token_gets_404(client, call, token, world, django_capture_on_
     response = post(client, other_region, {"kind": "workspace", "format": "csv", "call": call.slug})
     assert response.status_code == 404
     assert client.get(f"/api/v1/exports/{job_id}").status_code == 401
+
+
+def test_a_fourth_waiting_job_is_409(client, call, token, world):
+    for _ in range(3):
+        assert post(client, token, {"kind": "grants", "format": "csv"}).status_code == 201
+    response = post(client, token, {"kind": "grants", "format": "csv"})
+    assert response.status_code == 409 and "3 exports en cours de préparation" in response.json()["detail"]

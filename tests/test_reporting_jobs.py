@@ -235,3 +235,18 @@ def test_mes_exports_is_in_the_ars_navigation_only(client, instructor):
     assert f'href="{reverse("reporting:mine")}"' in client.get("/").content.decode()
     client.force_login(UserFactory())
     assert f'href="{reverse("reporting:mine")}"' not in client.get("/").content.decode()
+
+
+def test_at_most_three_jobs_wait_at_once_per_author(client, to_job, call, instructor, world):
+    client.force_login(instructor)
+    for _ in range(3):  # the tasks never run here (no commit): the jobs wait
+        assert client.get(url(call, "csv", onglet="tous")).status_code == 302
+    response = client.get(url(call, "csv", onglet="tous"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("reporting:mine")
+    assert "Vous avez déjà 3 exports en cours de préparation" in response.content.decode()
+    assert ExportJob.objects.count() == 3
+    # A job stuck for more than an hour (a stopped worker) no longer counts.
+    ExportJob.objects.filter(pk=ExportJob.objects.first().pk).update(
+        created_at=timezone.now() - dt.timedelta(hours=2))
+    assert client.get(url(call, "csv", onglet="tous"))["Location"].startswith("/suivi/exports/")
+    assert ExportJob.objects.count() == 4

@@ -2,7 +2,8 @@
 and payments, written in the background as on the web pages (``guichet.reporting.jobs``), then polled and
 downloaded.
 
-Creating a job reads data only, so a read-only token may do it. A job is its token's owner's only: another
+Creating a job reads data only, so a read-only token may do it (it is never refused with 403); an author
+waiting for ``jobs.MAX_ACTIVE`` jobs already gets 409. A job is its token's owner's only: another
 user's job, a colleague's of the same region included, answers 404 like one that does not exist. Every
 download is in the audit trail, as on « Mes exports ».
 """
@@ -77,7 +78,7 @@ def _job(request, job_id: int) -> ExportJob:
     return get_object_or_404(ExportJob.objects.select_related("call"), pk=job_id, author=request.auth)
 
 
-@router.post("/exports", response={201: ExportJobOut, **responses(400, 401, 404, 422)},
+@router.post("/exports", response={201: ExportJobOut, **responses(400, 401, 404, 409, 422)},
              summary="Lancer un export en arrière-plan : dossiers d'un appel (avec les filtres de la liste) ou "
                      "subventions et paiements de la région")
 def create_export(request, payload: ExportIn):
@@ -93,7 +94,10 @@ def create_export(request, payload: ExportIn):
         if payload.call:
             raise ValidationError([{"loc": ["body", "payload", "call"], "msg": NO_CALL, "type": "value_error"}])
         parameters = {}
-    job = jobs.create(request.auth, payload.kind, payload.format, call=call, parameters=parameters)
+    try:
+        job = jobs.create(request.auth, payload.kind, payload.format, call=call, parameters=parameters)
+    except jobs.TooMany as exc:
+        raise HttpError(409, str(exc)) from None
     audit.record(request.auth, "export:job", request=request, obj=job, kind=payload.kind, format=payload.format,
                  call=call.slug if call else "", via="api")
     job.refresh_from_db()

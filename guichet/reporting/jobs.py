@@ -38,6 +38,16 @@ FAILED = ("L'export n'a pas pu être produit. Relancez-le depuis la page d'où v
 NO_LONGER_ALLOWED = "Votre compte ne donne plus accès à ces données : l'export n'a pas été produit."
 
 
+MAX_ACTIVE = 3  # jobs of one author waiting or running at once (the workers are shared)
+ACTIVE_WINDOW = dt.timedelta(hours=1)  # a job stuck longer (a worker stopped) no longer counts
+TOO_MANY = ("Vous avez déjà {n} exports en cours de préparation : attendez que l'un d'eux soit prêt (« Mes exports ») "
+            "avant d'en demander un autre.")
+
+
+class TooMany(Exception):
+    """The author already has ``MAX_ACTIVE`` jobs waiting or running."""
+
+
 class NotAllowed(Exception):
     """The author may no longer read what the job exports."""
 
@@ -72,9 +82,14 @@ def workspace_list(call, user, parameters: dict):
 
 
 def create(user, kind: str, fmt: str, call=None, parameters=None) -> ExportJob:
-    """A new job for ``user``; its task starts once the current transaction commits."""
+    """A new job for ``user``; its task starts once the current transaction commits. ``TooMany`` when the user
+    already waits for ``MAX_ACTIVE`` of them."""
     from .tasks import build_export
 
+    active = ExportJob.objects.filter(author=user, state__in=(ExportState.PENDING, ExportState.RUNNING),
+                                      created_at__gte=timezone.now() - ACTIVE_WINDOW)
+    if active.count() >= MAX_ACTIVE:
+        raise TooMany(TOO_MANY.format(n=MAX_ACTIVE))
     job = ExportJob.objects.create(author=user, kind=kind, call=call, parameters=parameters or {}, format=fmt)
     transaction.on_commit(lambda: build_export.enqueue(job.pk))
     return job

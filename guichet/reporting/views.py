@@ -6,6 +6,7 @@ JavaScript) and, once ready, its download link. A job's pages and file are its a
 gets 404, colleagues of the same region included. Every download is in the audit trail.
 """
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, StreamingHttpResponse
@@ -52,8 +53,12 @@ def workspace_export(request, slug, extension):
     call = get_object_or_404(Call.objects.instructed_by(request.user), slug=slug)
     tab, sort, _form, filters, _labels = list_state(request.GET, call)
     if jobs.goes_to_job(workspace.queryset(call, request.user, tab, filters, sort).count()):
-        job = jobs.create(request.user, ExportKind.WORKSPACE, extension, call=call,
-                          parameters=jobs.workspace_parameters(request.GET))
+        try:
+            job = jobs.create(request.user, ExportKind.WORKSPACE, extension, call=call,
+                              parameters=jobs.workspace_parameters(request.GET))
+        except jobs.TooMany as exc:
+            messages.warning(request, str(exc))
+            return redirect("reporting:mine")
         audit.record(request.user, "export:job", request=request, obj=job, call=call.slug, format=extension,
                      tab=tab, query=request.GET.urlencode()[:500])
         return redirect("reporting:job", job.pk)
@@ -72,7 +77,11 @@ def grants_export(request, extension):
     if not is_ars_staff(request.user):
         raise PermissionDenied("Cet export est réservé aux agents de l'ARS.")
     if jobs.goes_to_job(grant_exports.grants(request.user).count()):
-        job = jobs.create(request.user, ExportKind.GRANTS, extension)
+        try:
+            job = jobs.create(request.user, ExportKind.GRANTS, extension)
+        except jobs.TooMany as exc:
+            messages.warning(request, str(exc))
+            return redirect("reporting:mine")
         audit.record(request.user, "export:job", request=request, obj=job, format=extension, kind="grants")
         return redirect("reporting:job", job.pk)
     audit.record(request.user, "export:grants", request=request, format=extension)
