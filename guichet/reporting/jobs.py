@@ -169,7 +169,7 @@ def run(job_pk: int) -> str:
                 hasher.update(chunk)
             out.seek(0)
             name = default_storage.save(f"{FOLDER}{timezone.now():%Y/%m}/{secrets.token_hex(16)}.{job.format}",
-                                        File(out))
+                                        File(out, name=f"export.{job.format}"))
     except NotAllowed as exc:
         return _fail(job, str(exc))
     except Exception:  # noqa: BLE001 - whatever went wrong, the author reads a French message, the log the cause
