@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 from guichet.api.models import issue_token
 from guichet.commission import arbitration
 from guichet.funding import payments
+from guichet.reporting import jobs
 from guichet.wsgi import application
 from tests.factories import CallFactory, InstructorFactory, region
 from tests.test_api_commission import action, in_instruction, new_session
@@ -71,6 +72,9 @@ def known(db):
     validate_all(example)
     order = issued(payments.create_order(proofs, 0, instructor))
     token = issue_token(instructor, "Contrat d'API", write=True)[1]
+    ready = jobs.create(instructor, "grants", "csv")
+    jobs.run(ready.pk)  # written at once (the task after commit never runs inside the test's transaction)
+    pending = jobs.create(instructor, "workspace", "xlsx", call=application, parameters={"onglet": ["tous"]})
     return {"token": token, "ids": {
         "slug": [application.slug, proofs.slug],
         "number": [d.number for d in dossiers] + [example[k].number for k in "abc"],
@@ -78,6 +82,7 @@ def known(db):
         "grant_id": [example[k].pk for k in ("g1", "g2", "g3")],
         "line_id": [line.pk for line in example["lines"].values()],
         "order_id": [order.pk],
+        "job_id": [ready.pk, pending.pk],
     }}
 
 

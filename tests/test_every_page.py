@@ -106,6 +106,9 @@ NOT_COVERED = {
     "commission:minutes": "a generated PDF of a session, after the minutes task (tests/test_commission_sessions.py)",
     "commission:document": "a generated decision PDF, after the commission applies (tests/test_decision_documents.py)",
     "commission:grant": "a grant's signed convention, after the decision (tests/test_decision_documents.py)",
+    "reporting:grants_export": "the region's grants, no dossier (tests/test_reporting_grants.py)",
+    **dict.fromkeys(["reporting:job", "reporting:job_status", "reporting:job_file"],
+                    "a background export, its author's only (tests/test_reporting_jobs.py)"),
     # Proofs dossiers (a proofs call, a grant): tests/test_proofs_pages.py and tests/test_payment_pages.py.
     **dict.fromkeys(["funding:invoices", "funding:bordereau", "payments:validation", "payments:call",
                      "payments:order", "payments:order_xlsx", "payments:order_csv", "payments:ledger"],

@@ -12,7 +12,7 @@ from tests.factories import ArsAdminFactory, CallFactory, InstructorFactory, Use
 pytestmark = pytest.mark.django_db
 
 APPLICANT_PAGES = ["Mes dossiers", "Mes établissements", "Mes subventions"]
-ARS_PAGES = ["Espace instructeur", "Rattachements", "Subventions et paiements"]
+ARS_PAGES = ["Espace instructeur", "Rattachements", "Subventions et paiements", "Mes exports"]
 
 
 def nav_labels(client, path="/"):

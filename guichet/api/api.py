@@ -123,6 +123,7 @@ def get_dossier(request, number: str = number_param()):
 
 
 from guichet.api.commission import router as commission_router  # noqa: E402
+from guichet.api.exports import router as exports_router  # noqa: E402
 from guichet.api.funding import router as funding_router  # noqa: E402
 from guichet.api.instruction import router as instruction_router  # noqa: E402  (uses scoped_dossiers above)
 from guichet.api.messages import router as messages_router  # noqa: E402
@@ -131,3 +132,4 @@ api.add_router("", instruction_router)
 api.add_router("", messages_router)
 api.add_router("", commission_router)
 api.add_router("", funding_router)
+api.add_router("", exports_router)

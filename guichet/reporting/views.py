@@ -1,17 +1,31 @@
-"""Downloads of the workspace's current list (« Télécharger » on the instructor's workspace)."""
+"""Downloads of the workspace's current list and of the region's grants (« Télécharger »), and « Mes exports ».
 
+A list of at most ``GUICHET_EXPORT_STREAM_MAX`` rows is sent at once; a longer one becomes a background job
+(``jobs``) whose page shows its progress (refreshed by htmx every 2 s, or by the « Actualiser » link without
+JavaScript) and, once ready, its download link. A job's pages and file are its author's only: anyone else
+gets 404, colleagues of the same region included. Every download is in the audit trail.
+"""
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
+from guichet.accounts.permissions import is_ars_staff
 from guichet.calls.models import Call
-from guichet.core import audit
+from guichet.core import audit, downloads
 from guichet.core.spreadsheets import XLSX, file_name_part
+from guichet.instruction import workspace
 from guichet.instruction.views_workspace import list_state
 
-from . import exports, formats
+from . import exports, formats, jobs
+from . import grants as grant_exports
+from .models import ExportJob, ExportKind, ExportState
+
+EXTENSIONS = ("csv", "xlsx", "ods")
 
 
 def _file_name(call, extension: str) -> str:
@@ -19,24 +33,99 @@ def _file_name(call, extension: str) -> str:
     return f"Dossiers - {file_name_part(call.title, 120) or call.slug} - {day}.{extension}"
 
 
+def _send(export, extension: str, filename: str):
+    if extension == "csv":
+        response = StreamingHttpResponse(formats.csv_lines(export), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, filename)
+        return response
+    if extension == "ods":
+        response = StreamingHttpResponse(formats.ods_chunks(export), content_type=formats.ODS)
+        response["Content-Disposition"] = content_disposition_header(True, filename)
+        return response
+    return FileResponse(formats.xlsx_file(export), as_attachment=True, filename=filename, content_type=XLSX)
+
+
 @login_required
 def workspace_export(request, slug, extension):
     """The list the workspace shows for this querystring (tab, filters, search, sort), every page of it."""
-    if extension not in ("csv", "xlsx", "ods") or not (request.user.is_superuser or request.user.is_ars_staff):
+    if extension not in EXTENSIONS or not (request.user.is_superuser or request.user.is_ars_staff):
         raise Http404
     call = get_object_or_404(Call.objects.instructed_by(request.user), slug=slug)
     tab, sort, _form, filters, _labels = list_state(request.GET, call)
+    if jobs.goes_to_job(workspace.queryset(call, request.user, tab, filters, sort).count()):
+        try:
+            job = jobs.create(request.user, ExportKind.WORKSPACE, extension, call=call,
+                              parameters=jobs.workspace_parameters(request.GET))
+        except jobs.TooMany as exc:
+            messages.warning(request, str(exc))
+            return redirect("reporting:mine")
+        audit.record(request.user, "export:job", request=request, obj=job, call=call.slug, format=extension,
+                     tab=tab, query=request.GET.urlencode()[:500])
+        return redirect("reporting:job", job.pk)
     export = exports.build(call, request.user, tab, filters, sort, private=request.user.is_ars_staff)
     # Personal data leaves the platform: who took which list, in which format, is in the audit trail.
     audit.record(request.user, "export:workspace", request=request, call=call.slug, format=extension, tab=tab,
                  query=request.GET.urlencode()[:500])
-    if extension == "csv":
-        response = StreamingHttpResponse(formats.csv_lines(export), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = content_disposition_header(True, _file_name(call, "csv"))
-        return response
-    if extension == "ods":
-        response = StreamingHttpResponse(formats.ods_chunks(export), content_type=formats.ODS)
-        response["Content-Disposition"] = content_disposition_header(True, _file_name(call, "ods"))
-        return response
-    return FileResponse(formats.xlsx_file(export), as_attachment=True, filename=_file_name(call, "xlsx"),
-                        content_type=XLSX)
+    return _send(export, extension, _file_name(call, extension))
+
+
+@login_required
+def grants_export(request, extension):
+    """The grants of the user's region, one row per action: at once, or as a job when there are many."""
+    if extension not in EXTENSIONS:
+        raise Http404
+    if not is_ars_staff(request.user):
+        raise PermissionDenied("Cet export est réservé aux agents de l'ARS.")
+    if jobs.goes_to_job(grant_exports.grants(request.user).count()):
+        try:
+            job = jobs.create(request.user, ExportKind.GRANTS, extension)
+        except jobs.TooMany as exc:
+            messages.warning(request, str(exc))
+            return redirect("reporting:mine")
+        audit.record(request.user, "export:job", request=request, obj=job, format=extension, kind="grants")
+        return redirect("reporting:job", job.pk)
+    audit.record(request.user, "export:grants", request=request, format=extension)
+    day = timezone.localdate().strftime("%Y-%m-%d")
+    return _send(grant_exports.build(request.user), extension, f"Subventions et paiements - {day}.{extension}")
+
+
+def _own_job(request, pk) -> ExportJob:
+    """The job, for its author only (404 for anyone else: its existence is not disclosed)."""
+    if not is_ars_staff(request.user):
+        raise Http404
+    return get_object_or_404(ExportJob.objects.select_related("call"), pk=pk, author=request.user)
+
+
+@login_required
+def mine(request):
+    """« Mes exports »: the user's own jobs, latest first."""
+    if not is_ars_staff(request.user):
+        raise PermissionDenied("Cette page est réservée aux agents de l'ARS.")
+    found = ExportJob.objects.filter(author=request.user).select_related("call")[:100]
+    return render(request, "reporting/mine.html", {
+        "jobs": found, "page_title": "Mes exports", "nav": "exports", "retention": jobs.retention_days(),
+    })
+
+
+@login_required
+def job(request, pk):
+    found = _own_job(request, pk)
+    return render(request, "reporting/job.html", {
+        "job": found, "page_title": f"Export — {found.get_kind_display()}", "nav": "exports",
+    })
+
+
+@login_required
+def job_status(request, pk):
+    """The progress fragment the job's page polls (htmx) while the file is being written."""
+    return render(request, "reporting/_job_status.html", {"job": _own_job(request, pk)})
+
+
+@login_required
+def job_file(request, pk):
+    found = _own_job(request, pk)
+    if found.state != ExportState.READY or not found.file.name:
+        raise Http404("Ce fichier n'est plus disponible.")
+    audit.record(request.user, "export:download", request=request, obj=found, kind=found.kind, format=found.format,
+                 call=found.call.slug if found.call else "")
+    return downloads.serve(request, found)
