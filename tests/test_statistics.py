@@ -92,6 +92,11 @@ def grant(call, reg, dossier_, beneficiary, reference, total, ceilings, year=202
 
 @pytest.fixture
 def data(db):
+    return build_data()
+
+
+def build_data():
+    """The realistic set of the module docstring (also the browser test's)."""
     hdf, grand_est = region("32"), region("44")
     e1, e2, e3, e4 = establishments()
     call_a = CallFactory(region=hdf, year=2024, title="CLACT-QVCT 2024 Hauts-de-France", slug="clact-2024-hdf",

@@ -8,8 +8,9 @@ Why SVG written here rather than a JavaScript chart library or the DSFR's chart 
 - accessible: ``role="img"`` named by its ``<title>`` and described by its ``<desc>`` (``aria-labelledby``),
   reachable with the keyboard (``tabindex="0"``), each bar's exact value written next to it, and the page
   shows the figure's data table right under the chart;
-- readable at 375 px: a ``viewBox`` and ``width="100%"`` scale it to the column; horizontal bars keep the
-  labels as readable text however many rows there are; long labels are shortened (the table has them whole).
+- readable at 375 px: a ``viewBox`` and ``width="100%"`` scale it to the column; each label on its own line
+  above its horizontal bars keeps it readable however many rows there are; very long labels are shortened
+  (the table has them whole).
 
 Colours: the DSFR « illustrative » palette (main tones), each at least 3:1 against white.
 """
@@ -29,13 +30,15 @@ from .statistics import COUNT, DAYS, EUROS, PERCENT, Figure
 COLOURS = ("#465f9d", "#ce614a", "#009081", "#a558a0")
 TEXT = "#161616"  # DSFR grey-50-1000, the body text
 GRID = "#929292"
-WIDTH = 640
-LABEL_WIDTH = 220
-VALUE_WIDTH = 120
+# A narrow drawing (each label on its own line, above its bars) so that, scaled to a 343 px column on a
+# phone, its text stays about 11 px; the style sheet caps its width on a laptop.
+WIDTH = 400
+VALUE_WIDTH = 100
+LABEL_LINE = 18
 BAR = 14
 GAP = 10
 FONT = 13
-MAX_LABEL = 30
+MAX_LABEL = 55
 
 
 def number(value, unit: str) -> str:
@@ -62,9 +65,9 @@ def svg(figure: Figure, id_prefix: str = "graphique") -> str:
     unit = figure.units[series[0]]
     top = max((r.values[i] or 0 for r in figure.rows for i in series), default=0) or 1
     legend = 24 if len(series) > 1 else 0
-    group = len(series) * BAR + GAP
-    height = legend + len(figure.rows) * group + GAP
-    bar_space = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    group = LABEL_LINE + len(series) * BAR + GAP
+    height = legend + len(figure.rows) * group
+    bar_space = WIDTH - VALUE_WIDTH
     ident = f"{id_prefix}-{figure.key}"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" '
@@ -78,22 +81,21 @@ def svg(figure: Figure, id_prefix: str = "graphique") -> str:
         for n, i in enumerate(series):
             parts.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{COLOURS[n % len(COLOURS)]}"/>')
             parts.append(f'<text x="{x + 16}" y="15" fill="{TEXT}">{escape(figure.series[i])}</text>')
-            x += 24 + 8 * len(figure.series[i])
-    parts.append(f'<line x1="{LABEL_WIDTH}" y1="{legend}" x2="{LABEL_WIDTH}" y2="{height - GAP // 2}" '
-                 f'stroke="{GRID}" stroke-width="1"/>')
+            x += 28 + 7 * len(figure.series[i])
     for r, row in enumerate(figure.rows):
-        y0 = legend + r * group + GAP // 2
-        parts.append(f'<text x="{LABEL_WIDTH - 6}" y="{y0 + len(series) * BAR / 2 + FONT / 3:.1f}" '
-                     f'text-anchor="end" fill="{TEXT}">{escape(_short(row.label))}</text>')
+        y0 = legend + r * group
+        parts.append(f'<text x="0" y="{y0 + FONT}" fill="{TEXT}">{escape(_short(row.label))}</text>')
+        parts.append(f'<line x1="0.5" y1="{y0 + LABEL_LINE - 2}" x2="0.5" y2="{y0 + LABEL_LINE + len(series) * BAR}" '
+                     f'stroke="{GRID}" stroke-width="1"/>')
         for n, i in enumerate(series):
             value = row.values[i] or 0
             w = max(0.0, float(value) / float(top) * bar_space)
-            y = y0 + n * BAR
+            y = y0 + LABEL_LINE + n * BAR
             colour = COLOURS[n % len(COLOURS)]
-            parts.append(f'<rect x="{LABEL_WIDTH}" y="{y}" width="{w:.1f}" height="{BAR - 2}" fill="{colour}">'
+            parts.append(f'<rect x="1" y="{y}" width="{w:.1f}" height="{BAR - 2}" fill="{colour}">'
                          f'<title>{escape(row.label)} — {escape(figure.series[i])} : '
                          f'{escape(number(row.values[i], figure.units[i]))}</title></rect>')
-            parts.append(f'<text x="{LABEL_WIDTH + w + 4:.1f}" y="{y + BAR - 3}" fill="{TEXT}" font-size="11">'
+            parts.append(f'<text x="{w + 5:.1f}" y="{y + BAR - 3}" fill="{TEXT}" font-size="12">'
                          f'{escape(number(row.values[i], unit))}</text>')
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
