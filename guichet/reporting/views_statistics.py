@@ -47,12 +47,13 @@ def _national(request):
 
 def _page(request, scope, download_url, context):
     stats = statistics.compute(scope)
-    figures = [{"figure": f, "chart": charts.svg(f), "anchor": f"figure-{f.key}",
-                "rows": [(r.label, [charts.number(v, u) for v, u in zip(r.values, f.units, strict=True)])
-                         for r in f.rows],
-                "downloads": [(ext.upper(), download_url(f.key, ext)) for ext in FORMATS
-                              if ext != "svg" or charts.svg(f)]}
-               for f in stats.figures]
+    figures = []
+    for f in stats.figures:
+        chart = charts.svg(f)
+        figures.append({
+            "figure": f, "chart": chart, "anchor": f"figure-{f.key}",
+            "rows": [(r.label, [charts.number(v, u) for v, u in zip(r.values, f.units, strict=True)]) for r in f.rows],
+            "downloads": [(ext.upper(), download_url(f.key, ext)) for ext in FORMATS if ext != "svg" or chart]})
     time = stats.time
     return render(request, "reporting/statistics.html", {
         **context, "stats": stats, "figures": figures, "scope": scope,
