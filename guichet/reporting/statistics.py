@@ -50,6 +50,7 @@ from guichet.funding.models import Grant, GrantStatus, Payment, PaymentStatus
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 BATCH = 1000
+MAX_CHARTED_WEEKS = 60  # beyond (a region over several years), the weeks are a table only
 DECIDED = (State.ACCEPTE, State.REFUSE, State.SANS_SUITE)
 FILED_STATES = [s for s, _ in State.choices if s != State.BROUILLON]
 
@@ -100,6 +101,14 @@ class Scope:
     title: str
     call: Call | None = None
     region: Region | None = None
+    # What several figures share, computed once per scope (the grants' balances).
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def balances(self):
+        """``funding.balances.for_queryset`` of the scope's grants: (by grant, by action), computed once."""
+        if "balances" not in self._cache:
+            self._cache["balances"] = balances.for_queryset(self.grants())
+        return self._cache["balances"]
 
     def dossiers(self):
         """The filed dossiers of the scope's application calls."""
@@ -195,9 +204,11 @@ def filed_and_decided_per_week(scope: Scope) -> Figure:
             rows.append(Row(f"semaine du {week:%d/%m/%Y}", (filed.get(week, 0), decided.get(week, 0)),
                             week.isoformat()))
             week += dt.timedelta(days=7)
+    note = "Par semaine (du lundi au dimanche, heure de Paris) du premier dépôt et de la décision."
+    if len(rows) > MAX_CHARTED_WEEKS:
+        note += f" {len(rows)} semaines : trop pour un graphique lisible, les chiffres sont dans le tableau."
     return Figure("semaines", "Dossiers déposés et décidés par semaine", "Semaine", ("Déposés", "Décidés"),
-                  (COUNT, COUNT), tuple(rows), charted=(0, 1),
-                  note="Par semaine (du lundi au dimanche, heure de Paris) du premier dépôt et de la décision.")
+                  (COUNT, COUNT), tuple(rows), charted=(0, 1) if len(rows) <= MAX_CHARTED_WEEKS else (), note=note)
 
 
 DIMENSIONS = {
@@ -303,7 +314,7 @@ def amounts(scope: Scope) -> Figure:
     requested = scope.dossiers().order_by().aggregate(s=Sum("index__amount"))["s"]
     proposed = scope.committed_lines().order_by().aggregate(s=Sum("proposed"))["s"]
     grants = scope.grants().order_by().aggregate(s=Sum("total"))["s"]
-    grant_balances, _ = balances.for_queryset(scope.grants())
+    grant_balances, _ = scope.balances()
     paid = sum((b.paid for b in grant_balances.values()), ZERO)
     committed = sum((b.committed for b in grant_balances.values()), ZERO)
     rows = (Row("Demandé", (_money(requested),), "demande"),
@@ -388,7 +399,7 @@ def processing_time_figure(scope: Scope, time: ProcessingTime | None = None) -> 
 
 def proofs_progress(scope: Scope) -> Figure:
     """Ceilings, paid, remaining (``funding.balances``), actions fully paid, grants closed."""
-    grant_balances, action_balances = balances.for_queryset(scope.grants())
+    grant_balances, action_balances = scope.balances()
     closed = scope.grants().filter(status=GrantStatus.CLOSED).count()
     ceilings = sum((b.ceilings for b in grant_balances.values()), ZERO)
     paid = sum((b.paid for b in grant_balances.values()), ZERO)
@@ -423,7 +434,7 @@ def evolution(scope: Scope) -> Figure:
     for year, n, imported, total in grants.values_list("call_year", "n", "imported", "s"):
         by_year.setdefault(year, {}).update(grants=n, imported=imported, granted=_money(total))
     grant_years = dict(scope.grants().values_list("pk", "call_year"))
-    grant_balances, _ = balances.for_queryset(scope.grants())
+    grant_balances, _ = scope.balances()
     for pk, b in grant_balances.items():
         entry = by_year.setdefault(grant_years[pk], {})
         entry["paid"] = entry.get("paid", ZERO) + b.paid
@@ -447,7 +458,7 @@ def by_region(scope: Scope) -> Figure:
                    .values_list("region_id", "s"))
     grant_regions = dict(scope.grants().values_list("pk", "region_id"))
     paid: dict[int, Decimal] = {}
-    for pk, b in balances.for_queryset(scope.grants())[0].items():
+    for pk, b in scope.balances()[0].items():
         paid[grant_regions[pk]] = paid.get(grant_regions[pk], ZERO) + b.paid
     rows = []
     for region in Region.objects.order_by("name"):
