@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # issue 11 point 2: ARS staff, commission members and superusers set up and pass MFA before anything else.
     "guichet.accounts.middleware.RequireMfaMiddleware",
+    # issue 13: the national reader (ministry) reaches the aggregated figures only.
+    "guichet.accounts.middleware.NationalReaderMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "guichet.accounts.known.KnownBrowserMiddleware",
 ]

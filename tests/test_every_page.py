@@ -53,6 +53,7 @@ from tests.factories import ArsAdminFactory, EstablishmentFactory, InstructorFac
 # The decision page of the « Instruire » menu, one event the dossier's state offers.
 DECISION_OF_STATE = {"en_construction": "passer_en_instruction", "en_instruction": "refuser", "accepte": "archiver"}
 
+STATS_FILES = (("etats", "csv"), ("themes", "xlsx"), ("semaines", "svg"))
 PAGES = {
     "dossiers:summary": lambda d: [([d.dossier.pk], None)],
     "dossiers:section": lambda d: [([d.dossier.pk, s.key], None) for s in d.schema.sections],
@@ -79,6 +80,12 @@ PAGES = {
     "commission:ranking": lambda d: [([d.call.slug], None)],
     "instruction:workspace": lambda d: [([d.call.slug], None)],
     "reporting:workspace_export": lambda d: [([d.call.slug, ext], None) for ext in ("csv", "xlsx", "ods")],
+    "reporting:call_statistics": lambda d: [([d.call.slug], None)],
+    "reporting:call_statistics_download": lambda d: [([d.call.slug, key, ext], None) for key, ext in STATS_FILES],
+    "reporting:region_statistics_of": lambda d: [([d.call.region.slug], None)],
+    "reporting:region_statistics_download": lambda d: [([d.call.region.slug, key, ext], None)
+                                                       for key, ext in STATS_FILES],
+    "reporting:national_statistics_download": lambda d: [([key, ext], None) for key, ext in STATS_FILES],
     "calls:detail": lambda d: [([d.call.slug], None)],
 }
 
@@ -378,6 +385,11 @@ SEEN_BY = {
     "commission:ranking": ARS,
     "instruction:workspace": ARS,
     "reporting:workspace_export": ARS,
+    "reporting:call_statistics": ARS,
+    "reporting:call_statistics_download": ARS,
+    "reporting:region_statistics_of": ARS,
+    "reporting:region_statistics_download": ARS,
+    "reporting:national_statistics_download": ("superuser",),  # and the national reader (tests/test_statistics.py)
     "calls:detail": ROLES,  # a published call is public
 }
 # A page that lists or shows the dossier's files names each of them.

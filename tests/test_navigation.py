@@ -12,7 +12,7 @@ from tests.factories import ArsAdminFactory, CallFactory, InstructorFactory, Use
 pytestmark = pytest.mark.django_db
 
 APPLICANT_PAGES = ["Mes dossiers", "Mes établissements", "Mes subventions"]
-ARS_PAGES = ["Espace instructeur", "Rattachements", "Subventions et paiements", "Mes exports"]
+ARS_PAGES = ["Espace instructeur", "Rattachements", "Subventions et paiements", "Statistiques", "Mes exports"]
 
 
 def nav_labels(client, path="/"):
@@ -48,7 +48,7 @@ def test_ars_staff_never_see_the_applicant_pages(client, factory):
 
 def test_superuser_sees_the_ars_pages_and_the_administration(client):
     client.force_login(UserFactory(is_superuser=True, is_staff=True))
-    assert nav_labels(client) == ["Appels à projets", *ARS_PAGES, "Administration"]
+    assert nav_labels(client) == ["Appels à projets", *ARS_PAGES, "Statistiques nationales", "Administration"]
 
 
 def test_commission_member_sees_their_sessions(client):

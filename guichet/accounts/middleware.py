@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -65,3 +66,46 @@ class RequireMfaMiddleware:
         match = request.resolver_match
         name = match.url_name if match else None
         return bool(name) and (name.startswith("mfa_") or name in ALLOWED_URL_NAMES)
+
+
+# What a national reader may open: the home page, the public calls, the national statistics and their
+# downloads, and its own account's pages (allauth: password, e-mail, MFA, logout).
+NATIONAL_URL_NAMES = {"home", "calls:list", "calls:detail"}
+NATIONAL_NAMESPACE_PREFIXES = {"reporting": "national_"}
+
+
+class NationalReaderMiddleware:
+    """Keeps a national reader (``Role.NATIONAL``) to the aggregated figures: every other page answers 403.
+
+    The scopes already give such an account nothing (no region, no membership: ``Dossier.objects.visible_to``,
+    ``Call.objects.instructed_by``, grants, messages, API tokens are all empty for it), but the applicant's
+    pages are open to any account that is not ARS staff — claiming an establishment, starting a dossier —:
+    an allow-list here closes them all at once, the ones to come included. The API (``/api/``) authenticates
+    by token and a national reader may hold none; it is refused here too.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not getattr(user, "is_national_reader", False):
+            return None
+        if request.path_info.startswith(settings.STATIC_URL) or self._allowed(request.resolver_match):
+            return None
+        raise PermissionDenied
+
+    @staticmethod
+    def _allowed(match) -> bool:
+        if match is None:
+            return False
+        name, namespace = match.url_name or "", match.namespace or ""
+        if not namespace and (name.startswith("account_") or name.startswith("mfa_")):
+            return True
+        if match.view_name in NATIONAL_URL_NAMES:
+            return True
+        prefix = NATIONAL_NAMESPACE_PREFIXES.get(namespace)
+        return prefix is not None and name.startswith(prefix)

@@ -2,7 +2,9 @@
 
 Everyone signs in with an e-mail address. A user is an applicant (*déposant*) unless given an
 ARS role: instructor (*gestionnaire instructeur*) or ARS administrator, each attached to one
-region. A platform superuser (``is_superuser``) sees every region.
+region. A platform superuser (``is_superuser``) sees every region. The national reader (the ministry,
+*lecteur national*) reads every region's aggregated statistics and nothing else: no dossier, no
+establishment, no person (``guichet.accounts.middleware.NationalReaderMiddleware`` keeps it there).
 """
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -13,6 +15,7 @@ class Role(models.TextChoices):
     APPLICANT = "applicant", "Déposant"
     INSTRUCTOR = "instructor", "Gestionnaire instructeur"
     ADMIN = "admin", "Administrateur ARS"
+    NATIONAL = "national", "Lecteur national (ministère)"
 
 
 class UserManager(BaseUserManager):
@@ -58,6 +61,11 @@ class User(AbstractUser):
     def is_ars_staff(self) -> bool:
         """Instructor or ARS administrator of a region (or platform superuser)."""
         return self.is_superuser or (self.role in (Role.INSTRUCTOR, Role.ADMIN) and self.region_id is not None)
+
+    @property
+    def is_national_reader(self) -> bool:
+        """The ministry's read-only account: every region's figures, never a dossier nor a name."""
+        return not self.is_superuser and self.role == Role.NATIONAL
 
     @property
     def is_ars_admin(self) -> bool:

@@ -1,8 +1,9 @@
 """The header's main navigation, computed from the user's roles in one place.
 
 Each role sees the pages it works on: an applicant its dossiers, establishments and grants; ARS staff the
-instruction, the establishment claims, the grants and payments and their own exports (never the applicant's pages, which
-would be empty for them); whoever sits on a commission its sessions; whoever the admin site lets in
+instruction, the establishment claims, the grants and payments, their own exports and their region's statistics
+(never the applicant's pages, which would be empty for them); the national reader (ministry) the national
+statistics only; whoever sits on a commission its sessions; whoever the admin site lets in
 (ARS staff, superusers) the administration. Experts answer through a secret link and have no account
 pages. Every item is a (key, label, URL name): the key matches the ``nav`` a view puts in its context, to
 mark the current page.
@@ -15,7 +16,7 @@ from functools import partial
 
 from django.urls import reverse
 
-from guichet.accounts.permissions import is_applicant, is_ars_staff
+from guichet.accounts.permissions import is_applicant, is_ars_staff, is_national_reader
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,12 @@ def nav_items(user) -> list[NavItem]:
         items += [_item("instruction", "Espace instructeur", "instruction:calls"),
                   _item("claims", "Rattachements", "establishments:ars_claims"),
                   _item("funding", "Subventions et paiements", "funding:list"),
+                  _item("statistics", "Statistiques", "reporting:region_statistics"),
                   _item("exports", "Mes exports", "reporting:mine")]
+        if user.is_superuser:
+            items.append(_item("national", "Statistiques nationales", "reporting:national_statistics"))
+    elif is_national_reader(user):
+        return items + [_item("national", "Statistiques nationales", "reporting:national_statistics")]
     elif is_applicant(user):
         items += [_item("dossiers", "Mes dossiers", "dossiers:mine"),
                   _item("establishments", "Mes établissements", "establishments:mine"),

@@ -68,3 +68,14 @@ def can_manage_user(manager, target) -> bool:
         and target.role in (Role.INSTRUCTOR, Role.ADMIN)
         and can_manage_region(manager, target.region_id)
     )
+
+
+def is_national_reader(user) -> bool:
+    """True for an active national reader (the ministry): aggregated figures of every region, nothing else."""
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_national_reader)
+
+
+def can_see_national_statistics(user) -> bool:
+    """The national statistics: the national reader and platform superusers."""
+    return bool(user is not None and user.is_authenticated and user.is_active
+                and (user.is_superuser or user.is_national_reader))

@@ -1,5 +1,6 @@
 """What the home page shows each role: the applicant's dossiers and deadlines, the instructor's calls with what
-is left to handle, the administrator's calls by stage, a commission member's sessions.
+is left to handle, the administrator's calls by stage, a commission member's sessions, the national reader's way
+to the national statistics.
 
 Used by the home view only (it sits at the view layer, above the apps it reads). Every function runs a fixed
 number of queries whatever the volume: counts are aggregated in the database, lists are bounded.
@@ -10,11 +11,11 @@ from __future__ import annotations
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from guichet.accounts.permissions import is_applicant, is_ars_staff
+from guichet.accounts.permissions import is_applicant, is_ars_staff, is_national_reader
 from guichet.calls.models import Call
 from guichet.commission.models import Session
 from guichet.dossiers.models import Dossier, State
-from guichet.establishments.models import MembershipRequest, RequestStatus
+from guichet.establishments.models import MembershipRequest, Region, RequestStatus
 from guichet.funding.models import InvoiceLine, LineStatus
 from guichet.messaging import unread
 from guichet.messaging.models import AwaitedDocument
@@ -119,6 +120,9 @@ def for_user(user) -> dict:
         blocks["instructor"] = instructor(user)
         if user.is_ars_admin:
             blocks["administrator"] = administrator(user)
+    elif is_national_reader(user):
+        blocks["national"] = {"regions": list(Region.objects.order_by("name").values_list("name", flat=True))}
+        return blocks  # nothing else: no dossier, no session, no name
     elif is_applicant(user):
         blocks["applicant"] = applicant(user)
     if user.commission_seats.exists():

@@ -60,11 +60,11 @@ def total_binds_reason(ceiling_left: Decimal, total_left: Decimal, total: Decima
     return f"plafond de l'action : {euros(ceiling_left)} restants, {_total_clause(total_left, total)}"
 
 
-def _amounts(grant_ids) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
-    """Per action of ``grant_ids``: what is paid, what is scheduled or ordered."""
+def _amounts(grants) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
+    """Per action of ``grants`` (ids or a queryset): what is paid, what is scheduled or ordered."""
     paid: dict[int, Decimal] = {}
     committed: dict[int, Decimal] = {}
-    for p in (Payment.objects.filter(action__grant_id__in=grant_ids).exclude(status=PaymentStatus.CANCELLED)
+    for p in (Payment.objects.filter(action__grant_id__in=grants).exclude(status=PaymentStatus.CANCELLED)
               .only("action_id", "status", "amount")):
         bucket = paid if p.status == PaymentStatus.PAID else committed
         bucket[p.action_id] = bucket.get(p.action_id, ZERO) + p.amount
@@ -76,19 +76,29 @@ def compute(grants) -> tuple[dict[int, GrantBalance], dict[int, ActionBalance]]:
     grant_ids = {g.pk if isinstance(g, Grant) else g for g in grants}
     if not grant_ids:
         return {}, {}
-    totals = dict(Grant.objects.filter(pk__in=grant_ids).values_list("pk", "total"))
-    actions = list(GrantAction.objects.filter(grant_id__in=grant_ids).only(
+    return _compute(grant_ids)
+
+
+def for_queryset(grants) -> tuple[dict[int, GrantBalance], dict[int, ActionBalance]]:
+    """The balances of every grant of the queryset ``grants``, whatever their number: the grants are selected
+    by a subquery, never a list of ids (the statistics of a region or of the country; three queries)."""
+    return _compute(grants.order_by().values("pk"))
+
+
+def _compute(grants) -> tuple[dict[int, GrantBalance], dict[int, ActionBalance]]:
+    """``grants``: a set of ids or a subquery of ids."""
+    totals = dict(Grant.objects.filter(pk__in=grants).values_list("pk", "total"))
+    actions = list(GrantAction.objects.filter(grant_id__in=grants).only(
         "pk", "grant_id", "ceiling", "paid_before").order_by("grant_id", "position"))
-    paid, committed = _amounts(grant_ids)
+    paid, committed = _amounts(grants)
     used = {a.pk: a.paid_before + paid.get(a.pk, ZERO) + committed.get(a.pk, ZERO) for a in actions}
     by_grant: dict[int, list[GrantAction]] = {}
     for a in actions:
         by_grant.setdefault(a.grant_id, []).append(a)
     grant_result: dict[int, GrantBalance] = {}
     action_result: dict[int, ActionBalance] = {}
-    for grant_id in grant_ids:
+    for grant_id, total in totals.items():
         mine = by_grant.get(grant_id, [])
-        total = totals[grant_id]
         total_left = max(ZERO, total - sum((used[a.pk] for a in mine), ZERO))
         ceilings_left = ZERO
         for a in mine:

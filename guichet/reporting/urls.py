@@ -1,8 +1,9 @@
-"""URLs of the follow-up: exports of the workspace's lists and of the grants, « Mes exports »."""
+"""URLs of the follow-up: exports of the workspace's lists and of the grants, « Mes exports », statistics of a
+call, a region and the country."""
 
 from django.urls import path
 
-from . import views
+from . import views, views_statistics
 
 app_name = "reporting"
 urlpatterns = [
@@ -12,4 +13,16 @@ urlpatterns = [
     path("exports/<int:pk>/", views.job, name="job"),
     path("exports/<int:pk>/etat/", views.job_status, name="job_status"),
     path("exports/<int:pk>/fichier/", views.job_file, name="job_file"),
+    path("appels/<slug:slug>/statistiques/", views_statistics.call_statistics, name="call_statistics"),
+    path("appels/<slug:slug>/statistiques/<slug:key>.<str:extension>", views_statistics.call_statistics_download,
+         name="call_statistics_download"),
+    path("statistiques/regions/", views_statistics.region_statistics, name="region_statistics"),
+    path("statistiques/regions/<slug:region>/", views_statistics.region_statistics_of,
+         name="region_statistics_of"),
+    path("statistiques/regions/<slug:region>/<slug:key>.<str:extension>",
+         views_statistics.region_statistics_download, name="region_statistics_download"),
+    # The national reader's pages: NationalReaderMiddleware lets it reach the « national_* » names only.
+    path("statistiques/national/", views_statistics.national_statistics, name="national_statistics"),
+    path("statistiques/national/<slug:key>.<str:extension>", views_statistics.national_statistics_download,
+         name="national_statistics_download"),
 ]

@@ -61,6 +61,7 @@ ROLES = [
     ("administrateur ARS Grand Est", f"admin.grand-est@{DOMAIN}", ("/",)),
     ("membre de la commission", f"membre.commission@{DOMAIN}", ("/",)),
     ("expert (lien reçu par courriel)", None, ("expert",)),
+    ("lecteur national (ministère)", f"ministere@{DOMAIN}", ("/", "/instruction/appels/")),
     ("superutilisateur", f"superadmin@{DOMAIN}", ("/", "/admin/")),
 ]
 MAX_PAGES = 30

@@ -120,6 +120,8 @@ class Command(BaseCommand):
         member = self._user(f"membre.commission@{DOMAIN}", role=Role.APPLICANT, first_name="Camille",
                             last_name="Membre")
         accounts.append(("Membre de la commission (Grand Est)", member.email))
+        national = self._user(f"ministere@{DOMAIN}", role=Role.NATIONAL)
+        accounts.append(("Lecteur national (ministère) : statistiques", national.email))
         superuser = self._user(f"superadmin@{DOMAIN}", role=Role.APPLICANT, is_superuser=True, is_staff=True)
         accounts.append(("Superutilisateur de la plateforme", superuser.email))
         # Every account but the applicant's must use MFA (the commission member once seated, below): all get

@@ -1,0 +1,145 @@
+"""Statistics pages of a call, a region and the whole country, and the download of each figure (CSV, XLSX) and
+chart (SVG).
+
+Who sees what: a call's and a region's figures, the region's ARS staff (``Call.objects.instructed_by``,
+``is_ars_of``; anyone else gets a 404, as for any page of another region); the national figures, the
+national reader (ministry) and platform superusers (403 for anyone else). The figures are aggregates
+(``statistics``): no dossier list and, at national level, no name — so nothing here enters the audit trail.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+
+from guichet.accounts.permissions import can_see_national_statistics, is_ars_of
+from guichet.calls.models import Call
+from guichet.core.spreadsheets import EUROS as EUROS_FORMAT
+from guichet.core.spreadsheets import XLSX, file_name_part
+from guichet.establishments.models import Region
+
+from . import charts, formats, statistics
+from .exports import Column, Export, Table
+
+FORMATS = ("csv", "xlsx", "svg")
+NUMBER_FORMATS = {statistics.EUROS: EUROS_FORMAT, statistics.COUNT: "0", statistics.DAYS: "0.0",
+                  statistics.PERCENT: '0.0" %"'}
+
+
+def _call(request, slug) -> Call:
+    return get_object_or_404(Call.objects.instructed_by(request.user), slug=slug)
+
+
+def _region(request, slug) -> Region:
+    region = get_object_or_404(Region, slug=slug)
+    if not is_ars_of(request.user, region):
+        raise Http404
+    return region
+
+
+def _national(request):
+    if not can_see_national_statistics(request.user):
+        raise PermissionDenied
+
+
+def _page(request, scope, download_url, context):
+    stats = statistics.compute(scope)
+    figures = []
+    for f in stats.figures:
+        chart = charts.svg(f)
+        figures.append({
+            "figure": f, "chart": chart, "anchor": f"figure-{f.key}",
+            "rows": [(r.label, [charts.number(v, u) for v, u in zip(r.values, f.units, strict=True)]) for r in f.rows],
+            "downloads": [(ext.upper(), download_url(f.key, ext)) for ext in FORMATS if ext != "svg" or chart]})
+    time = stats.time
+    return render(request, "reporting/statistics.html", {
+        **context, "stats": stats, "figures": figures, "scope": scope,
+        "median": charts.number(time.median_days, statistics.DAYS),
+        "usual": charts.number(time.usual_days, statistics.DAYS),
+        "granted": charts.number(stats.figure("montants").rows[2].values[0], statistics.EUROS),
+        "decided": time.decided,
+    })
+
+
+def _download(scope, key, extension, base_name):
+    if extension not in FORMATS:
+        raise Http404
+    try:
+        figure = statistics.figure(scope, key)
+    except KeyError:
+        raise Http404 from None
+    day = timezone.localdate().strftime("%Y-%m-%d")
+    name = f"{file_name_part(base_name, 80)} - {file_name_part(figure.title, 80)} - {day}.{extension}"
+    if extension == "svg":
+        chart = charts.svg(figure)
+        if not chart:
+            raise Http404
+        response = HttpResponse(charts.document(figure), content_type="image/svg+xml; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, name)
+        return response
+    columns = [Column(figure.label_header, part=figure.title)] + [
+        Column(name_, NUMBER_FORMATS[unit]) for name_, unit in zip(figure.series, figure.units, strict=True)]
+    export = Export(Table(columns, iter([[r.label, *r.values] for r in figure.rows]), title=figure.title))
+    if extension == "csv":
+        response = StreamingHttpResponse(formats.csv_lines(export), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, name)
+        return response
+    return FileResponse(formats.xlsx_file(export), as_attachment=True, filename=name, content_type=XLSX)
+
+
+@login_required
+def call_statistics(request, slug):
+    call = _call(request, slug)
+    return _page(request, statistics.for_call(call),
+                 lambda key, ext: reverse("reporting:call_statistics_download", args=[call.slug, key, ext]),
+                 {"call": call, "page_title": f"Statistiques — {call.title}", "nav": "instruction"})
+
+
+@login_required
+def call_statistics_download(request, slug, key, extension):
+    call = _call(request, slug)
+    return _download(statistics.for_call(call), key, extension, call.title)
+
+
+@login_required
+def region_statistics(request):
+    """ARS staff: their region's page; a superuser: the list of regions to choose from."""
+    user = request.user
+    if user.is_superuser:
+        return render(request, "reporting/regions.html", {
+            "regions": Region.objects.order_by("name"), "page_title": "Statistiques par région",
+            "nav": "statistics"})
+    if not (user.is_ars_staff and user.region_id):
+        raise Http404
+    return redirect("reporting:region_statistics_of", user.region.slug)
+
+
+@login_required
+def region_statistics_of(request, region):
+    region = _region(request, region)
+    return _page(request, statistics.for_region(region),
+                 lambda key, ext: reverse("reporting:region_statistics_download", args=[region.slug, key, ext]),
+                 {"region": region, "page_title": f"Statistiques — {region.ars_name}", "nav": "statistics"})
+
+
+@login_required
+def region_statistics_download(request, region, key, extension):
+    region = _region(request, region)
+    return _download(statistics.for_region(region), key, extension, region.ars_name)
+
+
+@login_required
+def national_statistics(request):
+    _national(request)
+    return _page(request, statistics.for_country(),
+                 lambda key, ext: reverse("reporting:national_statistics_download", args=[key, ext]),
+                 {"national": True, "page_title": "Statistiques nationales", "nav": "national"})
+
+
+@login_required
+def national_statistics_download(request, key, extension):
+    _national(request)
+    return _download(statistics.for_country(), key, extension, "France entière")
