@@ -52,8 +52,9 @@ def test_an_instructor_creates_a_template_and_downloads_the_list_with_it(client,
     page = client.get(create_url(call) + "?onglet=tous").content.decode()
     assert 'name="ordre" value="dossier.numero"' in page and 'value="champ.nom_projet"' in page
     assert 'value="annotation.' not in page  # this call has no annotation form
-    response = client.post(create_url(call), post_data(ROWS, liste="onglet=tous"))
-    assert response.status_code == 302 and response["Location"].endswith("?onglet=tous")
+    response = client.post(create_url(call), post_data(ROWS, liste="onglet=tous&next=https://ailleurs.example"))
+    assert response.status_code == 302 and response["Location"] == reverse("reporting:templates",
+                                                                            args=[call.slug]) + "?onglet=tous"
     template = ExportTemplate.objects.get()
     assert template.columns == [{"key": "champ.nom_projet", "header": "=Projet"},
                                 {"key": "dossier.numero", "header": "N° du dossier"},
@@ -177,6 +178,15 @@ def test_a_column_whose_field_left_the_form_is_skipped_and_the_pages_say_so(clie
     main = load_workbook(io.BytesIO(b"".join(response.streaming_content))).worksheets[0]
     assert [cell.value for cell in main[2]] == ["N°", "Ancien"]  # a field of an older version is still there
     assert sorted(r[1].value or "" for r in main.iter_rows(min_row=3)) == ["", "", "Réponse v1"]
+
+
+def test_a_template_outlives_its_author(client, call, instructor, world):
+    author = InstructorFactory(region=region("44"))
+    make(call, author, name="Modèle d'un ancien collègue")
+    author.delete()
+    client.force_login(instructor)
+    html = unescape(client.get(reverse("reporting:templates", args=[call.slug])).content.decode())
+    assert "Modèle d'un ancien collègue" in html and "Créé par un compte supprimé" in html
 
 
 def test_edit_and_delete(client, call, instructor, world):

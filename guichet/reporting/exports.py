@@ -1,4 +1,10 @@
-"""The workspace's current list (tab, filters, search, sort) as a table of one row per dossier, for CSV and XLSX.
+"""The workspace's current list (tab, filters, search, sort) or a selection, as a table of one row per dossier, for
+CSV, XLSX and ODS.
+
+Its columns come from a catalogue (``catalogue``) with stable keys, which export templates choose from: the
+dossier's own columns (``dossier.*``: dates, establishment, partners, group, labels, followers, the score for the
+ARS, the amounts requested / proposed / granted / paid, read through the commission's scores and the funding
+balances), the form's fields (``champ.<key>``) and, for the ARS, the private annotations (``annotation.<key>``).
 
 The dossiers are exactly those ``guichet.instruction.workspace.queryset`` lists; they are read by batches of
 ``BATCH`` (a fixed number of queries per batch, whatever the list's length) so that memory stays bounded. The

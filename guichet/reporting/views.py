@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -140,8 +140,8 @@ def template_edit(request, slug, pk=None):
                     form.add_error("name", "Un modèle de cet appel porte déjà ce nom : choisissez-en un autre.")
                 else:
                     messages.success(request, f"Le modèle « {saved.name} » est enregistré.")
-                    return redirect(reverse("reporting:templates", args=[call.slug])
-                                    + (f"?{request.POST['liste']}" if request.POST.get("liste") else ""))
+                    back = list_query(QueryDict(request.POST.get("liste", "")))  # the workspace's keys only
+                    return redirect(reverse("reporting:templates", args=[call.slug]) + (f"?{back}" if back else ""))
     else:
         initial = ({"name": template.name, "format": template.format, "zip_include": template.zip_include,
                     "zip_file_fields": template.zip_file_fields,
@@ -153,7 +153,7 @@ def template_edit(request, slug, pk=None):
     return render(request, "reporting/template_form.html", {
         "call": call, "template": template, "form": form, "rows": rows, "columns_error": columns_error,
         "missing": missing, "nav": "instruction", "last": len(rows) - 1,
-        "liste": request.POST.get("liste", "") if request.method == "POST" else list_query(request.GET),
+        "liste": list_query(QueryDict(request.POST.get("liste", "")) if request.method == "POST" else request.GET),
     })
 
 
