@@ -86,6 +86,12 @@ PAGES = {
     "reporting:region_statistics_download": lambda d: [([d.call.region.slug, key, ext], None)
                                                        for key, ext in STATS_FILES],
     "reporting:national_statistics_download": lambda d: [([key, ext], None) for key, ext in STATS_FILES],
+    "reporting:templates": lambda d: [([d.call.slug], None)],
+    "reporting:template_create": lambda d: [([d.call.slug], None)],
+    "reporting:template_edit": lambda d: [([d.call.slug, _export_template(d).pk], None)],
+    "reporting:template_delete": lambda d: [([d.call.slug, _export_template(d).pk], None)],
+    "reporting:template_export": lambda d: [([d.call.slug, _export_template(d).pk, ext], None)
+                                            for ext in ("csv", "xlsx", "ods")],
     "calls:detail": lambda d: [([d.call.slug], None)],
 }
 
@@ -99,7 +105,7 @@ NOT_COVERED = {
                      "funding:invoice_add", "funding:invoice_delete", "funding:progress", "funding:bordereau_upload",
                      "payments:validate_line", "payments:create_order", "payments:close",
                      "instruction:annotations", "commission:minutes_draft", "funding:invoice_file",
-                     "payments:set_total"],
+                     "payments:set_total", "reporting:selection_export"],
                     "POST only (an action, not a page)"),
     # Who acts for an establishment: claims, members, the ARS queue (tests/test_establishment_claims.py).
     **dict.fromkeys(["establishments:members", "establishments:request_accept", "establishments:request_refuse",
@@ -121,6 +127,16 @@ NOT_COVERED = {
                      "payments:order", "payments:order_xlsx", "payments:order_csv", "payments:ledger"],
                     "pages of a proofs dossier or of a grant (tests/test_proofs_pages.py, test_payment_pages.py)"),
 }
+
+
+
+def _export_template(d):
+    """An export template of the call (« modèles d'export »), made the first time a page asks for it."""
+    from guichet.reporting.models import ExportTemplate
+
+    return ExportTemplate.objects.get_or_create(call=d.call, name="Suivi de l'appel", defaults={
+        "columns": [{"key": "dossier.numero", "header": "N°"}, {"key": "dossier.etat", "header": "État"}]})[0]
+
 
 SKIPPED_PREFIXES = ("admin/", "comptes/", "api/")  # Django's admin, allauth, the API (tests/test_api*.py)
 
@@ -390,6 +406,8 @@ SEEN_BY = {
     "reporting:region_statistics_of": ARS,
     "reporting:region_statistics_download": ARS,
     "reporting:national_statistics_download": ("superuser",),  # and the national reader (tests/test_statistics.py)
+    **dict.fromkeys(["reporting:templates", "reporting:template_create", "reporting:template_edit",
+                     "reporting:template_delete", "reporting:template_export"], ARS),
     "calls:detail": ROLES,  # a published call is public
 }
 # A page that lists or shows the dossier's files names each of them.

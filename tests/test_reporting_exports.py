@@ -102,6 +102,39 @@ def world(call):
     return a, b, c
 
 
+def follow_score_propose_pay(call, instructor, dossier, criterion=True):
+    """The dossier followed by ``instructor``, scored 16/20, proposed 600 € on its latest agenda (900 € on an
+    earlier one), granted 750,25 € of which 300 € paid (100 € before the platform, 200 € through an order; 50 €
+    only scheduled)."""
+    from guichet.commission.models import ActionLine, AgendaItem, Criterion, Score, Session
+    from guichet.funding.models import Grant, GrantAction, Payment, PaymentStatus
+
+    dossier.followers.add(instructor)
+    found = Criterion.objects.filter(call=call).first()
+    if criterion or found is None:
+        found = Criterion.objects.create(call=call, label="Diagnostic", scale_max=5)
+    Score.objects.create(dossier=dossier, criterion=found, scorer=instructor, value=4)
+    for title, day, proposed in (("Séance de mai", 5, "900"), ("Séance de juin", 6, "500")):
+        session = Session.objects.create(call=call, title=title, created_by=instructor,
+                                         held_on=dt.datetime(2025, day, 10, 14, tzinfo=PARIS))
+        item = AgendaItem.objects.create(session=session, dossier=dossier)
+        ActionLine.objects.create(item=item, position=1, title="Ergonomie", cost=Decimal("2000"),
+                                  eligible_cost=Decimal("2000"), requested=Decimal("1000"), proposed=Decimal(proposed))
+    ActionLine.objects.create(item=item, position=2, title="Formation", cost=Decimal("300"),
+                              eligible_cost=Decimal("300"), requested=Decimal("150"), proposed=Decimal("100"))
+    ActionLine.objects.create(item=item, position=3, title="Sans proposition", cost=Decimal("10"),
+                              eligible_cost=Decimal("10"), requested=Decimal("5"))
+    grant = Grant.objects.create(region=region("44"), call=call, call_year=2025, dossier=dossier,
+                                 beneficiary=dossier.establishment, rate=Decimal("50"), total=Decimal("750.25"),
+                                 convention_reference=f"CONV-2025-{dossier.pk}")
+    action = GrantAction.objects.create(grant=grant, position=1, title="Ergonomie", ceiling=Decimal("750.25"),
+                                        paid_before=Decimal("100"))
+    for amount, status in (("200", PaymentStatus.PAID), ("50", PaymentStatus.SCHEDULED)):
+        Payment.objects.create(action=action, dossier=dossier, call=call, window_index=0, window_label="Juin",
+                               pay_by=dt.date(2025, 6, 30), amount=Decimal(amount), status=status)
+    return grant
+
+
 def url(call, extension, **params):
     query = "&".join(f"{k}={v}" for k, v in params.items())
     return reverse("reporting:workspace_export", args=[call.slug, extension]) + (f"?{query}" if query else "")
@@ -235,14 +268,18 @@ def test_the_workspace_offers_the_downloads_with_its_querystring(client, call, i
 def test_queries_do_not_grow_with_the_number_of_dossiers(client, call, instructor, world, extension,
                                                           django_assert_max_num_queries):
     when = dt.datetime(2025, 4, 1, tzinfo=PARIS)
+    follow_score_propose_pay(call, instructor, world[0])
     for i in range(12):
         est = establishment(f"0100001{i:02d}", f"Site {i}", "01")
         d = file(DossierFactory(call=call, establishment=est, answers=answers(f"P{i}", ["10", "20"])), when)
         d.partners.add(world[1].establishment)
+        follow_score_propose_pay(call, instructor, d, criterion=False)
     client.force_login(instructor)
-    # 3 of them the audit record of the download (4 on PostgreSQL: its lock), 1 the count that chooses between
-    # sending the list at once and a background job.
-    with django_assert_max_num_queries(21):
+    # Per batch: the dossiers and their partners, labels and followers; the scores, the proposals, the grants'
+    # balances (3); once: the call's criteria; the repeated rows' pass. 3 of them the audit record of the
+    # download, 4 on PostgreSQL (its lock); 1 the count that chooses between sending the list at once and a
+    # background job.
+    with django_assert_max_num_queries(27):
         response = client.get(url(call, extension, onglet="tous"))
         data = b"".join(response.streaming_content)
     assert data
@@ -330,3 +367,164 @@ def test_ods_has_typed_cells_parts_and_the_repeated_rows_sheet(client, call, ins
     assert rows[b.number]["Nom du projet"] == ("string", None, '=HYPERLINK("http://x.example","clic")')
     lines = [[cell[2] for cell in r] for r in sheets["Actions"][2:]]
     assert [a.number, "2", "Action 2", "300.00"] in lines and len(lines) == 3
+
+
+# --- followers, score, proposed and paid amounts (issue 13, « exports: columns ») ---------------------------------
+
+def test_followers_score_and_the_four_amounts(client, call, instructor, world):
+    a, b, c = world
+    follow_score_propose_pay(call, instructor, a)
+    instructor.first_name, instructor.last_name = "Inès", "Martin"
+    instructor.save()
+    b.followers.add(InstructorFactory(region=region("44"), first_name="", last_name="", email="paul@ars.example"))
+    client.force_login(instructor)
+    main = workbook(client.get(url(call, "xlsx", onglet="tous"))).worksheets[0]
+    header = [cell.value for cell in main[2]]
+    amounts = ["Montant demandé", "Montant proposé", "Montant accordé", "Montant versé"]
+    assert [header.index(h) for h in amounts] == sorted(header.index(h) for h in amounts)
+    assert header.index("Étiquettes") < header.index("Suivi par") < header.index("Note moyenne (sur 20)")
+    rows = {r[0].value: {h: cell for h, cell in zip(header, r, strict=True)} for r in main.iter_rows(min_row=3)}
+    row = rows[a.number]
+    assert row["Suivi par"].value == "Inès Martin"
+    assert row["Note moyenne (sur 20)"].value == 16 and row["Note moyenne (sur 20)"].data_type == "n"
+    # The latest agenda's proposals (500 + 100; the action without one counts nothing), not the earlier 900.
+    assert row["Montant proposé"].value == 600 and "€" in row["Montant proposé"].number_format
+    assert row["Montant accordé"].value == pytest.approx(750.25)
+    # Paid: before the platform (100) and through payments marked paid (200); the scheduled 50 is not paid.
+    assert row["Montant versé"].value == 300 and "€" in row["Montant versé"].number_format
+    assert rows[b.number]["Suivi par"].value == "paul@ars.example"
+    assert rows[b.number]["Note moyenne (sur 20)"].value is None
+    assert rows[b.number]["Montant proposé"].value is None and rows[b.number]["Montant versé"].value is None
+    # CSV: the same, French numbers.
+    lines = list(csv.reader(io.StringIO(b"".join(client.get(url(call, "csv", onglet="tous")).streaming_content)
+                                        .decode("utf-8-sig")), delimiter=";"))
+    line = dict(zip(lines[0], next(li for li in lines if li[0] == a.number), strict=True))
+    assert (line["Note moyenne (sur 20)"], line["Montant proposé"], line["Montant versé"]) == (
+        "16,00", "600,00", "300,00")
+    # ODS: typed numbers.
+    sheet = ods_sheets(b"".join(client.get(url(call, "ods", onglet="tous")).streaming_content))["Dossiers"]
+    ods_row = dict(zip([cell[2] for cell in sheet[1]], next(r for r in sheet[2:] if r[0][2] == a.number),
+                       strict=True))
+    assert ods_row["Montant versé"][:2] == ("float", "300.00") and ods_row["Note moyenne (sur 20)"][:2] == ("float",
+                                                                                                           "16.00")
+
+
+def test_score_and_annotations_are_for_the_ars_only(call, instructor, world):
+    from guichet.calls.models import FormKind
+    from guichet.instruction.workspace import Filters
+    from guichet.reporting import exports
+
+    FormVersion.objects.create(call=call, kind=FormKind.ANNOTATIONS, number=1, schema={"sections": [
+        {"key": "avis", "title": "Avis", "fields": [{"key": "avis_instructeur", "type": "text", "label": "Avis"}]}]})
+    follow_score_propose_pay(call, instructor, world[0])
+    public = [e.key for e in exports.catalogue(call, private=False)]
+    assert "dossier.note" not in public and not [k for k in public if k.startswith("annotation.")]
+    assert "dossier.montant_verse" in public and "champ.nom_projet" in public
+    private = [e.key for e in exports.catalogue(call, private=True)]
+    assert "dossier.note" in private and "annotation.avis_instructeur" in private
+    export = exports.build(call, instructor, "tous", Filters(), "depot", private=False)
+    headers = [column.header for column in export.main.columns]
+    assert "Note moyenne (sur 20)" not in headers and "Avis" not in headers
+    assert all(len(row) == len(headers) for row in export.main.rows)
+
+
+FORMULAS = ["=1+1", "+33 6 12 34 56 78", "-2+3", "@SOMME(A1:A2)"]
+
+
+def test_formula_like_text_stays_text_in_every_format_and_column(client, call, instructor, world):
+    """Answers, the new columns (followers, labels, group, partners) and headers: never a formula."""
+    from guichet.instruction.models import Label
+
+    a = world[0]
+    a.answers = a.answers | {"nom_projet": FORMULAS[0], "description": FORMULAS[1], "statut": FORMULAS[2]}
+    a.save()
+    a.labels.add(Label.objects.create(call=call, name=FORMULAS[3]))
+    a.followers.add(InstructorFactory(region=region("44"), first_name="=HYPERLINK(1)", last_name=""))
+    DossierGroup.objects.create(dossier=a, group=InstructorGroup.objects.create(call=call, name="+Groupe"))
+    client.force_login(instructor)
+    expected = {"Nom du projet": FORMULAS[0], "Description": FORMULAS[1], "Statut": FORMULAS[2],
+                "Étiquettes": FORMULAS[3], "Suivi par": "=HYPERLINK(1)", "Groupe instructeur": "+Groupe"}
+
+    lines = list(csv.reader(io.StringIO(b"".join(client.get(url(call, "csv", onglet="tous")).streaming_content)
+                                        .decode("utf-8-sig")), delimiter=";"))
+    row = dict(zip(lines[0], next(li for li in lines if li[0] == a.number), strict=True))
+    assert {h: row[h] for h in expected} == {h: "'" + v for h, v in expected.items()}
+
+    main = workbook(client.get(url(call, "xlsx", onglet="tous"))).worksheets[0]
+    header = [cell.value for cell in main[2]]
+    cells = dict(zip(header, next(r for r in main.iter_rows(min_row=3) if r[0].value == a.number), strict=True))
+    for h, v in expected.items():
+        assert (cells[h].value, cells[h].data_type) == (v, "s"), h
+
+    sheet = ods_sheets(b"".join(client.get(url(call, "ods", onglet="tous")).streaming_content))["Dossiers"]
+    ods_row = dict(zip([cell[2] for cell in sheet[1]], next(r for r in sheet[2:] if r[0][2] == a.number),
+                       strict=True))  # ods_sheets asserts no cell carries a table:formula
+    for h, v in expected.items():
+        assert ods_row[h] == ("string", None, v), h
+
+
+# --- « Télécharger la sélection » -----------------------------------------------------------------------------
+
+def selection_url(call, extension):
+    return reverse("reporting:selection_export", args=[call.slug, extension])
+
+
+@pytest.mark.parametrize("extension", ["csv", "xlsx", "ods"])
+def test_the_selection_holds_the_checked_dossiers_of_the_call_only(client, call, instructor, world, extension):
+    from guichet.core.models import AuditRecord
+
+    a, b, c = world
+    other_call = CallFactory(region=region("44"), year=2025, slug="autre-appel-2025")
+    elsewhere = file(DossierFactory(call=other_call, answers={"nom_projet": "Autre appel"}),
+                     dt.datetime(2025, 3, 5, tzinfo=PARIS))
+    other_region = file(DossierFactory(call=CallFactory(region=region("32"), slug="hdf-2025"),
+                                       answers={"nom_projet": "Autre région"}), dt.datetime(2025, 3, 5, tzinfo=PARIS))
+    client.force_login(instructor)
+    response = client.post(selection_url(call, extension),
+                           {"dossier": [str(a.pk), str(c.pk), str(elsewhere.pk), str(other_region.pk), "x", "-1"],
+                            "action": "", "next": "/"})
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    data = b"".join(response.streaming_content) if response.streaming else b"".join(response)
+    if extension == "xlsx":
+        numbers = [r[0].value for r in load_workbook(io.BytesIO(data)).worksheets[0].iter_rows(min_row=3)]
+    elif extension == "ods":
+        numbers = [r[0][2] for r in ods_sheets(data)["Dossiers"][2:]]
+    else:
+        numbers = [line[0] for line in csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";")][1:]
+    assert numbers == [a.number, c.number]
+    record = AuditRecord.objects.get(action="export:workspace")
+    assert (record.actor_id, record.details["tab"], record.details["dossiers"]) == (instructor.pk, "selection", 2)
+
+
+def test_an_empty_or_foreign_selection_is_a_french_message(client, call, instructor, world):
+    other_region = file(DossierFactory(call=CallFactory(region=region("32"), slug="hdf-2025")),
+                        dt.datetime(2025, 3, 5, tzinfo=PARIS))
+    client.force_login(instructor)
+    for posted in ({}, {"dossier": [str(other_region.pk)]}, {"dossier": ["abc"]}):
+        response = client.post(selection_url(call, "xlsx"), posted)
+        assert response.status_code == 400
+        assert "Sélectionnez au moins un dossier de la liste." in response.content.decode()
+    assert client.get(selection_url(call, "xlsx")).status_code == 405
+    assert client.post(selection_url(call, "pdf"), {"dossier": [str(world[0].pk)]}).status_code == 404
+
+
+def test_nobody_but_the_region_staff_downloads_a_selection(client, call, world):
+    a = world[0]
+    response = client.post(selection_url(call, "csv"), {"dossier": [str(a.pk)]})
+    assert response.status_code == 302 and "/comptes/" in response["Location"]
+    for user in (a.created_by, UserFactory(), InstructorFactory(region=region("32"))):
+        client.force_login(user)
+        response = client.post(selection_url(call, "csv"), {"dossier": [str(a.pk)]})
+        assert response.status_code == 404, user
+        assert a.number.encode() not in response.content
+
+
+def test_the_workspace_offers_the_selection_downloads_in_the_batch_form(client, call, instructor, world):
+    client.force_login(instructor)
+    html = client.get(reverse("instruction:workspace", args=[call.slug]) + "?onglet=tous").content.decode()
+    batch_form = html[html.index('id="batch-form"'):]
+    batch_form = batch_form[:batch_form.index("</form>")]
+    for extension in ("xlsx", "ods", "csv"):
+        assert f'formaction="{selection_url(call, extension)}"' in batch_form
+    assert f'name="dossier" value="{world[0].pk}" form="batch-form"' in html
+    assert reverse("reporting:templates", args=[call.slug]) + "?onglet=tous" in html

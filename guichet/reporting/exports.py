@@ -1,4 +1,10 @@
-"""The workspace's current list (tab, filters, search, sort) as a table of one row per dossier, for CSV and XLSX.
+"""The workspace's current list (tab, filters, search, sort) or a selection, as a table of one row per dossier, for
+CSV, XLSX and ODS.
+
+Its columns come from a catalogue (``catalogue``) with stable keys, which export templates choose from: the
+dossier's own columns (``dossier.*``: dates, establishment, partners, group, labels, followers, the score for the
+ARS, the amounts requested / proposed / granted / paid, read through the commission's scores and the funding
+balances), the form's fields (``champ.<key>``) and, for the ARS, the private annotations (``annotation.<key>``).
 
 The dossiers are exactly those ``guichet.instruction.workspace.queryset`` lists; they are read by batches of
 ``BATCH`` (a fixed number of queries per batch, whatever the list's length) so that memory stays bounded. The
@@ -9,6 +15,7 @@ each format writes them safely is ``guichet.core.spreadsheets``'s business.
 """
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -16,10 +23,14 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
 from guichet.calls.models import FormKind, FormVersion
+from guichet.commission import scoring
+from guichet.commission.models import ActionLine
+from guichet.core.ids import is_ascii_number
 from guichet.core.spreadsheets import DATE, DATE_TIME, EUROS, TEXT
 from guichet.dossiers.models import Dossier, State
 from guichet.establishments.models import LegalStatus, Sector
 from guichet.formschema.values import format_for_display, parse_decimal
+from guichet.funding import balances
 from guichet.instruction import workspace
 
 BATCH = 500
@@ -33,6 +44,7 @@ class Column:
     header: str
     number_format: str | None = None  # a spreadsheet format, TEXT, or IDENTIFIER
     part: str = ""  # the form's part (section) the field belongs to; "" for the dossier's own columns
+    key: str = ""  # the catalogue's stable key (``Entry.key``)
 
 
 @dataclass
@@ -48,16 +60,78 @@ class Export:
     repeats: list[Table] = field(default_factory=list)  # one per repeatable block
 
 
-DOSSIER_COLUMNS = [
-    Column("Numéro"), Column("État"), Column("Premier dépôt", DATE_TIME), Column("Dernier dépôt", DATE_TIME),
-    Column("Passé en instruction le", DATE_TIME), Column("Décidé le", DATE_TIME),
-    Column("Établissement porteur"), Column("FINESS EJ", IDENTIFIER), Column("FINESS ET", IDENTIFIER),
-    Column("SIRET", IDENTIFIER), Column("Catégorie"), Column("Secteur"), Column("Département", TEXT),
-    Column("Statut juridique"), Column("GHT"), Column("Parties prenantes"), Column("Groupe instructeur"),
-    Column("Étiquettes"),
-    Column("Montant demandé", EUROS), Column("Montant accordé", EUROS),
-]
+@dataclass(frozen=True)
+class Entry:
+    """A column of the catalogue an export (or an export template) chooses from. ``key`` is stable across form
+    versions: ``dossier.<name>`` for the dossier's own columns, ``champ.<field key>`` for the form's fields,
+    ``annotation.<field key>`` for the ARS' private annotations."""
+
+    key: str
+    header: str
+    number_format: str | None = None
+    part: str = ""
+    read: Callable | None = None  # (dossier, batch context) -> value, for the dossier's own columns
+    needs: str = ""  # the batch context the column reads (followers, score, proposed, paid)
+    field: object = None  # the form's field, for ``champ.`` and ``annotation.`` columns
+    source: str = ""  # "answers" or "annotations"
+    private: bool = False  # ARS staff only
+
+    @property
+    def repeat(self) -> bool:
+        return self.field is not None and self.field.type == "repeat"
+
+    def column(self, header: str | None = None) -> Column:
+        return Column(header or self.header, self.number_format, self.part, self.key)
+
+
 PRIVATE = "Annotations privées : "
+SCORE_HEADER = "Note moyenne (sur 20)"
+
+
+def _dossier_entries() -> list[Entry]:
+    states, sectors, statuses = dict(State.choices), dict(Sector.choices), dict(LegalStatus.choices)
+
+    def est(d):
+        return d.establishment
+
+    rows = [
+        ("numero", "Numéro", None, lambda d, c: d.number, ""),
+        ("etat", "État", None, lambda d, c: states.get(d.state, d.state), ""),
+        ("premier_depot", "Premier dépôt", DATE_TIME, lambda d, c: _local(d.first_filed_at), ""),
+        ("dernier_depot", "Dernier dépôt", DATE_TIME, lambda d, c: _local(d.last_filed_at), ""),
+        ("instruction", "Passé en instruction le", DATE_TIME, lambda d, c: _local(d.instruction_started_at), ""),
+        ("decision", "Décidé le", DATE_TIME, lambda d, c: _local(d.decided_at), ""),
+        ("etablissement", "Établissement porteur", None, lambda d, c: est(d).name, ""),
+        ("finess_ej", "FINESS EJ", IDENTIFIER,
+         lambda d, c: est(d).legal_entity.finess if est(d).legal_entity else "", ""),
+        ("finess_et", "FINESS ET", IDENTIFIER, lambda d, c: est(d).finess, ""),
+        ("siret", "SIRET", IDENTIFIER, lambda d, c: est(d).siret, ""),
+        ("categorie", "Catégorie", None, lambda d, c: est(d).category, ""),
+        ("secteur", "Secteur", None, lambda d, c: sectors.get(est(d).sector, est(d).sector), ""),
+        ("departement", "Département", TEXT, lambda d, c: est(d).department, ""),
+        ("statut_juridique", "Statut juridique", None,
+         lambda d, c: statuses.get(est(d).legal_status, est(d).legal_status), ""),
+        ("ght", "GHT", None, lambda d, c: est(d).ght, ""),
+        ("parties_prenantes", "Parties prenantes", None,
+         lambda d, c: ", ".join(f"{p.name} ({p.finess})" for p in d.partners.all()), ""),
+        ("groupe", "Groupe instructeur", None, lambda d, c: _group(d), ""),
+        ("etiquettes", "Étiquettes", None, lambda d, c: ", ".join(label.name for label in d.labels.all()), ""),
+        ("suivi_par", "Suivi par", None, lambda d, c: ", ".join(_person(u) for u in d.followers.all()), ""),
+        ("note", SCORE_HEADER, NUMBER, lambda d, c: _score(c, d), "score"),
+        # The requested amount as the workspace's index reads it from the answers.
+        ("montant_demande", "Montant demandé", EUROS,
+         lambda d, c: d.index.amount if getattr(d, "index", None) else None, ""),
+        ("montant_propose", "Montant proposé", EUROS, lambda d, c: c["proposed"].get(d.pk), "proposed"),
+        ("montant_accorde", "Montant accordé", EUROS, lambda d, c: _granted(d), ""),
+        ("montant_verse", "Montant versé", EUROS, lambda d, c: _paid(c, d), "paid"),
+    ]
+    return [Entry(f"dossier.{name}", header, number_format, read=read, needs=needs, private=needs == "score")
+            for name, header, number_format, read, needs in rows]
+
+
+DOSSIER_ENTRIES = _dossier_entries()
+# The dossier's own columns an export without a template holds (the score only for the ARS).
+DOSSIER_COLUMNS = [e.column() for e in DOSSIER_ENTRIES]
 
 
 def _local(value):
@@ -110,33 +184,34 @@ def dossier_ids(call, user, tab, filters, sort) -> list[int]:
     return list(workspace.queryset(call, user, tab, filters, sort).values_list("pk", flat=True))
 
 
-def _batches(ids):
+def selection_ids(call, raw_ids, limit: int) -> list[int]:
+    """The ids of a selection (« Télécharger la sélection »), kept only if they are among the call's dossiers the
+    workspace lists (the call is one the user instructs); in the workspace's default order. At most ``limit``."""
+    wanted = {int(x) for x in raw_ids if is_ascii_number(x) and len(x) < 19}
+    if not wanted or len(wanted) > limit:
+        return []
+    name, _descending = workspace.parse_sort(workspace.DEFAULT_SORT)
+    return list(workspace.base(call).filter(pk__in=wanted).order_by(workspace.SORTS[name], "pk")
+                .values_list("pk", flat=True))
+
+
+def _batches(ids, related=True):
+    """The dossiers of ``ids`` by batches, in order; ``related``: with what the main table reads of them."""
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
-        found = (Dossier.objects.filter(pk__in=chunk)
-                 .select_related("establishment", "establishment__legal_entity", "index", "grant",
-                                 "instructor_group_link__group")
-                 .prefetch_related("partners", "labels"))
+        found = Dossier.objects.filter(pk__in=chunk)
+        if related:
+            found = (found.select_related("establishment", "establishment__legal_entity", "index", "grant",
+                                          "instructor_group_link__group")
+                     .prefetch_related("partners", "labels", "followers"))
+        else:
+            found = found.only("pk", "number", "answers", "annotations")
         by_id = {d.pk: d for d in found}
         yield [by_id[pk] for pk in chunk if pk in by_id]
 
 
-def _dossier_values(d) -> list:
-    est, states = d.establishment, dict(State.choices)
-    entity = est.legal_entity
-    index = getattr(d, "index", None)
-    return [
-        d.number, states.get(d.state, d.state), _local(d.first_filed_at), _local(d.last_filed_at),
-        _local(d.instruction_started_at), _local(d.decided_at),
-        est.name, entity.finess if entity else "", est.finess, est.siret, est.category,
-        dict(Sector.choices).get(est.sector, est.sector), est.department,
-        dict(LegalStatus.choices).get(est.legal_status, est.legal_status), est.ght,
-        ", ".join(f"{p.name} ({p.finess})" for p in d.partners.all()),
-        _group(d),
-        ", ".join(label.name for label in d.labels.all()),
-        index.amount if index else None,  # the requested amount, as the index reads it from the answers
-        _granted(d),
-    ]
+def _person(user) -> str:
+    return user.get_full_name() or user.email
 
 
 def _group(d):
@@ -146,43 +221,129 @@ def _group(d):
         return ""
 
 
-def _granted(d):
-    """The grant's total once the commission decided (funding.Grant), else nothing."""
+def _grant(d):
     try:
-        return d.grant.total
+        return d.grant
     except ObjectDoesNotExist:
         return None
 
 
-def build(call, user, tab, filters, sort, private=False) -> Export:
-    """The export of a workspace list. The main table's rows and the repeated rows are computed lazily, batch by
-    batch; the repeated rows read the dossiers a second time (two passes keep memory bounded). ``private``: the
-    ARS' private annotations too (their own columns, after the form's)."""
-    fields = [(part, f, "answers") for part, f in _fields(call)]
+def _granted(d):
+    """The grant's total once the commission decided (funding.Grant), else nothing."""
+    grant = _grant(d)
+    return grant.total if grant else None
+
+
+def _score(context, d):
+    found = context["score"].get(d.pk)
+    return found.mean if found else None
+
+
+def _paid(context, d):
+    """What was paid on the dossier's grant (before the platform and through orders marked paid), as the funding
+    balances count it."""
+    grant = _grant(d)
+    balance = context["paid"].get(grant.pk) if grant else None
+    return balance.paid if balance else None
+
+
+def _proposed(ids) -> dict[int, Decimal]:
+    """The amount the instruction proposed for each dossier: the sum of its actions' proposals on its latest
+    commission agenda (a dossier postponed to a later session has its proposal there). One query."""
+    result, current = {}, {}
+    lines = (ActionLine.objects.filter(item__dossier_id__in=ids)
+             .order_by("item__session__held_on", "item_id", "position")
+             .values_list("item__dossier_id", "item_id", "proposed"))
+    for dossier_id, item_id, proposed in lines:
+        if current.get(dossier_id) != item_id:  # a later agenda replaces the earlier one
+            current[dossier_id] = item_id
+            result.pop(dossier_id, None)
+        if proposed is not None:
+            result[dossier_id] = result.get(dossier_id, Decimal("0.00")) + proposed
+    return result
+
+
+def _context(batch, needs: set, criteria) -> dict:
+    """What the batch's columns read beyond the dossiers themselves: a fixed number of queries per batch."""
+    ids = [d.pk for d in batch]
+    context = {}
+    if "score" in needs:
+        context["score"] = scoring.scores_of(ids, criteria) if criteria else {}
+    if "proposed" in needs:
+        context["proposed"] = _proposed(ids)
+    if "paid" in needs:
+        grants = [g.pk for d in batch if (g := _grant(d))]
+        context["paid"] = balances.compute(grants)[0]
+    return context
+
+
+def catalogue(call, private=False) -> list[Entry]:
+    """Every column an export of ``call`` may hold, in their default order: the dossier's own, the form's fields
+    (union of its versions, latest first; a repeatable block is one entry: its own sheet), then, for the ARS
+    (``private``), the score and the private annotations."""
+    entries = [e for e in DOSSIER_ENTRIES if private or not e.private]
+    entries += [Entry(f"champ.{f.key}", f.label or f.key, _format(f), part, field=f, source="answers")
+                for part, f in _fields(call)]
     if private:
-        fields += [(part, f, "annotations") for part, f in _fields(call, FormKind.ANNOTATIONS, PRIVATE)]
-    simple = [(part, f, source) for part, f, source in fields if f.type != "repeat"]
-    repeats = [(part, f, source) for part, f, source in fields if f.type == "repeat"]
-    ids = dossier_ids(call, user, tab, filters, sort)
-    columns = DOSSIER_COLUMNS + [Column(f.label or f.key, _format(f), part) for part, f, _ in simple]
+        entries += [Entry(f"annotation.{f.key}", f.label or f.key, _format(f), part, field=f, source="annotations",
+                          private=True)
+                    for part, f in _fields(call, FormKind.ANNOTATIONS, PRIVATE)]
+    return entries
+
+
+def choose(entries: list[Entry], columns) -> tuple[list[tuple[Entry, str]], list[str]]:
+    """The entries a template's ``columns`` ([{key, header}]) name, with their headers, and the keys it names
+    that the catalogue no longer has (a field removed from the form, a column this user may not read)."""
+    by_key = {e.key: e for e in entries}
+    chosen, missing = [], []
+    for column in columns:
+        entry = by_key.get(column.get("key"))
+        if entry is None:
+            missing.append(column.get("key"))
+        else:
+            chosen.append((entry, column.get("header") or entry.header))
+    return chosen, missing
+
+
+def build(call, user, tab, filters, sort, private=False, ids=None, columns=None) -> Export:
+    """The export of a workspace list (or of ``ids``, already scoped). The main table's rows and the repeated rows
+    are computed lazily, batch by batch; the repeated rows read the dossiers a second time (two passes keep memory
+    bounded). ``private``: the ARS' score and private annotations too. ``columns``: a template's [{key, header}],
+    in its order (default: the whole catalogue)."""
+    entries = catalogue(call, private)
+    chosen = choose(entries, columns)[0] if columns is not None else [(e, e.header) for e in entries]
+    simple = [(e, header) for e, header in chosen if not e.repeat]
+    repeats = [(e, header) for e, header in chosen if e.repeat]
+    needs = {e.needs for e, _ in simple if e.needs}
+    criteria = list(call.criteria.all()) if "score" in needs else []
+    if ids is None:
+        ids = dossier_ids(call, user, tab, filters, sort)
+
+    def value(entry, d, context):
+        if entry.read is not None:
+            return entry.read(d, context)
+        return typed(entry.field, getattr(d, entry.source).get(entry.field.key))
 
     def main_rows():
         for batch in _batches(ids):
+            context = _context(batch, needs, criteria)
             for d in batch:
-                yield _dossier_values(d) + [typed(f, getattr(d, source).get(f.key)) for _, f, source in simple]
+                yield [value(e, d, context) for e, _ in simple]
 
-    def repeat_table(part, block, source):
+    def repeat_table(entry, title):
+        block = entry.field
         children = [c for c in block.children if c.holds_value]
 
         def rows():
-            for batch in _batches(ids):
+            for batch in _batches(ids, related=False):
                 for d in batch:
-                    for number, row in enumerate(getattr(d, source).get(block.key) or [], start=1):
+                    for number, row in enumerate(getattr(d, entry.source).get(block.key) or [], start=1):
                         if isinstance(row, dict):
                             yield [d.number, number] + [typed(c, row.get(c.key)) for c in children]
 
-        cols = [Column("Numéro"), Column("Ligne", "0")] + [Column(c.label or c.key, _format(c), part)
+        cols = [Column("Numéro"), Column("Ligne", "0")] + [Column(c.label or c.key, _format(c), entry.part)
                                                             for c in children]
-        return Table(cols, rows(), title=block.label or block.key)
+        return Table(cols, rows(), title=title)
 
-    return Export(Table(columns, main_rows(), title="Dossiers"), [repeat_table(*r) for r in repeats])
+    return Export(Table([e.column(header) for e, header in simple], main_rows(), title="Dossiers"),
+                  [repeat_table(e, header) for e, header in repeats])

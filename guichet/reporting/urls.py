@@ -1,9 +1,9 @@
-"""URLs of the follow-up: exports of the workspace's lists and of the grants, « Mes exports », statistics of a
-call, a region and the country."""
+"""URLs of the follow-up: exports of the workspace's lists and of the grants, the calls' export templates,
+« Mes exports », statistics of a call, a region and the country."""
 
 from django.urls import path
 
-from . import views, views_statistics
+from . import views, views_statistics, views_templates
 
 app_name = "reporting"
 urlpatterns = [
@@ -25,4 +25,12 @@ urlpatterns = [
     path("statistiques/national/", views_statistics.national_statistics, name="national_statistics"),
     path("statistiques/national/<slug:key>.<str:extension>", views_statistics.national_statistics_download,
          name="national_statistics_download"),
+    path("appels/<slug:slug>/selection.<str:extension>", views.selection_export, name="selection_export"),
+    path("appels/<slug:slug>/modeles-export/", views_templates.templates_list, name="templates"),
+    path("appels/<slug:slug>/modeles-export/nouveau", views_templates.template_edit, name="template_create"),
+    path("appels/<slug:slug>/modeles-export/<int:pk>/", views_templates.template_edit, name="template_edit"),
+    path("appels/<slug:slug>/modeles-export/<int:pk>/supprimer", views_templates.template_delete,
+         name="template_delete"),
+    path("appels/<slug:slug>/modeles-export/<int:pk>/dossiers.<str:extension>", views_templates.template_export,
+         name="template_export"),
 ]

@@ -1,9 +1,11 @@
-"""Downloads of the workspace's current list and of the region's grants (« Télécharger »), and « Mes exports ».
+"""Downloads of the workspace's lists (« Télécharger » on the instructor's workspace: the list or a selection)
+and of the region's grants, and « Mes exports ».
 
 A list of at most ``GUICHET_EXPORT_STREAM_MAX`` rows is sent at once; a longer one becomes a background job
 (``jobs``) whose page shows its progress (refreshed by htmx every 2 s, or by the « Actualiser » link without
 JavaScript) and, once ready, its download link. A job's pages and file are its author's only: anyone else
-gets 404, colleagues of the same region included. Every download is in the audit trail.
+gets 404, colleagues of the same region included. Only the ARS staff of the call's region reach a call's
+downloads (``Call.objects.instructed_by``). Every download is in the audit trail.
 """
 
 from django.contrib import messages
@@ -11,29 +13,39 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_POST
 
 from guichet.accounts.permissions import is_ars_staff
 from guichet.calls.models import Call
 from guichet.core import audit, downloads
 from guichet.core.spreadsheets import XLSX, file_name_part
 from guichet.instruction import workspace
+from guichet.instruction.batch import MAX_DOSSIERS
 from guichet.instruction.views_workspace import list_state
 
 from . import exports, formats, jobs
 from . import grants as grant_exports
 from .models import ExportJob, ExportKind, ExportState
 
-EXTENSIONS = ("csv", "xlsx", "ods")
+SPREADSHEETS = ("csv", "xlsx", "ods")
 
 
-def _file_name(call, extension: str) -> str:
+def file_name(call, extension: str, what: str = "Dossiers") -> str:
     day = timezone.localdate().strftime("%Y-%m-%d")
-    return f"Dossiers - {file_name_part(call.title, 120) or call.slug} - {day}.{extension}"
+    return f"{file_name_part(what, 80)} - {file_name_part(call.title, 120) or call.slug} - {day}.{extension}"
 
 
-def _send(export, extension: str, filename: str):
+def instructed_call(request, slug):
+    """The call, if the user is ARS staff instructing it (else 404: another region's call does not exist for them)."""
+    if not (request.user.is_superuser or request.user.is_ars_staff):
+        raise Http404
+    return get_object_or_404(Call.objects.instructed_by(request.user).select_related("region"), slug=slug)
+
+
+def send(export, extension: str, filename: str):
     if extension == "csv":
         response = StreamingHttpResponse(formats.csv_lines(export), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = content_disposition_header(True, filename)
@@ -48,9 +60,9 @@ def _send(export, extension: str, filename: str):
 @login_required
 def workspace_export(request, slug, extension):
     """The list the workspace shows for this querystring (tab, filters, search, sort), every page of it."""
-    if extension not in EXTENSIONS or not (request.user.is_superuser or request.user.is_ars_staff):
+    if extension not in SPREADSHEETS:
         raise Http404
-    call = get_object_or_404(Call.objects.instructed_by(request.user), slug=slug)
+    call = instructed_call(request, slug)
     tab, sort, _form, filters, _labels = list_state(request.GET, call)
     if jobs.goes_to_job(workspace.queryset(call, request.user, tab, filters, sort).count()):
         try:
@@ -66,13 +78,35 @@ def workspace_export(request, slug, extension):
     # Personal data leaves the platform: who took which list, in which format, is in the audit trail.
     audit.record(request.user, "export:workspace", request=request, call=call.slug, format=extension, tab=tab,
                  query=request.GET.urlencode()[:500])
-    return _send(export, extension, _file_name(call, extension))
+    return send(export, extension, file_name(call, extension))
+
+
+@require_POST
+@login_required
+def selection_export(request, slug, extension):
+    """« Télécharger la sélection »: the dossiers checked in the workspace (the batch form's ``dossier`` ids), those
+    of the call only; an id outside it is ignored."""
+    if extension not in SPREADSHEETS:
+        raise Http404
+    call = instructed_call(request, slug)
+    ids = exports.selection_ids(call, request.POST.getlist("dossier"), MAX_DOSSIERS)
+    if not ids:
+        posted = len(request.POST.getlist("dossier"))
+        error = (f"Sélectionnez {MAX_DOSSIERS} dossiers au plus." if posted > MAX_DOSSIERS
+                 else "Sélectionnez au moins un dossier de la liste.")
+        return render(request, "instruction/batch_result.html", {
+            "back": reverse("instruction:workspace", args=[call.slug]), "nav": "instruction",
+            "page_title": "Télécharger la sélection", "error": error}, status=400)
+    export = exports.build(call, request.user, None, None, None, private=request.user.is_ars_staff, ids=ids)
+    audit.record(request.user, "export:workspace", request=request, call=call.slug, format=extension,
+                 tab="selection", dossiers=len(ids))
+    return send(export, extension, file_name(call, extension))
 
 
 @login_required
 def grants_export(request, extension):
     """The grants of the user's region, one row per action: at once, or as a job when there are many."""
-    if extension not in EXTENSIONS:
+    if extension not in SPREADSHEETS:
         raise Http404
     if not is_ars_staff(request.user):
         raise PermissionDenied("Cet export est réservé aux agents de l'ARS.")
@@ -86,7 +120,7 @@ def grants_export(request, extension):
         return redirect("reporting:job", job.pk)
     audit.record(request.user, "export:grants", request=request, format=extension)
     day = timezone.localdate().strftime("%Y-%m-%d")
-    return _send(grant_exports.build(request.user), extension, f"Subventions et paiements - {day}.{extension}")
+    return send(grant_exports.build(request.user), extension, f"Subventions et paiements - {day}.{extension}")
 
 
 def _own_job(request, pk) -> ExportJob:

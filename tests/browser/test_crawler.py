@@ -358,6 +358,44 @@ def _form_states(crawl, page, role):
     crawl.state(page, role, "dossier déposé", filed)
 
 
+
+def _export_template_states(crawl, page, role):
+    """The export templates' pages (a few links deep from the workspace, past the crawl's budget): the list, a
+    template's editor, a column moved (the form posted back, no JavaScript), the form's errors, the deletion."""
+    from guichet.reporting.models import ExportTemplate
+
+    instructor = User.objects.get(email=f"instructeur.grand-est@{DOMAIN}")
+    call = Call.objects.instructed_by(instructor).order_by("pk").first()
+    template = ExportTemplate.objects.create(call=call, created_by=instructor, name="Tableau de bord de la commission",
+                                             columns=[{"key": "dossier.numero", "header": "N°"},
+                                                      {"key": "dossier.montant_demande", "header": "Demandé"}])
+    base = f"/suivi/appels/{call.slug}/modeles-export/"
+    crawl.state(page, role, "liste des modèles", lambda width: page.goto(base + "?onglet=tous").status)
+    crawl.state(page, role, "modèle", lambda width: page.goto(f"{base}{template.pk}/").status)
+
+    def moved(width):
+        page.goto(f"{base}{template.pk}/")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Descendre la colonne « Numéro »").click()
+        expect(page.locator("input[name=ordre]").first).to_have_value("dossier.montant_demande")
+        return 200
+
+    crawl.state(page, role, "colonne descendue", moved)
+
+    def with_errors(width):
+        page.goto(f"{base}nouveau")
+        page.get_by_label("Nom du modèle").fill("")
+        page.locator("label", has_text="ZIP (tableur et fichiers des dossiers)").click()  # DSFR: the label covers it
+        page.get_by_label("Nom des fichiers").fill("{inconnu}")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Enregistrer le modèle").first.click()
+        expect(page.get_by_text("Donnez un nom au modèle.")).to_be_visible()
+        return 200
+
+    crawl.state(page, role, "modèle avec des erreurs", with_errors)
+    crawl.state(page, role, "suppression d'un modèle", lambda width: page.goto(f"{base}{template.pk}/supprimer").status)
+
+
 @pytest.mark.browser
 def test_every_page_of_every_role_is_ready_for_real_users(page, live_server, capsys):
     # `make test` runs the suite on SQLite then on PostgreSQL: the crawl looks at pages, not at the database,
@@ -384,6 +422,8 @@ def test_every_page_of_every_role_is_ready_for_real_users(page, live_server, cap
         crawl.at_other_widths(page, role, pages)
         if email == f"deposant@{DOMAIN}":
             _form_states(crawl, page, role)
+        if email == f"instructeur.grand-est@{DOMAIN}":
+            _export_template_states(crawl, page, role)
     duration = time.monotonic() - started
 
     text, new, known_seen = crawl.report(KNOWN)
