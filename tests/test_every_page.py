@@ -79,6 +79,8 @@ PAGES = {
     "commission:ranking": lambda d: [([d.call.slug], None)],
     "instruction:workspace": lambda d: [([d.call.slug], None)],
     "reporting:workspace_export": lambda d: [([d.call.slug, ext], None) for ext in ("csv", "xlsx", "ods")],
+    "reporting:workspace_zip": lambda d: [([d.call.slug], None)],
+    "reporting:dossier_pdf": lambda d: [([d.dossier.pk], None)],
     "calls:detail": lambda d: [([d.call.slug], None)],
 }
 
@@ -92,7 +94,7 @@ NOT_COVERED = {
                      "funding:invoice_add", "funding:invoice_delete", "funding:progress", "funding:bordereau_upload",
                      "payments:validate_line", "payments:create_order", "payments:close",
                      "instruction:annotations", "commission:minutes_draft", "funding:invoice_file",
-                     "payments:set_total"],
+                     "payments:set_total", "reporting:selection_zip"],
                     "POST only (an action, not a page)"),
     # Who acts for an establishment: claims, members, the ARS queue (tests/test_establishment_claims.py).
     **dict.fromkeys(["establishments:members", "establishments:request_accept", "establishments:request_refuse",
@@ -375,6 +377,8 @@ SEEN_BY = {
     "commission:ranking": ARS,
     "instruction:workspace": ARS,
     "reporting:workspace_export": ARS,
+    "reporting:workspace_zip": ARS,
+    "reporting:dossier_pdf": APPLICANTS + ARS,
     "calls:detail": ROLES,  # a published call is public
 }
 # A page that lists or shows the dossier's files names each of them.
