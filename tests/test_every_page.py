@@ -92,6 +92,8 @@ PAGES = {
     "reporting:template_delete": lambda d: [([d.call.slug, _export_template(d).pk], None)],
     "reporting:template_export": lambda d: [([d.call.slug, _export_template(d).pk, ext], None)
                                             for ext in ("csv", "xlsx", "ods")],
+    "reporting:workspace_zip": lambda d: [([d.call.slug], None)],
+    "reporting:dossier_pdf": lambda d: [([d.dossier.pk], None)],
     "calls:detail": lambda d: [([d.call.slug], None)],
 }
 
@@ -105,7 +107,8 @@ NOT_COVERED = {
                      "funding:invoice_add", "funding:invoice_delete", "funding:progress", "funding:bordereau_upload",
                      "payments:validate_line", "payments:create_order", "payments:close",
                      "instruction:annotations", "commission:minutes_draft", "funding:invoice_file",
-                     "payments:set_total", "reporting:selection_export"],
+                     "payments:set_total", "reporting:selection_export",
+                     "reporting:selection_zip"],
                     "POST only (an action, not a page)"),
     # Who acts for an establishment: claims, members, the ARS queue (tests/test_establishment_claims.py).
     **dict.fromkeys(["establishments:members", "establishments:request_accept", "establishments:request_refuse",
@@ -408,6 +411,8 @@ SEEN_BY = {
     "reporting:national_statistics_download": ("superuser",),  # and the national reader (tests/test_statistics.py)
     **dict.fromkeys(["reporting:templates", "reporting:template_create", "reporting:template_edit",
                      "reporting:template_delete", "reporting:template_export"], ARS),
+    "reporting:workspace_zip": ARS,
+    "reporting:dossier_pdf": APPLICANTS + ARS,
     "calls:detail": ROLES,  # a published call is public
 }
 # A page that lists or shows the dossier's files names each of them.

@@ -1,9 +1,9 @@
 """URLs of the follow-up: exports of the workspace's lists and of the grants, the calls' export templates,
-« Mes exports », statistics of a call, a region and the country."""
+ZIPs of dossiers' files, the dossier PDF, « Mes exports », statistics of a call, a region and the country."""
 
 from django.urls import path
 
-from . import views, views_statistics, views_templates
+from . import views, views_files, views_statistics, views_templates
 
 app_name = "reporting"
 urlpatterns = [
@@ -25,6 +25,10 @@ urlpatterns = [
     path("statistiques/national/", views_statistics.national_statistics, name="national_statistics"),
     path("statistiques/national/<slug:key>.<str:extension>", views_statistics.national_statistics_download,
          name="national_statistics_download"),
+    # Before the spreadsheets' « selection.<extension> », which would take « selection.zip » for itself.
+    path("appels/<slug:slug>/fichiers.zip", views_files.workspace_zip, name="workspace_zip"),
+    path("appels/<slug:slug>/selection.zip", views_files.selection_zip, name="selection_zip"),
+    path("dossiers/<int:pk>/dossier.pdf", views_files.dossier_pdf_view, name="dossier_pdf"),
     path("appels/<slug:slug>/selection.<str:extension>", views.selection_export, name="selection_export"),
     path("appels/<slug:slug>/modeles-export/", views_templates.templates_list, name="templates"),
     path("appels/<slug:slug>/modeles-export/nouveau", views_templates.template_edit, name="template_create"),

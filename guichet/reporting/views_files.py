@@ -1,0 +1,87 @@
+"""Files of the follow-up: the files of the workspace's list or of a selection as one streamed ZIP (« Télécharger
+les fichiers »), and the dossier PDF as filed.
+
+The ZIPs are for the ARS staff of the call's region (``views.instructed_call``); the PDF for whoever sees the
+dossier's summary. Each download is in the audit trail."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from guichet.core import audit
+from guichet.dossiers.models import Dossier
+from guichet.instruction.views_workspace import list_state
+
+from . import archives, dossier_pdf, exports
+from .views import file_name, instructed_call
+
+
+def _zip_response(request, call, ids: list[int], what: str) -> StreamingHttpResponse:
+    name = file_name(call, "zip", "Fichiers des dossiers")
+    # Personal data leaves the platform: who took the files of which dossiers is in the audit trail.
+    audit.record(request.user, "export:zip_dossiers", request=request, call=call.slug, what=what,
+                 dossiers=len(ids), first_ids=ids[:50], query=request.GET.urlencode()[:500])
+    response = StreamingHttpResponse(archives.build_zip(ids, request.user), content_type="application/zip")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def workspace_zip(request, slug):
+    """The files of every dossier of the list the workspace shows for this querystring, one folder each."""
+    call = instructed_call(request, slug)
+    tab, sort, _form, filters, _labels = list_state(request.GET, call)
+    ids = exports.dossier_ids(call, request.user, tab, filters, sort)
+    return _zip_response(request, call, ids, what=f"liste:{tab}")
+
+
+@require_POST
+@login_required
+def selection_zip(request, slug):
+    """The files of the dossiers ticked in the workspace (its batch form's « zip » button)."""
+    call = instructed_call(request, slug)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+        back = reverse("instruction:workspace", args=[call.slug])
+    raw = request.POST.getlist("dossier")
+    if not raw:
+        messages.error(request, "Sélectionnez au moins un dossier pour télécharger ses fichiers.")
+        return redirect(back)
+    if not all(value.isdigit() for value in raw):
+        messages.error(request, "La sélection de dossiers est invalide : rechargez la page et recommencez.")
+        return redirect(back)
+    wanted = [int(value) for value in dict.fromkeys(raw)]
+    found = set(Dossier.objects.visible_to(request.user).filter(call=call, pk__in=wanted)
+                .values_list("pk", flat=True))
+    ids = [pk for pk in wanted if pk in found]
+    if not ids:
+        messages.error(request, "Aucun des dossiers sélectionnés n'est dans cet appel à projets.")
+        return redirect(back)
+    return _zip_response(request, call, ids, what="sélection")
+
+
+# --- The dossier PDF ---------------------------------------------------------------------------------------
+
+@login_required
+def dossier_pdf_view(request, pk):
+    """The dossier as filed, for whoever sees its summary (its people, the ARS of its region); the private
+    annotations only in the ARS' copy."""
+    dossier = get_object_or_404(
+        Dossier.objects.visible_to(request.user).select_related("call__region", "establishment", "form_version"),
+        pk=pk)
+    if not dossier_pdf.is_printable(dossier):
+        raise Http404
+    private = request.user.is_ars_staff
+    content = dossier_pdf.render(dossier, private=private)
+    audit.record(request.user, "export:dossier_pdf", dossier, request, private=private, size=len(content))
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(True, dossier_pdf.file_name(dossier))
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
