@@ -102,7 +102,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "dsfr.context_processors.site_config",
+                "guichet.core.context_processors.site_config",  # lazy: no query for htmx fragments
                 "guichet.accounts.navigation.main_navigation",
             ],
             # |pluriel (French plurals) in every template, as Django's own |pluralize is.
@@ -139,6 +139,14 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
+]
+# Argon2id with parameters measured for this machine kind (guichet/accounts/hashers.py, docs/performance.md);
+# PBKDF2 kept after it so that older hashes verify and are upgraded at the next login.
+PASSWORD_HASHERS = [
+    "guichet.accounts.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -295,13 +303,16 @@ GUICHET_STASH_MAX_BYTES = int(os.environ.get("GUICHET_STASH_MAX_BYTES", str(256 
 GUICHET_KNOWN_BROWSER_DAYS = int(os.environ.get("GUICHET_KNOWN_BROWSER_DAYS", "7"))
 
 # --- Background tasks (django-tasks) --------------------------------------------------------
+# Default: the database queue, run by `manage.py db_worker --queue-name '*'` next to the web workers (`make demo`
+# starts one): e-mails (a filing's acknowledgement…) and antivirus scans never hold a request. `immediate` runs
+# them in the request right after its transaction commits (the tests; a single process without a worker).
 _TASK_BACKENDS = {
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",
     "database": "django_tasks_db.DatabaseBackend",
 }
 TASKS = {
     "default": {
-        "BACKEND": _TASK_BACKENDS.get(os.environ.get("TASKS_BACKEND", "immediate"), os.environ.get("TASKS_BACKEND")),
+        "BACKEND": _TASK_BACKENDS.get(os.environ.get("TASKS_BACKEND", "database"), os.environ.get("TASKS_BACKEND")),
         "QUEUES": ["default", "emails"],
     }
 }

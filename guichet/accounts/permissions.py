@@ -68,3 +68,14 @@ def can_manage_user(manager, target) -> bool:
         and target.role in (Role.INSTRUCTOR, Role.ADMIN)
         and can_manage_region(manager, target.region_id)
     )
+
+
+def sits_on_a_commission(user) -> bool:
+    """Does ``user`` sit on any commission session? Asked by the MFA middleware and the navigation of every
+    page: one query per request, its answer kept on the user object of that request (a new one each time)."""
+    if user is None or not user.is_authenticated:
+        return False
+    cached = getattr(user, "_sits_on_a_commission", None)
+    if cached is None:
+        cached = user._sits_on_a_commission = user.commission_seats.exists()
+    return cached

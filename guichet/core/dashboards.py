@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from guichet.accounts.permissions import is_applicant, is_ars_staff
+from guichet.accounts.permissions import is_applicant, is_ars_staff, sits_on_a_commission
 from guichet.calls.models import Call
 from guichet.commission.models import Session
 from guichet.dossiers.models import Dossier, State
@@ -121,6 +121,6 @@ def for_user(user) -> dict:
             blocks["administrator"] = administrator(user)
     elif is_applicant(user):
         blocks["applicant"] = applicant(user)
-    if user.commission_seats.exists():
+    if sits_on_a_commission(user):
         blocks["commission"] = commission(user)
     return blocks
