@@ -78,6 +78,8 @@ bench: install
 	$(PY) benchmarks/commission.py --database sqlite
 	$(PY) benchmarks/payments.py --database postgres
 	$(PY) benchmarks/payments.py --database sqlite
+	$(PY) benchmarks/hashing.py
+	$(PY) benchmarks/rush.py
 
 clean:
 	rm -rf $(VENV) var

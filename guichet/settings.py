@@ -383,6 +383,9 @@ AUDIT_CHECKPOINT_EMAILS = env_list("AUDIT_CHECKPOINT_EMAILS", "")
 # Audit trail: number of trusted reverse proxies in front of the app. 0 (default): the client address is
 # REMOTE_ADDR; N > 0: the N-th X-Forwarded-For entry from the right (what the outermost trusted proxy saw).
 GUICHET_TRUSTED_PROXY_COUNT = int(os.environ.get("GUICHET_TRUSTED_PROXY_COUNT", "0"))
+# The same for allauth's login limits (30 logins a minute per address, 10 failures): behind a proxy, counted per
+# client, not for everybody at once on the proxy's address (a deadline rush would be refused).
+ALLAUTH_TRUSTED_PROXY_COUNT = GUICHET_TRUSTED_PROXY_COUNT
 
 LOGGING = {
     "version": 1,
