@@ -184,6 +184,16 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the gunicorn workers: the cost of the requests whatever else
+        runs on the machine."""
+        pid = self.gunicorn.pid
+        total = 0.0
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
     def stop(self) -> None:
         for process in (self.gunicorn, self.worker):
             process.terminate()
@@ -249,6 +259,10 @@ def table(result: dict) -> list[list[str]]:
 HEADERS = ["Request", "requests", "p50 (ms)", "p95 (ms)", "p99 (ms)", "max (ms)", "errors"]
 
 
+def requests(result: dict, *kinds: str) -> int:
+    return sum(result["stats"].get(kind, {}).get("count", 0) for kind in kinds)
+
+
 def markdown(result: dict) -> str:
     m, c = result["machine"], result["check"]
     lost = ", ".join(c["lost"]) or "none"
@@ -269,8 +283,13 @@ def markdown(result: dict) -> str:
         "",
         *markdown_table(HEADERS, table(result)),
         "",
-        f"Rush over in {result['rush_seconds']:.0f} s, logins in {result['login_seconds']:.0f} s. Check against "
-        f"the database: {c['answered_success']} filings answered by a success, {c['filed']} dossiers filed, "
+        f"CPU used by the 2 gunicorn workers (whatever else ran on the machine): "
+        f"{result['rush_cpu']:.1f} s for the {requests(result, 'autosave', 'filing')} requests of the rush "
+        f"({1000 * result['rush_cpu'] / max(1, requests(result, 'autosave', 'filing')):.0f} ms each), "
+        f"{result['login_cpu']:.1f} s for the {requests(result, 'login')} logins "
+        f"({1000 * result['login_cpu'] / max(1, requests(result, 'login')):.0f} ms each). Rush over in "
+        f"{result['rush_seconds']:.0f} s. Check against the database: {c['answered_success']} filings answered "
+        f"by a success, {c['filed']} dossiers filed, "
         f"success answered but not filed: {lost}; filed although an error was answered: "
         f"{len(c['filed_but_error'])}; applicants who did not get to file: {c['not_attempted']}.",
         "",
@@ -303,17 +322,22 @@ def main() -> int:
         load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"Rush: {args.users} applicants autosave 5 fields and file…", flush=True)
         limit = int(args.window + 5 * 4 + 120)
+        cpu = server.cpu_seconds()
         rush = run_locust("Applicant", accounts, work, server.url, args.window, limit)
+        rush["cpu"] = server.cpu_seconds() - cpu
         check = check_filings(accounts, rush["filings"])
         print(f"Logins: {args.users} accounts log in…", flush=True)
-        login = run_locust("Login", accounts, work, server.url, args.window, int(args.window + 120))
+        cpu = server.cpu_seconds()
+        login = run_locust("Login", accounts, work, server.url, args.window, int(args.window + 60))
+        login["cpu"] = server.cpu_seconds() - cpu
         server.stop()
         server = None
         connections.close_all()
         result = {"database": "PostgreSQL" if args.database == "postgres" else "SQLite (WAL)",
                   "users": args.users, "window": args.window, "workers": args.workers,
                   "stats": {**rush["stats"], **login["stats"]}, "check": check, "rush_seconds": rush["seconds"],
-                  "login_seconds": login["seconds"], "load_before": load_before, "machine": machine()}
+                  "rush_cpu": rush["cpu"], "login_cpu": login["cpu"], "load_before": load_before,
+                  "machine": machine()}
         print(markdown(result))
         if not args.no_doc:
             write_between(START, END, markdown(result))
