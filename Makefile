@@ -24,9 +24,12 @@ system-packages-demo:
 system-packages:
 	scripts/system-packages test
 
+# The task worker (e-mails, antivirus scans: TASKS_BACKEND=database) runs beside the server and stops with it.
 demo: install system-packages-demo
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
+	DJANGO_DEBUG=1 $(PY) manage.py db_worker --queue-name '*' & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 lint: install
@@ -75,6 +78,8 @@ bench: install
 	$(PY) benchmarks/commission.py --database sqlite
 	$(PY) benchmarks/payments.py --database postgres
 	$(PY) benchmarks/payments.py --database sqlite
+	$(PY) benchmarks/hashing.py
+	$(PY) benchmarks/rush.py
 
 clean:
 	rm -rf $(VENV) var

@@ -104,7 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "dsfr.context_processors.site_config",
+                "guichet.core.context_processors.site_config",  # lazy: no query for htmx fragments
                 "guichet.accounts.navigation.main_navigation",
             ],
             # |pluriel (French plurals) in every template, as Django's own |pluralize is.
@@ -141,6 +141,14 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
+]
+# Argon2id with parameters measured for this machine kind (guichet/accounts/hashers.py, docs/performance.md);
+# PBKDF2 kept after it so that older hashes verify and are upgraded at the next login.
+PASSWORD_HASHERS = [
+    "guichet.accounts.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -301,13 +309,16 @@ GUICHET_EXPORT_STREAM_MAX = int(os.environ.get("GUICHET_EXPORT_STREAM_MAX", "200
 GUICHET_EXPORT_RETENTION_DAYS = int(os.environ.get("GUICHET_EXPORT_RETENTION_DAYS", "7"))
 
 # --- Background tasks (django-tasks) --------------------------------------------------------
+# Default: the database queue, run by `manage.py db_worker --queue-name '*'` next to the web workers (`make demo`
+# starts one): e-mails (a filing's acknowledgement…) and antivirus scans never hold a request. `immediate` runs
+# them in the request right after its transaction commits (the tests; a single process without a worker).
 _TASK_BACKENDS = {
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",
     "database": "django_tasks_db.DatabaseBackend",
 }
 TASKS = {
     "default": {
-        "BACKEND": _TASK_BACKENDS.get(os.environ.get("TASKS_BACKEND", "immediate"), os.environ.get("TASKS_BACKEND")),
+        "BACKEND": _TASK_BACKENDS.get(os.environ.get("TASKS_BACKEND", "database"), os.environ.get("TASKS_BACKEND")),
         "QUEUES": ["default", "emails"],
     }
 }
@@ -378,6 +389,9 @@ AUDIT_CHECKPOINT_EMAILS = env_list("AUDIT_CHECKPOINT_EMAILS", "")
 # Audit trail: number of trusted reverse proxies in front of the app. 0 (default): the client address is
 # REMOTE_ADDR; N > 0: the N-th X-Forwarded-For entry from the right (what the outermost trusted proxy saw).
 GUICHET_TRUSTED_PROXY_COUNT = int(os.environ.get("GUICHET_TRUSTED_PROXY_COUNT", "0"))
+# The same for allauth's login limits (30 logins a minute per address, 10 failures): behind a proxy, counted per
+# client, not for everybody at once on the proxy's address (a deadline rush would be refused).
+ALLAUTH_TRUSTED_PROXY_COUNT = GUICHET_TRUSTED_PROXY_COUNT
 
 LOGGING = {
     "version": 1,

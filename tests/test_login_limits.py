@@ -150,3 +150,21 @@ def test_migrate_alone_creates_the_cache_table(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("v")
+
+
+@pytest.mark.django_db
+def test_behind_a_trusted_proxy_the_limits_count_each_client_not_the_proxy(client, settings):
+    """Issue 15 (deadline rush): behind a reverse proxy every login comes from the proxy's address; allauth is
+    told the same number of trusted proxies as the audit trail, so one client's failures do not lock out the
+    others (nor a rush of 200 logins hit « 30 a minute per address »)."""
+    from guichet import settings as production
+
+    assert production.ALLAUTH_TRUSTED_PROXY_COUNT == production.GUICHET_TRUSTED_PROXY_COUNT
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = settings.GUICHET_TRUSTED_PROXY_COUNT = 1
+    users = [account() for _ in range(11)]
+    for user in users[:10]:
+        client.post(LOGIN, {"login": user.email, "password": "pas-le-bon"}, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    page = client.post(LOGIN, {"login": users[10].email, "password": PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert TOO_MANY in page.content.decode() and not logged_in(client)
+    page = client.post(LOGIN, {"login": users[10].email, "password": PASSWORD}, HTTP_X_FORWARDED_FOR="198.51.100.4")
+    assert page.status_code == 302 and logged_in(client)

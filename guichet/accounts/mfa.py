@@ -26,7 +26,9 @@ def mfa_required(user) -> bool:
         return False
     if user.is_superuser or user.is_staff or user.is_ars_staff:
         return True
-    return user.commission_seats.exists()
+    from guichet.accounts.permissions import sits_on_a_commission
+
+    return sits_on_a_commission(user)
 
 
 def has_totp(user) -> bool:

@@ -16,7 +16,7 @@ from functools import partial
 
 from django.urls import reverse
 
-from guichet.accounts.permissions import is_applicant, is_ars_staff, is_national_reader
+from guichet.accounts.permissions import is_applicant, is_ars_staff, is_national_reader, sits_on_a_commission
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def nav_items(user) -> list[NavItem]:
         items += [_item("dossiers", "Mes dossiers", "dossiers:mine"),
                   _item("establishments", "Mes établissements", "establishments:mine"),
                   _item("funding", "Mes subventions", "funding:mine")]
-    if user.commission_seats.exists():
+    if sits_on_a_commission(user):
         items.append(_item("commission", "Mes séances", "commission:my_sessions"))
     if user.is_staff and user.is_active:
         items.append(NavItem("admin", "Administration", reverse("admin:index")))

@@ -79,3 +79,14 @@ def can_see_national_statistics(user) -> bool:
     """The national statistics: the national reader and platform superusers."""
     return bool(user is not None and user.is_authenticated and user.is_active
                 and (user.is_superuser or user.is_national_reader))
+
+
+def sits_on_a_commission(user) -> bool:
+    """Does ``user`` sit on any commission session? Asked by the MFA middleware and the navigation of every
+    page: one query per request, its answer kept on the user object of that request (a new one each time)."""
+    if user is None or not user.is_authenticated:
+        return False
+    cached = getattr(user, "_sits_on_a_commission", None)
+    if cached is None:
+        cached = user._sits_on_a_commission = user.commission_seats.exists()
+    return cached

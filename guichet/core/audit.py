@@ -213,7 +213,9 @@ def record(actor, action: str, dossier=None, request=None, **details) -> AuditRe
         user_agent=normalise(meta.get("HTTP_USER_AGENT", "") or "")[:USER_AGENT_MAX],
         **_dossier_fields(dossier),
     )
-    with transaction.atomic():
+    # No savepoint: a record that cannot be written fails the caller's transaction as a whole (the action
+    # did not happen), and a savepoint's two statements are saved on every audited request.
+    with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from guichet.accounts.permissions import is_applicant, is_ars_staff, is_national_reader
+from guichet.accounts.permissions import is_applicant, is_ars_staff, is_national_reader, sits_on_a_commission
 from guichet.calls.models import Call
 from guichet.commission.models import Session
 from guichet.dossiers.models import Dossier, State
@@ -125,6 +125,6 @@ def for_user(user) -> dict:
         return blocks  # nothing else: no dossier, no session, no name
     elif is_applicant(user):
         blocks["applicant"] = applicant(user)
-    if user.commission_seats.exists():
+    if sits_on_a_commission(user):
         blocks["commission"] = commission(user)
     return blocks

@@ -96,7 +96,10 @@ class Dossier(models.Model):
 
     @property
     def establishments(self):
-        """The porteur first, then the parties prenantes."""
+        """The porteur first, then the parties prenantes (not read when the dossier was read knowing it has none:
+        ``services.with_context``)."""
+        if getattr(self, "has_partners", True) is False:
+            return [self.establishment]
         return [self.establishment, *self.partners.all()]
 
 

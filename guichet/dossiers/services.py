@@ -7,7 +7,8 @@ answers or state themselves. Side effects (e-mails) run after the transaction co
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from guichet.calls import deadlines
@@ -35,14 +36,44 @@ def form_context(dossier: Dossier) -> FormContext:
     )
 
 
+def with_context(queryset, user):
+    """``queryset`` of dossiers annotated, in its own query, with what reading or saving one asks next:
+    whether ``user`` is a member (``is_member``), the call's latest form version (``latest_form_id``, for
+    ``working_version``) and whether any of its files was found infected (``has_infected``, for
+    ``missing_items``) or has parties prenantes (``has_partners``, for ``Dossier.establishments``). Each saves
+    a query per request; ``is_member`` and ``ensure_editable`` fall back to a
+    query on a dossier read otherwise."""
+    from guichet.calls.models import FormVersion
+    from guichet.core.models import ScanStatus
+
+    members = Dossier.members.through.objects.filter(dossier_id=OuterRef("pk"), user_id=user.pk)
+    latest = (FormVersion.objects.filter(call_id=OuterRef("call_id"), kind="form").order_by("-number")
+              .values("pk")[:1])
+    infected = Attachment.objects.filter(dossier_id=OuterRef("pk"), scan_status=ScanStatus.INFECTED)
+    partners = Dossier.partners.through.objects.filter(dossier_id=OuterRef("pk"))
+    return queryset.annotate(is_member_of=Exists(members), latest_form_id=Subquery(latest),
+                             has_infected=Exists(infected), has_partners=Exists(partners),
+                             member_checked_for=models.Value(user.pk))
+
+
+def is_member(dossier: Dossier, user) -> bool:
+    """Is ``user`` a member of ``dossier``? Read from ``with_context``'s annotation when the dossier has it."""
+    if user.is_authenticated and getattr(dossier, "member_checked_for", None) == user.pk:
+        return dossier.is_member_of
+    return user.is_authenticated and dossier.members.filter(pk=user.pk).exists()
+
+
 def working_version(dossier: Dossier):
     """The form version a dossier is shown with: a draft follows the call's latest version;
     a filed dossier keeps the version it was filed on."""
     if dossier.state == State.BROUILLON:
         from guichet.calls.models import FormVersion
 
-        latest_id = (FormVersion.objects.filter(call_id=dossier.call_id, kind="form").order_by("-number")
-                     .values_list("pk", flat=True).first())
+        if hasattr(dossier, "latest_form_id"):  # read with the dossier (with_context)
+            latest_id = dossier.latest_form_id
+        else:
+            latest_id = (FormVersion.objects.filter(call_id=dossier.call_id, kind="form").order_by("-number")
+                         .values_list("pk", flat=True).first())
         if latest_id and latest_id != dossier.form_version_id:
             dossier.form_version = FormVersion.objects.get(pk=latest_id)
     return dossier.form_version
@@ -113,15 +144,19 @@ def prefilled_answers(schema, establishment, user) -> dict:
     return answers
 
 
-def _locked(dossier: Dossier) -> Dossier:
-    """The dossier re-read under a row lock (its own row only), with what saving needs."""
-    return (Dossier.objects.select_for_update(of=("self",))
-            .select_related("call__region", "form_version", "establishment").get(pk=dossier.pk))
+def _locked(dossier: Dossier, user=None) -> Dossier:
+    """The dossier re-read under a row lock (its own row only), with what saving needs (and, given the
+    user, what ``with_context`` adds: membership, latest form version, infected files — same query)."""
+    queryset = (Dossier.objects.select_for_update(of=("self",))
+                .select_related("call__region", "form_version", "establishment"))
+    if user is not None and user.is_authenticated:
+        queryset = with_context(queryset, user)
+    return queryset.get(pk=dossier.pk)
 
 
 def ensure_editable(dossier: Dossier, user) -> None:
     """The server-side guard for every applicant write."""
-    if not dossier.members.filter(pk=user.pk).exists():
+    if not is_member(dossier, user):
         raise PermissionDenied("Vous n'êtes pas membre de ce dossier.")
     if not dossier.is_editable:
         raise PermissionDenied(
@@ -135,17 +170,22 @@ class SaveResult:
     changed: dict = field(default_factory=dict)  # path -> (old, new), for the history
     stored_files: list = field(default_factory=list)
     cleared_files: list = field(default_factory=list)
+    dossier: Dossier | None = None  # the dossier as saved (read under the lock)
 
 
-def save_section(dossier: Dossier, section_key: str, data, files, user, upload_errors=None) -> SaveResult:
+def save_section(dossier: Dossier, section_key: str, data, files, user, upload_errors=None,
+                 record=None) -> SaveResult:
     """Save what was typed in one section: valid values into the answers, invalid raw input into
     ``pending`` (never lost), uploaded files into private storage; then recompute.
+
+    ``record(result)``, if given, runs inside the saving transaction (the caller's audit record): the save
+    and its record commit together, without a transaction of the caller around this one (and its savepoint).
 
     Files are written before the transaction commits; if it fails, they are deleted again so
     that no orphan file is left behind."""
     stored: list[Attachment] = []
     try:
-        return _save_section(dossier, section_key, data, files, user, stored, upload_errors or {})
+        return _save_section(dossier, section_key, data, files, user, stored, upload_errors or {}, record)
     except BaseException:
         for attachment in stored:
             attachment.file.storage.delete(attachment.file.name)
@@ -153,8 +193,8 @@ def save_section(dossier: Dossier, section_key: str, data, files, user, upload_e
 
 
 @transaction.atomic
-def _save_section(dossier, section_key, data, files, user, stored, upload_errors) -> SaveResult:
-    dossier = _locked(dossier)
+def _save_section(dossier, section_key, data, files, user, stored, upload_errors, record) -> SaveResult:
+    dossier = _locked(dossier, user)
     ensure_editable(dossier, user)
     version = working_version(dossier)
     schema = version.parsed()
@@ -170,7 +210,7 @@ def _save_section(dossier, section_key, data, files, user, stored, upload_errors
     values, new_pending, uploads = form.extract()
     answers, pending = merge_section(section, dossier.answers, dossier.pending, values, new_pending,
                                      form.row_counts)
-    result = SaveResult(form=form)
+    result = SaveResult(form=form, dossier=dossier)
     for path, upload in uploads.items():
         attachment = store_attachment(dossier, path, upload, user)
         stored.append(attachment)
@@ -187,6 +227,8 @@ def _save_section(dossier, section_key, data, files, user, stored, upload_errors
     if dossier.state != State.BROUILLON and result.changed:
         DossierEvent.objects.create(dossier=dossier, kind=EventKind.EDITED, actor=user,
                                     details={"section": section_key, "changes": result.changed})
+    if record is not None:
+        record(result)
     return result
 
 
@@ -255,7 +297,7 @@ def missing_items(dossier: Dossier, schema=None):
                             files.append((section, f"{f.key}.{index}.{child.key}",
                                           f"{f.label} n° {index + 1} — {child.label}",
                                           row[child.key].get("attachment")))
-    if files:
+    if files and getattr(dossier, "has_infected", True):  # with_context tells when none is infected
         infected = set(Attachment.objects.filter(dossier=dossier, pk__in=[a for *_, a in files],
                                                  scan_status=ScanStatus.INFECTED).values_list("pk", flat=True))
         items += [engine.Missing(section.key, section.title, path, label,
@@ -266,10 +308,12 @@ def missing_items(dossier: Dossier, schema=None):
 
 
 @transaction.atomic
-def file_dossier(dossier: Dossier, user, now=None) -> Dossier:
-    """« Déposer le dossier »: brouillon → en construction, if complete and before the deadline."""
+def file_dossier(dossier: Dossier, user, now=None, record=None) -> Dossier:
+    """« Déposer le dossier »: brouillon → en construction, if complete and before the deadline.
+
+    ``record(dossier)``, if given, runs inside the filing's transaction (the caller's audit record)."""
     now = now or timezone.now()
-    dossier = _locked(dossier)
+    dossier = _locked(dossier, user)
     ensure_editable(dossier, user)
     if dossier.state != State.BROUILLON:
         raise FilingError("Ce dossier a déjà été déposé.")
@@ -296,15 +340,18 @@ def file_dossier(dossier: Dossier, user, now=None) -> Dossier:
     DossierEvent.objects.create(dossier=dossier, kind=EventKind.FILED, actor=user,
                                 from_state=State.BROUILLON, to_state=State.EN_CONSTRUCTION)
     filed.send(sender=Dossier, dossier=dossier, at=now)
+    if record is not None:
+        record(dossier)
     transaction.on_commit(lambda: notifications.dossier_filed.enqueue(dossier.pk))
     return dossier
 
 
-def filing_refusal(dossier: Dossier) -> str | None:
+def filing_refusal(dossier: Dossier, establishments=None) -> str | None:
     """Why the dossier may not be filed on its call whatever its answers — an establishment the call does not
     accept (``Call.refusal``) or one that already stands in another filed dossier of it (``unique``) — or None.
-    Read-only, for the page that files; ``file_dossier`` asks it again under the lock."""
-    establishments = dossier.establishments
+    Read-only, for the page that files; ``file_dossier`` asks it again under the lock (``establishments``:
+    the dossier's, already read)."""
+    establishments = dossier.establishments if establishments is None else establishments
     for establishment in establishments:
         refusal = dossier.call.refusal(establishment)
         if refusal:
@@ -315,8 +362,10 @@ def filing_refusal(dossier: Dossier) -> str | None:
 def _check_may_file(dossier: Dossier) -> None:
     """At filing: the establishments' rows locked first, so that two filings at once cannot both pass."""
     if unique.concerned(dossier.call):
-        unique.lock(e.pk for e in dossier.establishments)
-    refusal = filing_refusal(dossier)
+        establishments = unique.lock_establishments_of(dossier)  # read and locked in one query
+    else:
+        establishments = dossier.establishments
+    refusal = filing_refusal(dossier, establishments)
     if refusal:
         raise FilingError(f"{refusal} Le dossier n'a pas été déposé.")
 

@@ -36,8 +36,11 @@ REFUSED_KEY = "dossier-refused:{pk}:{section}"
 
 
 def _dossier(request, pk) -> Dossier:
+    """The dossier if the user may see it, with what the page asks next read in the same query
+    (``services.with_context``: membership, latest form version, infected files)."""
     return get_object_or_404(
-        Dossier.objects.visible_to(request.user).select_related("call__region", "establishment", "form_version"),
+        services.with_context(Dossier.objects.visible_to(request.user), request.user)
+        .select_related("call__region", "establishment", "form_version"),
         pk=pk)
 
 
@@ -84,7 +87,7 @@ def section(request, pk, section):
     if not request.user.is_authenticated:
         return _stash_and_login(request, pk, section)
     dossier = _dossier(request, pk)
-    if not dossier.members.filter(pk=request.user.pk).exists():
+    if not services.is_member(dossier, request.user):
         raise PermissionDenied
     schema = services.working_version(dossier).parsed()
     current = schema.section(section)
@@ -112,14 +115,16 @@ def section(request, pk, section):
             except ValueError:
                 pass
         pending_before = set(dossier.pending)
-        with transaction.atomic():
-            result = services.save_section(dossier, section, data, request.FILES, request.user,
-                                           upload_errors=getattr(request, "upload_errors", None))
-            _record_edit(request, dossier, section, result)
+        # The edit's audit record is written inside the saving transaction (no transaction around it here).
+        result = services.save_section(dossier, section, data, request.FILES, request.user,
+                                       upload_errors=getattr(request, "upload_errors", None),
+                                       record=lambda saved: _record_edit(request, dossier, section, saved))
         refused = ""
         if action.startswith("remove:"):
             refused = _remove_row(request, dossier, section, action)
-        dossier.refresh_from_db()
+            dossier.refresh_from_db()
+        else:
+            dossier = result.dossier  # as saved, read under the lock: no need to read it again
         if request.htmx:
             return _autosave_response(request, dossier, result, pending_before)
         _keep_refused_files(request, pk, section, result.form)
@@ -253,7 +258,7 @@ def summary(request, pk):
     schema = dossier.form_version.parsed() if dossier.state != State.BROUILLON else services.working_version(
         dossier).parsed()
     sections = display.answer_sections(schema, dossier.answers)
-    is_member = dossier.members.filter(pk=request.user.pk).exists()
+    is_member = services.is_member(dossier, request.user)
     return render(request, "dossiers/summary.html", {
         "dossier": dossier, "sections": sections, "is_member": is_member,
         "may_delete": drafts.may_delete(dossier, request.user),
@@ -265,24 +270,30 @@ def summary(request, pk):
 
 @login_required
 def file(request, pk):
-    dossier = _dossier(request, pk)
-    if not dossier.members.filter(pk=request.user.pk).exists():
-        raise PermissionDenied
-    missing = services.missing_items(dossier)
+    refused = None
     if request.method == "POST":
+        # Straight to the filing, which reads the dossier under its lock and checks membership there (one read
+        # instead of two); who is refused is then sent through the page's checks below (404 or 403 first).
         try:
-            with transaction.atomic():
-                filed = services.file_dossier(dossier, request.user)
-                audit.record(request.user, "dossier:file", filed, request, state=filed.state)
+            filed = services.file_dossier(Dossier(pk=pk), request.user, record=lambda filed: audit.record(
+                request.user, "dossier:file", filed, request, state=filed.state))
+        except Dossier.DoesNotExist:
+            raise Http404 from None
         except services.FilingError as exc:
-            messages.error(request, exc.messages[0])
+            refused = exc.messages[0]
         except PermissionDenied as exc:
-            messages.error(request, str(exc))
+            refused = str(exc)
         else:
-            dossier.refresh_from_db()
-            messages.success(request, f"Votre dossier n° {dossier.number} a été déposé. Un accusé de réception "
+            # The acknowledgement is a task enqueued at commit: sent by the worker, after this answer.
+            messages.success(request, f"Votre dossier n° {filed.number} a été déposé. Un accusé de réception "
                                       "vous a été envoyé par courriel.")
             return redirect("dossiers:summary", pk=pk)
+    dossier = _dossier(request, pk)
+    if not services.is_member(dossier, request.user):
+        raise PermissionDenied
+    if refused:
+        messages.error(request, refused)
+    missing = services.missing_items(dossier)  # only for the page: the filing checks again under the lock
     return render(request, "dossiers/file.html", {
         "dossier": dossier, "missing": missing, "now": timezone.now(), "nav": "dossiers",
         "refusal": services.filing_refusal(dossier) if dossier.state == State.BROUILLON else None,
@@ -293,7 +304,7 @@ def file(request, pk):
 @login_required
 def partners(request, pk):
     dossier = _dossier(request, pk)
-    if not dossier.members.filter(pk=request.user.pk).exists():
+    if not services.is_member(dossier, request.user):
         raise PermissionDenied
     form = PartnersForm(request.POST or None, dossier=dossier, user=request.user)
     if request.method == "POST":
@@ -400,7 +411,7 @@ def delete_draft(request, pk):
 def duplicate(request, pk):
     """Start a new draft on an open call from this dossier."""
     dossier = _dossier(request, pk)
-    if not dossier.members.filter(pk=request.user.pk).exists() or getattr(request.user, "is_ars_staff", False):
+    if not services.is_member(dossier, request.user) or getattr(request.user, "is_ars_staff", False):
         raise PermissionDenied
     form = DuplicateForm(request.POST or None, calls=drafts.target_calls(dossier))
     if request.method == "POST" and form.is_valid():

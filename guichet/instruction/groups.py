@@ -30,11 +30,13 @@ def normalize_department(code) -> str:
     return code.zfill(2) if code.isdigit() and len(code) < 2 else code
 
 
-def route_group(dossier: Dossier) -> InstructorGroup | None:
-    """The group a dossier of this establishment should go to (no write)."""
+def route_group(dossier: Dossier, groups=None) -> InstructorGroup | None:
+    """The group a dossier of this establishment should go to (no write); ``groups``: the call's, if read."""
     department = normalize_department(dossier.establishment.department)
     default = None
-    for group in InstructorGroup.objects.filter(call_id=dossier.call_id).order_by("name", "pk"):
+    if groups is None:
+        groups = InstructorGroup.objects.filter(call_id=dossier.call_id).order_by("name", "pk")
+    for group in groups:
         if department and department in {normalize_department(d) for d in group.departments or []}:
             return group
         if group.is_default and default is None:
@@ -49,10 +51,13 @@ def group_of(dossier: Dossier) -> InstructorGroup | None:
 
 def route(dossier: Dossier) -> InstructorGroup | None:
     """Assign a dossier that has no group yet to its routed group; returns its group."""
+    groups = list(InstructorGroup.objects.filter(call_id=dossier.call_id).order_by("name", "pk"))
+    if not groups:  # a dossier's link is always to a group of its call (``assign``): no link to keep or make
+        return None
     current = group_of(dossier)
     if current is not None:
         return current
-    group = route_group(dossier)
+    group = route_group(dossier, groups)
     if group is not None:
         DossierGroup.objects.get_or_create(dossier_id=dossier.pk, defaults={"group": group})
     return group

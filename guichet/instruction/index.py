@@ -9,7 +9,7 @@ import re
 import unicodedata
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 
 from guichet.dossiers.models import Dossier, State
 from guichet.formschema import qvct
@@ -100,17 +100,18 @@ def upsert(rows: list[DossierIndex], batch_size: int | None = None) -> None:
 
 
 def reindex(dossier: Dossier) -> None:
-    """Rebuild the index row of one dossier: 1 read (dossier, establishment, followed), 1 for its
-    labels, 1 upsert. A draft is not indexed."""
+    """Rebuild the index row of one dossier: 1 read (dossier, establishment, followed, one row per label),
+    1 upsert. A draft is not indexed."""
     if dossier.state == State.BROUILLON:
         return
 
     followers = Dossier.followers.through.objects.filter(dossier_id=OuterRef("pk"))
-    fresh = (Dossier.objects.select_related("establishment", "form_version")
-             .annotate(has_followers=Exists(followers)).get(pk=dossier.pk))
-    label_ids = sorted(Label.dossiers.through.objects.filter(dossier_id=dossier.pk)
-                       .values_list("label_id", flat=True))
-    upsert([build(fresh, fresh.has_followers, label_ids)])
+    rows = list(Dossier.objects.select_related("establishment", "form_version").filter(pk=dossier.pk)
+                .annotate(has_followers=Exists(followers), label_id=F("labels__id")))
+    if not rows:
+        raise Dossier.DoesNotExist(f"dossier {dossier.pk}")
+    label_ids = sorted(row.label_id for row in rows if row.label_id is not None)
+    upsert([build(rows[0], rows[0].has_followers, label_ids)])
 
 
 def reindex_all(queryset=None, batch_size: int = 500) -> int:
