@@ -10,7 +10,7 @@ from guichet.accounts.models import Role
 from tests.browser.accessibility import assert_accessible
 from tests.browser.login import log_in
 from tests.factories import UserFactory
-from tests.test_statistics import build_data
+from tests.statistics_data import build_data
 
 pytestmark = pytest.mark.browser
 WIDTHS = (1280, 375)
