@@ -211,3 +211,23 @@ def test_the_toggle_needs_the_csrf_token(data):
     client.force_login(data["staff"])
     assert client.post(reverse("reporting:call_public_toggle", args=["clact-2024-hdf"]),
                        {"public": "1"}).status_code == 403
+
+
+def test_the_demo_s_public_page_names_no_one(client, db):
+    from django.core.management import call_command
+
+    from guichet.calls.models import Call
+    from guichet.core.management.commands.seed_demo import DEMO_ESTABLISHMENTS, DOMAIN
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call = Call.objects.get(public_statistics=True)  # the Grand Est commission's call
+    detail = client.get(reverse("calls:detail", args=[call.slug])).content.decode()
+    url = reverse("figures:call", args=[call.slug])
+    assert url in detail
+    html = client.get(url).content.decode()
+    assert "dossiers reçus" in html
+    for _, _, name, *_ in DEMO_ESTABLISHMENTS:
+        assert name not in html, name
+    for finess, ej, *_ in DEMO_ESTABLISHMENTS:
+        assert finess not in html and ej not in html
+    assert DOMAIN not in html and "Claire Lambert" not in html and "démonstration (" not in html
