@@ -22,6 +22,7 @@ from guichet.dossiers.models import State
 from . import charts, statistics
 
 THRESHOLD = 3
+FIGURES = ("etats", "secteurs", "montants", "justificatifs")  # what ``figures`` reads, besides the time
 
 
 @dataclass(frozen=True)

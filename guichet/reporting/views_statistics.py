@@ -4,7 +4,11 @@ chart (SVG).
 Who sees what: a call's and a region's figures, the region's ARS staff (``Call.objects.instructed_by``,
 ``is_ars_of``; anyone else gets a 404, as for any page of another region); the national figures, the
 national reader (ministry) and platform superusers (403 for anyone else). The figures are aggregates
-(``statistics``): no dossier list and, at national level, no name — so nothing here enters the audit trail.
+(``statistics``): no dossier list and, at national level, no name — so the pages and downloads do not enter the
+audit trail; opening or closing a call's public page (``call_public_toggle``) does, since it lets figures leave.
+
+« Bilan de l'appel » (``call_bilan``): the call's narrative and figures as a PDF (``bilan``), same audience as
+the call's page. The public page of a call (``public_call_statistics``, no login): see ``public``.
 """
 
 from django.contrib import messages
@@ -138,7 +142,10 @@ def public_call_statistics(request, slug):
     call = get_object_or_404(Call.objects.calls().filter(published=True, public_statistics=True,
                                                          kind=CallKind.APPLICATION).select_related("region"),
                              slug=slug)
-    stats = statistics.compute(statistics.for_call(call))
+    scope = statistics.for_call(call)
+    # Only the figures the page reads: an anonymous page computes no more than it shows.
+    stats = statistics.Statistics(scope, statistics.processing_time(scope),
+                                  [statistics.figure(scope, key) for key in public.FIGURES])
     return render(request, "reporting/public.html", {
         "call": call, "figures": public.figures(stats), "page_title": f"Les chiffres — {call.title}",
         "nav": "calls"})
