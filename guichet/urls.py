@@ -15,6 +15,7 @@ urlpatterns = [
     path("comptes/", include("allauth.urls")),
     path("etablissements/", include("guichet.establishments.urls")),
     path("appels/", include("guichet.calls.urls")),
+    path("appels/", include("guichet.reporting.urls_public")),
     path("dossiers/", include("guichet.dossiers.urls")),
     path("instruction/", include("guichet.instruction.urls")),
     path("messagerie/", include("guichet.messaging.urls")),

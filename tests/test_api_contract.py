@@ -77,6 +77,7 @@ def known(db):
     pending = jobs.create(instructor, "workspace", "xlsx", call=application, parameters={"onglet": ["tous"]})
     return {"token": token, "ids": {
         "slug": [application.slug, proofs.slug],
+        "region": [instructor.region.slug],
         "number": [d.number for d in dossiers] + [example[k].number for k in "abc"],
         "session_id": [session.pk],
         "grant_id": [example[k].pk for k in ("g1", "g2", "g3")],

@@ -82,6 +82,8 @@ PAGES = {
     "reporting:workspace_export": lambda d: [([d.call.slug, ext], None) for ext in ("csv", "xlsx", "ods")],
     "reporting:call_statistics": lambda d: [([d.call.slug], None)],
     "reporting:call_statistics_download": lambda d: [([d.call.slug, key, ext], None) for key, ext in STATS_FILES],
+    "reporting:call_bilan": lambda d: [([d.call.slug], None)],
+    "figures:call": lambda d: [([d.call.slug], None)],
     "reporting:region_statistics_of": lambda d: [([d.call.region.slug], None)],
     "reporting:region_statistics_download": lambda d: [([d.call.region.slug, key, ext], None)
                                                        for key, ext in STATS_FILES],
@@ -108,7 +110,7 @@ NOT_COVERED = {
                      "payments:validate_line", "payments:create_order", "payments:close",
                      "instruction:annotations", "commission:minutes_draft", "funding:invoice_file",
                      "payments:set_total", "reporting:selection_export",
-                     "reporting:selection_zip"],
+                     "reporting:selection_zip", "reporting:call_public_toggle"],
                     "POST only (an action, not a page)"),
     # Who acts for an establishment: claims, members, the ARS queue (tests/test_establishment_claims.py).
     **dict.fromkeys(["establishments:members", "establishments:request_accept", "establishments:request_refuse",
@@ -310,6 +312,8 @@ def world(db, django_capture_on_commit_callbacks):
     now = timezone.now()
     w.call = copy_call(template, region="32", title="CLACT-QVCT 2024", slug="clact-2024",
                        opens_at=now - dt.timedelta(days=10), closes_at=now + dt.timedelta(days=30))
+    w.call.public_statistics = True  # its ARS published its figures: the public page is open
+    w.call.save(update_fields=["public_statistics"])
     FormVersion.objects.create(call=w.call, kind=FormKind.ANNOTATIONS, number=1, schema={"sections": [
         {"key": "suivi", "title": "Suivi", "fields": [{"key": "avis_instructeur", "type": "textarea",
                                                        "label": "Avis de l'instructeur"}]}]})
@@ -406,6 +410,8 @@ SEEN_BY = {
     "reporting:workspace_export": ARS,
     "reporting:call_statistics": ARS,
     "reporting:call_statistics_download": ARS,
+    "reporting:call_bilan": ARS,
+    "figures:call": ROLES,  # the call's ARS published its figures (tests/test_bilan.py: closed when it has not)
     "reporting:region_statistics_of": ARS,
     "reporting:region_statistics_download": ARS,
     "reporting:national_statistics_download": ("superuser",),  # and the national reader (tests/test_statistics.py)

@@ -70,7 +70,7 @@ class RequireMfaMiddleware:
 
 # What a national reader may open: the home page, the public calls, the national statistics and their
 # downloads, and its own account's pages (allauth: password, e-mail, MFA, logout).
-NATIONAL_URL_NAMES = {"home", "calls:list", "calls:detail"}
+NATIONAL_URL_NAMES = {"home", "calls:list", "calls:detail", "figures:call"}
 NATIONAL_NAMESPACE_PREFIXES = {"reporting": "national_"}
 
 

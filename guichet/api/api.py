@@ -127,9 +127,11 @@ from guichet.api.exports import router as exports_router  # noqa: E402
 from guichet.api.funding import router as funding_router  # noqa: E402
 from guichet.api.instruction import router as instruction_router  # noqa: E402  (uses scoped_dossiers above)
 from guichet.api.messages import router as messages_router  # noqa: E402
+from guichet.api.statistics import router as statistics_router  # noqa: E402
 
 api.add_router("", instruction_router)
 api.add_router("", messages_router)
 api.add_router("", commission_router)
 api.add_router("", funding_router)
 api.add_router("", exports_router)
+api.add_router("", statistics_router)

@@ -84,6 +84,8 @@ class Call(models.Model):
     phases = models.JSONField("calendrier", default=list, blank=True)
     is_template = models.BooleanField("modèle", default=False)
     published = models.BooleanField("publié", default=True)
+    # Opt-in by the region's ARS: the call's aggregated figures on a public page (reporting.public).
+    public_statistics = models.BooleanField("chiffres publics", default=False)
     contact_email = models.EmailField("contact", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

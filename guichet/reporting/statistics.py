@@ -2,8 +2,8 @@
 
 Three scopes (``for_call``, ``for_region``, ``for_country``), each a set of dossiers, grants and arbitrated
 action lines; every figure is a pure function of a scope returning a ``Figure`` — a title, the series' names
-and units, and rows of (label, values) — that the statistics pages, their CSV / XLSX / SVG downloads and,
-next, the « Bilan de l'appel » PDF, the public page of a call and the API all read the same way.
+and units, and rows of (label, values) — that the statistics pages, their CSV / XLSX / SVG downloads,
+the « Bilan de l'appel » PDF (``bilan``), the public page of a call (``public``) and the API all read the same way.
 
 What counts:
 - dossiers: the filed ones (never drafts: ARS staff never see them) of application calls (a proofs call's

@@ -14,6 +14,8 @@ urlpatterns = [
     path("exports/<int:pk>/etat/", views.job_status, name="job_status"),
     path("exports/<int:pk>/fichier/", views.job_file, name="job_file"),
     path("appels/<slug:slug>/statistiques/", views_statistics.call_statistics, name="call_statistics"),
+    path("appels/<slug:slug>/statistiques/publique", views_statistics.call_public_toggle, name="call_public_toggle"),
+    path("appels/<slug:slug>/statistiques/bilan.pdf", views_statistics.call_bilan, name="call_bilan"),
     path("appels/<slug:slug>/statistiques/<slug:key>.<str:extension>", views_statistics.call_statistics_download,
          name="call_statistics_download"),
     path("statistiques/regions/", views_statistics.region_statistics, name="region_statistics"),

@@ -4,24 +4,32 @@ chart (SVG).
 Who sees what: a call's and a region's figures, the region's ARS staff (``Call.objects.instructed_by``,
 ``is_ars_of``; anyone else gets a 404, as for any page of another region); the national figures, the
 national reader (ministry) and platform superusers (403 for anyone else). The figures are aggregates
-(``statistics``): no dossier list and, at national level, no name — so nothing here enters the audit trail.
+(``statistics``): no dossier list and, at national level, no name — so the pages and downloads do not enter the
+audit trail; opening or closing a call's public page (``call_public_toggle``) does, since it lets figures leave.
+
+« Bilan de l'appel » (``call_bilan``): the call's narrative and figures as a PDF (``bilan``), same audience as
+the call's page. The public page of a call (``public_call_statistics``, no login): see ``public``.
 """
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_POST
 
 from guichet.accounts.permissions import can_see_national_statistics, is_ars_of
-from guichet.calls.models import Call
+from guichet.calls.models import Call, CallKind
+from guichet.core import audit
 from guichet.core.spreadsheets import EUROS as EUROS_FORMAT
 from guichet.core.spreadsheets import XLSX, file_name_part
 from guichet.establishments.models import Region
 
-from . import charts, formats, statistics
+from . import bilan, charts, formats, public, statistics
 from .exports import Column, Export, Table
 
 FORMATS = ("csv", "xlsx", "svg")
@@ -95,7 +103,52 @@ def call_statistics(request, slug):
     call = _call(request, slug)
     return _page(request, statistics.for_call(call),
                  lambda key, ext: reverse("reporting:call_statistics_download", args=[call.slug, key, ext]),
-                 {"call": call, "page_title": f"Statistiques — {call.title}", "nav": "instruction"})
+                 {"call": call, "page_title": f"Statistiques — {call.title}", "nav": "instruction",
+                  "bilan_url": reverse("reporting:call_bilan", args=[call.slug])})
+
+
+@login_required
+def call_bilan(request, slug):
+    """« Bilan de l'appel »: the call's narrative and figures as a PDF (``bilan``), for its region's ARS staff."""
+    from guichet.documents.render import html_to_pdf  # loads WeasyPrint: only this view needs it
+
+    call = _call(request, slug)
+    stats = statistics.compute(statistics.for_call(call))
+    html = render_to_string("reporting/bilan.html", bilan.context(call, stats, timezone.localdate()))
+    name = f"Bilan de l'appel - {file_name_part(call.title, 80)} - {timezone.localdate():%Y-%m-%d}.pdf"
+    response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response
+
+
+@login_required
+@require_POST
+def call_public_toggle(request, slug):
+    """The region's ARS staff open or close the call's public page (audited: figures leave the platform)."""
+    call = _call(request, slug)
+    public_now = request.POST.get("public") == "1"
+    if call.public_statistics != public_now:
+        call.public_statistics = public_now
+        call.save(update_fields=["public_statistics"])
+        audit.record(request.user, "statistics:public_on" if public_now else "statistics:public_off",
+                     request=request, obj=call, call=call.slug)
+    messages.success(request, "La page publique des chiffres de l'appel est en ligne." if public_now
+                     else "La page publique des chiffres de l'appel est retirée.")
+    return redirect("reporting:call_statistics", call.slug)
+
+
+def public_call_statistics(request, slug):
+    """The public figures of a call (no login), when its ARS opened them; 404 otherwise."""
+    call = get_object_or_404(Call.objects.calls().filter(published=True, public_statistics=True,
+                                                         kind=CallKind.APPLICATION).select_related("region"),
+                             slug=slug)
+    scope = statistics.for_call(call)
+    # Only the figures the page reads: an anonymous page computes no more than it shows.
+    stats = statistics.Statistics(scope, statistics.processing_time(scope),
+                                  [statistics.figure(scope, key) for key in public.FIGURES])
+    return render(request, "reporting/public.html", {
+        "call": call, "figures": public.figures(stats), "page_title": f"Les chiffres — {call.title}",
+        "nav": "calls"})
 
 
 @login_required

@@ -37,6 +37,7 @@ from playwright.sync_api import expect
 
 from guichet.accounts.models import User
 from guichet.calls.models import Call, FormVersion
+from guichet.commission.demo import SLUG as COMMISSION_DEMO_SLUG
 from guichet.core.management.commands.seed_demo import DEMO_PASSWORD
 from guichet.dossiers import services
 from guichet.dossiers.models import Dossier, State
@@ -51,7 +52,8 @@ DOMAIN = "guichet-clact.localhost"
 # (role as printed, e-mail of the demo account or None for a visitor, where the crawl starts). Besides the home
 # page, a visitor meets a page that does not exist and an applicant a page reserved to the ARS: the error pages.
 ROLES = [
-    ("visiteur", None, ("/", "/cette-page-n-existe-pas/")),
+    # … and the public figures of the Grand Est commission's call, which its ARS published (seed_demo).
+    ("visiteur", None, ("/", "/cette-page-n-existe-pas/", f"/appels/{COMMISSION_DEMO_SLUG}/chiffres/")),
     ("déposant référent", f"deposant@{DOMAIN}", ("/", "/instruction/appels/")),
     ("collègue (demande en attente)", f"collegue@{DOMAIN}", ("/",)),
     ("nouveau déposant (première demande)", f"nouveau.deposant@{DOMAIN}", ("/",)),

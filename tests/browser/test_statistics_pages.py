@@ -10,7 +10,7 @@ from guichet.accounts.models import Role
 from tests.browser.accessibility import assert_accessible
 from tests.browser.login import log_in
 from tests.factories import UserFactory
-from tests.test_statistics import build_data
+from tests.statistics_data import build_data
 
 pytestmark = pytest.mark.browser
 WIDTHS = (1280, 375)
@@ -67,3 +67,23 @@ def test_region_choice_of_a_superuser(page, live_server, data):
     page.get_by_role("link", name="ARS Grand Est").click()
     page.wait_for_url("**/regions/grand-est/")
     _check(page, "/suivi/statistiques/regions/grand-est/")
+
+
+def test_the_instructor_publishes_the_call_s_figures_for_anyone(page, live_server, data):
+    log_in(page, data["staff"].email, "/comptes/login/")
+    page.goto("/suivi/appels/clact-2024-hdf/statistiques/")
+    assert page.get_by_role("link", name="Bilan de l'appel (PDF)").get_attribute("href").endswith("/bilan.pdf")
+    page.get_by_role("button", name="Publier les chiffres de l'appel").click()
+    page.wait_for_url("**/suivi/appels/clact-2024-hdf/statistiques/")
+    assert page.get_by_text("La page publique des chiffres de l'appel est en ligne.").is_visible()
+    assert_accessible(page)
+    page.context.clear_cookies()
+    page.goto("/appels/clact-2024-hdf/")
+    page.get_by_role("link", name="Les chiffres de l'appel à projets").click()
+    page.wait_for_url("**/appels/clact-2024-hdf/chiffres/")
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.reload()
+        assert page.locator("h1").inner_text() == "Les chiffres de l'appel à projets"
+        assert page.evaluate(OVERFLOW) <= 0, f"the public page scrolls sideways at {width} px"
+        assert_accessible(page)

@@ -62,6 +62,8 @@ class Command(BaseCommand):
             demo_calls = [shift_template_for_demo(t, now) for t in templates]
             accounts = self._accounts(establishments)
             commission_call = self._commission(templates, establishments)
+            if commission_call is not None:  # its ARS published its figures: the public page has something to show
+                type(commission_call).objects.filter(pk=commission_call.pk).update(public_statistics=True)
             grants = self._grants(establishments)
         self.stdout.write(f"Annuaire : {report.imported} établissements importés, {report.updated} mis à jour.")
         self.stdout.write("Appels à projets de démonstration (ouverts aujourd'hui) :")
