@@ -1,9 +1,11 @@
 """Template helpers of the form engine."""
 
+import html
 import json
 
 from django import template
 from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from guichet.formschema.values import format_for_display
 
@@ -24,3 +26,36 @@ def json_attr(value):
 @register.filter
 def dictget(mapping, key):
     return (mapping or {}).get(key)
+
+
+@register.simple_tag(takes_context=True)
+def collapsed_row(context, block, row):
+    """A filled row of a repeatable block as one summary line (see ``forms.Row``): its values as hidden
+    inputs, a button that opens its fields (in place with htmx, else by saving and reloading the page with
+    the row open) and the button that removes it. Built here rather than by a template: a part may hold
+    dozens of rows, and the page must stay quick to render and light to send."""
+    key, index, number = block.key, row.index, row.number
+    row_label = block.opt("row_label")
+    ident = f"bloc-{key}-{index}"
+    parts = [f'<div class="guichet-repeat-row guichet-repeat-row--collapsed fr-fieldset__element" id="{ident}" '
+             f'role="group" aria-labelledby="{ident}-title"><h4 class="fr-h6 fr-mb-1v" id="{ident}-title">'
+             f"{_esc(row_label or block.label)} n° {number}</h4>"]
+    if row.summary:
+        parts.append(f'<p class="fr-text--sm fr-mb-1w guichet-repeat-row__summary">{_esc(row.summary)}</p>')
+    parts.extend(f'<input type="hidden" name="{name}" value="{_esc(value)}">' for name, value in row.hidden)
+    if context.get("editable"):
+        request = context.get("request")
+        name = f"{_esc((row_label or 'la ligne').lower())} n° {number}"
+        parts.append(
+            '<button class="fr-btn fr-btn--secondary fr-btn--sm fr-icon-edit-line fr-btn--icon-left fr-mr-1w" '
+            f'type="submit" name="_action" value="open:{key}:{index}" formnovalidate '
+            f'hx-get="{_esc(request.path if request is not None else "")}?ouvrir={key}:{index}" '
+            f'hx-target="#{ident}" hx-swap="outerHTML" hx-sync="this:drop">Modifier {name}</button>'
+            '<button class="fr-btn fr-btn--tertiary fr-btn--sm fr-icon-delete-line fr-btn--icon-left" '
+            f'type="submit" name="_action" value="remove:{key}:{index}" formnovalidate>Supprimer {name}</button>')
+    parts.append("</div>")
+    return mark_safe("".join(parts))  # every value above is escaped; keys are schema identifiers
+
+
+def _esc(value) -> str:
+    return html.escape(str(value), quote=True)
