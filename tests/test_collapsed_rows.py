@@ -6,15 +6,20 @@ import re
 import pytest
 from django.test import override_settings
 from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
 
 from guichet.dossiers import services
 from guichet.dossiers.models import State
 from guichet.establishments.models import EstablishmentAccess
 from guichet.formschema import qvct
+from guichet.formschema.forms import build_section_form
+from guichet.formschema.schema import parse_schema
+from guichet.formschema.templatetags.formschema_tags import field_input
 from tests.factories import CallFactory, EstablishmentFactory, UserFactory
 from tests.test_dossier_filling import SCHEMA
 
-ROWS = [{"intitule": "Formation des encadrants à la prévention des TMS", "cout": "1000.00"},
+ROWS = [{"intitule": "Formation des encadrants à la prévention des TMS", "cout": "1000.00",
+         "devis": {"name": "devis-formation.pdf", "size": 2048, "attachment": 999}},
         {"intitule": "Rails de transfert", "cout": None},
         {"intitule": "Équipement « lève-personne »", "cout": "2500.50"}]
 
@@ -51,7 +56,7 @@ def test_a_filled_row_is_a_summary_and_the_others_stay_open_with_their_messages(
     page = client.get(url(dossier)).content.decode()
     first = row_html(page, 0)
     assert "guichet-repeat-row--collapsed" in first and 'id="champ-actions-0-intitule"' not in first
-    assert "Formation des encadrants à la prévention des TMS" in first  # the summary line
+    assert "Formation des encadrants à la prévention des TMS · Devis : devis-formation.pdf" in first  # summary
     assert '<input type="hidden" name="actions__0__intitule" value="Formation des encadrants' in first
     assert '<input type="hidden" name="actions__0__cout" value="1\u202f000,00">' in first
     assert ">Modifier la ligne n° 1</button>" in first and ">Supprimer la ligne n° 1</button>" in first
@@ -76,6 +81,7 @@ def test_saving_the_page_as_shown_keeps_the_summarised_rows(client, dossier, app
     dossier.refresh_from_db()
     assert [r["cout"] for r in dossier.answers["actions"]] == ["1000.00", "800.00", "2500.50"]
     assert dossier.answers["actions"][0]["intitule"] == ROWS[0]["intitule"] and dossier.pending == {}
+    assert dossier.answers["actions"][0]["devis"]["name"] == "devis-formation.pdf"  # a file is not posted again
     # Now that every row is filled, every row is a summary line.
     page = client.get(url(dossier)).content.decode()
     assert page.count("guichet-repeat-row--collapsed") == 3 and 'id="champ-actions-0-cout"' not in page
@@ -135,3 +141,23 @@ def test_the_qvct_options_follow_the_deployments_own_themes():
                                                                 ("cadre/locaux", "Locaux")])]
         assert qvct.label("cadre/locaux") == "Cadre de travail — Locaux"
     assert qvct.label("cadre/locaux") == "cadre/locaux"
+
+
+def test_inputs_written_directly_are_those_of_djangos_widgets():
+    schema = parse_schema({"sections": [{"key": "s", "title": "Partie", "fields": [
+        {"key": "texte", "type": "text", "label": "Intitulé", "max_length": 80},
+        {"key": "long", "type": "textarea", "label": "Description"},
+        {"key": "montant", "type": "amount", "label": "Coût"},
+        {"key": "jour", "type": "date", "label": "Début"},
+        {"key": "courriel", "type": "email", "label": "Courriel"},
+        {"key": "theme", "type": "qvct_theme", "label": "Thème", "multiple": False},
+        {"key": "liste", "type": "choice", "label": "Statut", "widget": "select", "options": ["Public", "Privé"]},
+    ]}]})
+    data = MultiValueDict({"texte": ['Rails "de transfert" <2>'], "long": ["Ligne 1\nLigne 2 & suite"],
+                           "montant": ["12 500,5"], "jour": ["2025-03-15"], "courriel": ["pas un courriel"],
+                           "theme": ["sante_travail/qualite_prevention"], "liste": ["Privé"]})
+    form = build_section_form(schema, schema.sections[0], {}, data=data)
+    assert form.errors  # an input in error carries aria-invalid, as Django's own rendering does
+    for name in form.fields:
+        expected = re.sub(r"\n\s*", "", str(form[name].as_widget()))
+        assert str(field_input(form[name])).replace("\n", "") == expected, name

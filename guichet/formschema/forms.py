@@ -311,10 +311,10 @@ class Row(list):
     A *collapsed* row is shown as a one-line summary: its values travel as hidden inputs (so that a save
     of the section posts them unchanged) and its inputs are shown on demand (see ``SectionForm.layout``)."""
 
-    def __init__(self, entries, *, index: int, collapsed: bool = False, hidden=(), summary: str = ""):
+    def __init__(self, entries, *, index: int, collapsed: bool = False, hidden=(), summary: str = "", files=()):
         super().__init__(entries)
         self.index, self.number, self.collapsed = index, index + 1, collapsed
-        self.hidden, self.summary = list(hidden), summary
+        self.hidden, self.summary, self.files = list(hidden), summary, list(files)  # files: (label, file name)
 
 
 SUMMARY_CHARS = 90
@@ -382,15 +382,17 @@ class SectionForm(forms.Form):
 
     def _collapsed_row(self, block: Field, index: int, values: dict) -> Row:
         """A row shown as its summary: no bound fields, only the posted values as (name, value) pairs."""
-        hidden, summary = [], ""
+        hidden, summary, files = [], "", []
         for child in block.children:
             if child.type in ("text", "textarea") and not summary and values.get(child.key):
                 text = " ".join(str(values[child.key]).split())
                 summary = text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS - 1].rstrip() + "…"
+            if child.type == "file" and isinstance(values.get(child.key), dict) and values[child.key].get("name"):
+                files.append((child.label, values[child.key]["name"]))
             name = html_name(f"{block.key}.{index}.{child.key}")
             if child.is_input and child.type != "file" and hasattr(self.data, "getlist"):
                 hidden.extend((name, value) for value in self.data.getlist(name))
-        return Row([], index=index, collapsed=True, hidden=hidden, summary=summary)
+        return Row([], index=index, collapsed=True, hidden=hidden, summary=summary, files=files)
 
     def complete_rows(self, missing_paths) -> set[tuple[str, int]]:
         """The stored rows that may be collapsed: nothing missing, refused, pending or in error in them."""
