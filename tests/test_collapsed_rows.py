@@ -56,7 +56,10 @@ def test_a_filled_row_is_a_summary_and_the_others_stay_open_with_their_messages(
     page = client.get(url(dossier)).content.decode()
     first = row_html(page, 0)
     assert "guichet-repeat-row--collapsed" in first and 'id="champ-actions-0-intitule"' not in first
-    assert "Formation des encadrants à la prévention des TMS · Devis : devis-formation.pdf" in first  # summary
+    # The summary line: the first text, the row's computed values (kept live by the autosave), its files.
+    assert "Formation des encadrants à la prévention des TMS · " in first and " · Devis : devis-formation.pdf" in first
+    assert ('<span id="champ-actions-0-demande-label">Montant demandé</span> : <output class="guichet-computed" '
+            'id="champ-actions-0-demande" aria-labelledby="champ-actions-0-demande-label" aria-live="polite">') in first
     assert '<input type="hidden" name="actions__0__intitule" value="Formation des encadrants' in first
     assert '<input type="hidden" name="actions__0__cout" value="1\u202f000,00">' in first
     assert ">Modifier la ligne n° 1</button>" in first and ">Supprimer la ligne n° 1</button>" in first

@@ -24,7 +24,7 @@ from guichet.core.text import count
 from . import qvct
 from .engine import is_visible
 from .schema import DEFAULT_ALLOWED_TYPES, MAX_UPLOAD_MB, Field, Schema, Section
-from .values import format_decimal, french_number, normalize_phone, parse_decimal
+from .values import format_decimal, format_for_display, french_number, normalize_phone, parse_decimal
 
 YES, NO = "oui", "non"
 
@@ -311,10 +311,13 @@ class Row(list):
     A *collapsed* row is shown as a one-line summary: its values travel as hidden inputs (so that a save
     of the section posts them unchanged) and its inputs are shown on demand (see ``SectionForm.layout``)."""
 
-    def __init__(self, entries, *, index: int, collapsed: bool = False, hidden=(), summary: str = "", files=()):
+    def __init__(self, entries, *, index: int, collapsed: bool = False, hidden=(), summary: str = "", files=(),
+                 computed=()):
         super().__init__(entries)
         self.index, self.number, self.collapsed = index, index + 1, collapsed
         self.hidden, self.summary, self.files = list(hidden), summary, list(files)  # files: (label, file name)
+        # computed: (html id, label, value shown), kept live in the summary by the autosave's out-of-band outputs
+        self.computed = list(computed)
 
 
 SUMMARY_CHARS = 90
@@ -382,17 +385,20 @@ class SectionForm(forms.Form):
 
     def _collapsed_row(self, block: Field, index: int, values: dict) -> Row:
         """A row shown as its summary: no bound fields, only the posted values as (name, value) pairs."""
-        hidden, summary, files = [], "", []
+        hidden, summary, files, computed = [], "", [], []
         for child in block.children:
             if child.type in ("text", "textarea") and not summary and values.get(child.key):
                 text = " ".join(str(values[child.key]).split())
                 summary = text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS - 1].rstrip() + "…"
+            if child.type == "computed" and is_visible(self.schema, child, self.answers, values):
+                shown = format_for_display(child, values.get(child.key)) or "—"
+                computed.append((html_id(f"{block.key}.{index}.{child.key}"), child.label, shown))
             if child.type == "file" and isinstance(values.get(child.key), dict) and values[child.key].get("name"):
                 files.append((child.label, values[child.key]["name"]))
             name = html_name(f"{block.key}.{index}.{child.key}")
             if child.is_input and child.type != "file" and hasattr(self.data, "getlist"):
                 hidden.extend((name, value) for value in self.data.getlist(name))
-        return Row([], index=index, collapsed=True, hidden=hidden, summary=summary, files=files)
+        return Row([], index=index, collapsed=True, hidden=hidden, summary=summary, files=files, computed=computed)
 
     def complete_rows(self, missing_paths) -> set[tuple[str, int]]:
         """The stored rows that may be collapsed: nothing missing, refused, pending or in error in them."""

@@ -24,6 +24,8 @@ SCHEMA = {"sections": [{"key": "actions_projet", "title": "Les actions du projet
          {"key": "theme_qvct", "type": "qvct_theme", "label": "Thème QVCT de l'action", "multiple": False,
           "required": True},
          {"key": "cout", "type": "amount", "label": "Coût total de l'action (€)", "required": True},
+         {"key": "demande", "type": "computed", "label": "Montant demandé (€)", "expression": "round(cout / 2, 2)",
+          "format": "amount"},
      ]},
     {"key": "total", "type": "computed", "label": "Coût total du projet (€)", "expression": "sum(actions.cout)",
      "format": "amount"},
@@ -72,6 +74,8 @@ def test_a_filled_action_opens_in_place_and_is_autosaved(page, live_server, doss
     page.locator("#champ-actions-2-cout").press("Tab")
     expect(page.locator("#save-status")).to_contain_text("Enregistré")
     expect(page.locator("#champ-total")).to_contain_text("78\u202f500,00")
+    expect(page.locator("#champ-actions-2-demande")).to_have_text("1\u202f750,00 €")
+    expect(page.get_by_role("group", name="Action n° 8")).to_contain_text("Montant demandé (€) : 4\u202f000,00 €")
     assert_accessible(page)
 
     # Keyboard: the button of the fifth action, then Enter.

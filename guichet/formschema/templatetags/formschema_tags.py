@@ -41,6 +41,9 @@ def collapsed_row(context, block, row):
              f'role="group" aria-labelledby="{ident}-title"><h4 class="fr-h6 fr-mb-1v" id="{ident}-title">'
              f"{_esc(row_label or block.label)} n° {number}</h4>"]
     described = [_esc(row.summary)] if row.summary else []
+    described += [f'<span id="{cid}-label">{_esc(label)}</span> : <output class="guichet-computed" id="{cid}" '
+                  f'aria-labelledby="{cid}-label" aria-live="polite">{_esc(shown)}</output>'
+                  for cid, label, shown in row.computed]
     described += [f"{_esc(label)} : {_esc(name)}" for label, name in row.files]
     if described:
         parts.append(f'<p class="fr-text--sm fr-mb-1w guichet-repeat-row__summary">{" · ".join(described)}</p>')
