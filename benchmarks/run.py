@@ -292,7 +292,7 @@ def _request(key: str, world, dossier, i: int):
             return client.get(url)
 
         def check(response):
-            assert response.status_code == 200 and b"actions__49__devis" in response.content or (
+            assert response.status_code == 200 and b"actions__49__intitule" in response.content or (
                 len(dossier.answers["actions"]) < 50), response.status_code
         return None, run, check
     raise ValueError(key)

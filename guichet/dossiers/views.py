@@ -30,6 +30,8 @@ from .forms import DuplicateForm, InvitationForm, PartnersForm, StartForm
 from .models import Attachment, Dossier, Invitation, State
 
 STASH_KEY = "dossier-stash:{pk}:{section}"
+# The query parameter naming a filled row to show open (``?ouvrir=actions:3``): filled rows are summaries.
+OPEN_PARAM = "ouvrir"
 # The files refused by the last POST without JavaScript, with their reason (which names the file), shown at
 # their field on the page the POST redirects to: a refused file is not an answer, so nothing else keeps it.
 REFUSED_KEY = "dossier-refused:{pk}:{section}"
@@ -143,6 +145,11 @@ def section(request, pk, section):
         anchor = ""
         if action.startswith("add:"):
             anchor = "#champ-" + action.split(":", 1)[1]
+        opened = _requested_row(action.removeprefix("open:")) if action.startswith("open:") else None
+        if opened and _holds_row(current, dossier.answers, opened):
+            # without JavaScript, « Modifier » saves the part and shows it again with that row open
+            block, index = opened
+            anchor = f"?{OPEN_PARAM}={block}:{index}#bloc-{block}-{index}"
         return redirect(reverse("dossiers:section", args=[pk, section]) + anchor)
     form = build_section_form(schema, current, dossier.answers, dossier.pending, services.form_context(dossier))
     form.is_valid()
@@ -151,12 +158,40 @@ def section(request, pk, section):
             for error in errors:
                 form.add_error(name, error)
     missing = services.missing_items(dossier, schema)
+    opened = _requested_row(request.GET.get(OPEN_PARAM, ""))
+    collapse = form.complete_rows(m.path for m in missing) - {opened} if editable else frozenset()
+    entries = form.layout(collapse)
+    if request.htmx and opened:
+        return _open_row(request, dossier, entries, opened, editable)
     return render(request, "dossiers/section.html", {
-        "dossier": dossier, "schema": schema, "section": current, "form": form, "entries": form.layout(),
+        "dossier": dossier, "schema": schema, "section": current, "form": form, "entries": entries,
         "editable": editable, "missing_by_section": _count_by_section(missing),
         "next_section": _next_section(schema, current), "nav": "dossiers",
         "page_title": f"{current.title} — {dossier.call.title}",
     })
+
+
+def _requested_row(value: str):
+    """« <block>:<row> » (a collapsed row to show open) as (block key, index), or None."""
+    block, _, index = value.partition(":")
+    if not block or not is_ascii_number(index) or len(index) > 6:
+        return None
+    return block, int(index)
+
+
+def _holds_row(section, answers, row) -> bool:
+    block, index = row
+    return any(f.type == "repeat" and f.key == block for f in section.fields) and index < len(answers.get(block) or [])
+
+
+def _open_row(request, dossier, entries, opened, editable):
+    """The fields of one row, which htmx puts in place of its summary line."""
+    block, index = opened
+    entry = next((e for e in entries if e.rows is not None and e.field.key == block), None)
+    if entry is None or index >= len(entry.rows):
+        raise Http404
+    return render(request, "formschema/_row.html", {"dossier": dossier, "f": entry.field, "row": entry.rows[index],
+                                                    "editable": editable})
 
 
 def _keep_refused_files(request, pk, section, form) -> None:

@@ -24,7 +24,7 @@ from guichet.core.text import count
 from . import qvct
 from .engine import is_visible
 from .schema import DEFAULT_ALLOWED_TYPES, MAX_UPLOAD_MB, Field, Schema, Section
-from .values import format_decimal, french_number, normalize_phone, parse_decimal
+from .values import format_decimal, format_for_display, french_number, normalize_phone, parse_decimal
 
 YES, NO = "oui", "non"
 
@@ -305,6 +305,24 @@ class Entry:
         return html_name(self.path)
 
 
+class Row(list):
+    """The entries of one row of a repeatable block, with its place (``index`` from 0, ``number`` from 1).
+
+    A *collapsed* row is shown as a one-line summary: its values travel as hidden inputs (so that a save
+    of the section posts them unchanged) and its inputs are shown on demand (see ``SectionForm.layout``)."""
+
+    def __init__(self, entries, *, index: int, collapsed: bool = False, hidden=(), summary: str = "", files=(),
+                 computed=()):
+        super().__init__(entries)
+        self.index, self.number, self.collapsed = index, index + 1, collapsed
+        self.hidden, self.summary, self.files = list(hidden), summary, list(files)  # files: (label, file name)
+        # computed: (html id, label, value shown), kept live in the summary by the autosave's out-of-band outputs
+        self.computed = list(computed)
+
+
+SUMMARY_CHARS = 90
+
+
 class SectionForm(forms.Form):
     """A section of a schema as a Django form; built by ``build_section_form``."""
 
@@ -340,7 +358,8 @@ class SectionForm(forms.Form):
             attrs["maxlength"] = f.opt("max_length")
         self.paths[name] = (f, path)
 
-    def layout(self) -> list[Entry]:
+    def layout(self, collapse=frozenset()) -> list[Entry]:
+        """The entries to render; the rows named in ``collapse`` ((block key, index) pairs) as summaries."""
         entries = []
         for f in self.section.fields:
             if f.type == "repeat":
@@ -348,8 +367,11 @@ class SectionForm(forms.Form):
                 stored_rows = self.answers.get(f.key) or []
                 for index in range(self.row_counts[f.key]):
                     row_values = stored_rows[index] if index < len(stored_rows) else {}
-                    rows.append([self._entry(c, f"{f.key}.{index}.{c.key}", row_values.get(c.key), row_values)
-                                 for c in f.children])
+                    if (f.key, index) in collapse:
+                        rows.append(self._collapsed_row(f, index, row_values))
+                        continue
+                    rows.append(Row([self._entry(c, f"{f.key}.{index}.{c.key}", row_values.get(c.key), row_values)
+                                     for c in f.children], index=index))
                 entries.append(Entry(field=f, path=f.key, rows=rows,
                                      visible=is_visible(self.schema, f, self.answers)))
             else:
@@ -360,6 +382,35 @@ class SectionForm(forms.Form):
         name = html_name(path)
         return Entry(field=f, path=path, bound=self[name] if name in self.fields else None, value=value,
                      visible=is_visible(self.schema, f, self.answers, row), pending=path in self.pending)
+
+    def _collapsed_row(self, block: Field, index: int, values: dict) -> Row:
+        """A row shown as its summary: no bound fields, only the posted values as (name, value) pairs."""
+        hidden, summary, files, computed = [], "", [], []
+        for child in block.children:
+            if child.type in ("text", "textarea") and not summary and values.get(child.key):
+                text = " ".join(str(values[child.key]).split())
+                summary = text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS - 1].rstrip() + "…"
+            if child.type == "computed" and is_visible(self.schema, child, self.answers, values):
+                shown = format_for_display(child, values.get(child.key)) or "—"
+                computed.append((html_id(f"{block.key}.{index}.{child.key}"), child.label, shown))
+            if child.type == "file" and isinstance(values.get(child.key), dict) and values[child.key].get("name"):
+                files.append((child.label, values[child.key]["name"]))
+            name = html_name(f"{block.key}.{index}.{child.key}")
+            if child.is_input and child.type != "file" and hasattr(self.data, "getlist"):
+                hidden.extend((name, value) for value in self.data.getlist(name))
+        return Row([], index=index, collapsed=True, hidden=hidden, summary=summary, files=files, computed=computed)
+
+    def complete_rows(self, missing_paths) -> set[tuple[str, int]]:
+        """The stored rows that may be collapsed: nothing missing, refused, pending or in error in them."""
+        flagged = set(missing_paths) | set(self.pending) | {self.paths[n][1] for n in self.errors if n in self.paths}
+        prefixes = {path.rsplit(".", 1)[0] for path in flagged if path.count(".") == 2}
+        complete = set()
+        for f in self.section.fields:
+            if f.type == "repeat":
+                stored = len(self.answers.get(f.key) or [])
+                complete.update((f.key, i) for i in range(min(stored, self.row_counts[f.key]))
+                                if f"{f.key}.{i}" not in prefixes)
+        return complete
 
     def extract(self):
         """After validation: (values by path, pending raw input by path, uploads by path)."""

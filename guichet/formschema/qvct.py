@@ -51,23 +51,41 @@ def themes():
     return getattr(settings, "GUICHET_QVCT_THEMES", DEFAULT_THEMES)
 
 
-def choices() -> list[tuple[str, str]]:
-    """Flat (code, label) pairs: each theme, then its sub-themes as ``theme/sub``."""
+# The options are built once per list of themes (a form of 50 actions asks 50 times); keyed by the list's
+# identity, so that a deployment's or a test's own ``GUICHET_QVCT_THEMES`` gets its own options.
+_built: dict[str, tuple[object, object]] = {}
+
+
+def _cached(kind: str, build):
+    current = themes()
+    kept = _built.get(kind)
+    if kept is None or kept[0] is not current:
+        kept = _built[kind] = (current, build(current))
+    return kept[1]
+
+
+def _choices(current) -> tuple[tuple[str, str], ...]:
     result = []
-    for code, label, subs in themes():
+    for code, label, subs in current:
         result.append((code, label))
         result.extend((f"{code}/{sub}", f"{label} — {sub_label}") for sub, sub_label in subs)
-    return result
+    return tuple(result)
+
+
+def choices() -> list[tuple[str, str]]:
+    """Flat (code, label) pairs: each theme, then its sub-themes as ``theme/sub``."""
+    return list(_cached("flat", _choices))
 
 
 def grouped_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Choices grouped by theme, for a select with optgroups."""
-    return [(label, [(code, f"{label} (ensemble)")] + [(f"{code}/{sub}", sl) for sub, sl in subs])
-            for code, label, subs in themes()]
+    return [(group, list(options)) for group, options in _cached("grouped", lambda current: tuple(
+        (label, tuple([(code, f"{label} (ensemble)")] + [(f"{code}/{sub}", sl) for sub, sl in subs]))
+        for code, label, subs in current))]
 
 
 def label(code: str) -> str:
-    return dict(choices()).get(code, code)
+    return _cached("labels", lambda current: dict(_choices(current))).get(code, code)
 
 
 def theme_of(code: str) -> str:

@@ -1,5 +1,5 @@
 /* Dossier form: show or hide conditional fields as answers change, clear file inputs once
-   uploaded by autosave, and mark error states. Works on top of server rendering: without
+   uploaded by autosave, mark error states, and focus a collapsed row opened in place. Works on top of server rendering: without
    JavaScript, conditions apply after each save. */
 (function () {
   "use strict";
@@ -120,6 +120,15 @@
       htmx.trigger(form, "change");
     });
   }
+  // A filled row shown as a summary line, opened in place (« Modifier »): its fields arrive, their
+  // conditions apply and the keyboard goes to the first of them.
+  document.body.addEventListener("htmx:load", function (event) {
+    var row = event.target;
+    if (!row.classList || !row.classList.contains("guichet-repeat-row") || !form.contains(row)) return;
+    refresh();
+    var first = row.querySelector("input:not([type=hidden]), textarea, select");
+    if (first) first.focus();
+  });
   document.body.addEventListener("htmx:responseError", failed);
   document.body.addEventListener("htmx:sendError", failed);
   refresh();
