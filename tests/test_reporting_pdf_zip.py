@@ -335,10 +335,15 @@ def test_include_codes_file_fields_and_the_naming_pattern(full, instructor):
         names = set(zf.namelist())
     assert names == {"README.txt",
                      "140000027 - 2024-32-000042/140000027 - 2024-32-000042 - Devis - Action n° 1.pdf"}
-    with pytest.raises(archives.PatternError, match="« {nom} », inconnu"):
+    # One check for the builder and the export templates' form (the same French messages).
+    with pytest.raises(archives.PatternError, match="Variable inconnue : {nom}"):
         archives.build_zip([first.pk], instructor, name_pattern="{nom}")
-    with pytest.raises(archives.PatternError, match="mal formé"):
+    with pytest.raises(archives.PatternError, match="Accolade mal fermée"):
         archives.validate_pattern("{numero")
+    for bad in ("{numero}/{champ}", "{numero!r}", "{numero:>20}", "sans variable", "  "):
+        with pytest.raises(archives.PatternError):
+            archives.validate_pattern(bad)
+    assert archives.validate_pattern(" {numero} - {champ} ") == "{numero} - {champ}"
 
 
 def test_proofs_invoices_go_in_their_folder(instructor, owner):
