@@ -1,5 +1,6 @@
 """Files of the follow-up: the files of the workspace's list or of a selection as one streamed ZIP (« Télécharger
-les fichiers »), and the dossier PDF as filed.
+les fichiers »; with an export template, its files, its naming and its spreadsheet — ``zip_response``, also used
+by the templates' own « Télécharger »), and the dossier PDF as filed.
 
 The ZIPs are for the ARS staff of the call's region (``views.instructed_call``); the PDF for whoever sees the
 dossier's summary. Each download is in the audit trail."""
