@@ -11,6 +11,7 @@ import hashlib
 import io
 import zipfile
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.core.files.base import ContentFile
@@ -335,10 +336,15 @@ def test_include_codes_file_fields_and_the_naming_pattern(full, instructor):
         names = set(zf.namelist())
     assert names == {"README.txt",
                      "140000027 - 2024-32-000042/140000027 - 2024-32-000042 - Devis - Action n° 1.pdf"}
-    with pytest.raises(archives.PatternError, match="« {nom} », inconnu"):
+    # One check for the builder and the export templates' form (the same French messages).
+    with pytest.raises(archives.PatternError, match="Variable inconnue : {nom}"):
         archives.build_zip([first.pk], instructor, name_pattern="{nom}")
-    with pytest.raises(archives.PatternError, match="mal formé"):
+    with pytest.raises(archives.PatternError, match="Accolade mal fermée"):
         archives.validate_pattern("{numero")
+    for bad in ("{numero}/{champ}", "{numero!r}", "{numero:>20}", "sans variable", "  "):
+        with pytest.raises(archives.PatternError):
+            archives.validate_pattern(bad)
+    assert archives.validate_pattern(" {numero} - {champ} ") == "{numero} - {champ}"
 
 
 def test_proofs_invoices_go_in_their_folder(instructor, owner):
@@ -379,3 +385,158 @@ def test_one_font_configuration_per_thread_is_reused_for_every_pdf():
     from guichet.documents import render
 
     assert render._font_config() is render._font_config()
+
+
+# --- A ZIP export template: its files, its naming, its spreadsheet at the root -------------------------------
+
+def zip_template(call, instructor, **fields):
+    from guichet.reporting.models import ExportTemplate
+
+    values = {"name": "Pièces pour la commission", "format": "zip", "zip_include": ["attachments"],
+              "zip_file_fields": ["attestation"], "zip_name_pattern": "{finess} - {numero} - {champ}",
+              "columns": [{"key": "dossier.numero", "header": "N° du dossier"},
+                          {"key": "champ.nom_projet", "header": "Projet"}]} | fields
+    return ExportTemplate.objects.create(call=call, created_by=instructor, **values)
+
+
+def sheet_rows(data: bytes) -> list[list]:
+    from openpyxl import load_workbook
+
+    main = load_workbook(io.BytesIO(data)).worksheets[0]
+    return [[cell.value for cell in row] for row in main.iter_rows(min_row=2)]
+
+
+def test_a_zip_template_downloads_as_a_zip_of_its_files_with_its_spreadsheet(client, full, call, instructor):
+    first, second = full
+    template = zip_template(call, instructor)
+    client.force_login(instructor)
+    url = reverse("reporting:template_export", args=[call.slug, template.pk, "zip"])
+    listing = client.get(reverse("reporting:templates", args=[call.slug]) + "?onglet=tous").content.decode()
+    assert url + "?onglet=tous" in listing and "pas encore disponible" not in listing
+    response = client.get(url + "?onglet=tous&tri=-depot")
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    assert "Pi%C3%A8ces%20pour%20la%20commission" in response["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(body(response))) as zf:
+        assert zf.testzip() is None
+        names = zf.namelist()
+        readme = zf.read("README.txt").decode()
+        sheet = zf.read("Tableur - Pièces pour la commission.xlsx")
+    # Only the chosen kind of files (the attestation field): no PDF of the dossier, no Messagerie/, no opinion,
+    # no convention, no devis; named by the template's pattern, flat in each dossier's folder.
+    assert set(names) == {
+        "README.txt", "Tableur - Pièces pour la commission.xlsx",
+        "140000027 - 2024-32-000042/140000027 - 2024-32-000042 - Attestation URSSAF.pdf",
+        "140000209 - 2024-32-000043/140000209 - 2024-32-000043 - Attestation URSSAF.pdf",
+    }
+    # The spreadsheet has the template's columns, in the list's order (« tri=-depot »: the same day, latest pk first).
+    assert sheet_rows(sheet) == [["N° du dossier", "Projet"], ["2024-32-000043", "Espace de repos"],
+                                 ["2024-32-000042", "Prévention des TMS"]]
+    assert "À la racine de l'archive : « Tableur - Pièces pour la commission.xlsx »." in readme
+    assert "Contenu : pièces jointes du formulaire." in readme and "Dossier <numéro>.pdf" not in readme
+    record = AuditRecord.objects.get(action="export:zip_dossiers")
+    assert (record.actor, record.details["template"], record.details["what"], record.details["dossiers"]) == (
+        instructor, "Pièces pour la commission", "liste:tous", 2)
+    assert not AuditRecord.objects.filter(action="export:workspace").exists()
+
+
+def test_a_zip_template_with_a_repeatable_blocks_files_and_the_pdf(client, full, call, instructor):
+    first, _ = full
+    client.force_login(instructor)
+    form = client.get(reverse("reporting:template_create", args=[call.slug])).content.decode()
+    assert 'value="actions"' in form and "Actions (pièces jointes de chaque ligne)" in form
+    template = zip_template(call, instructor, zip_include=["attachments", "pdf"], zip_file_fields=["actions"],
+                            zip_name_pattern="{numero} - {champ}")
+    response = client.get(reverse("reporting:template_export", args=[call.slug, template.pk, "zip"])
+                          + f"?onglet=tous&q={first.number}")
+    with zipfile.ZipFile(io.BytesIO(body(response))) as zf:
+        names = set(zf.namelist())
+    assert names == {"README.txt", "Tableur - Pièces pour la commission.xlsx",
+                     "2024-32-000042/Dossier 2024-32-000042.pdf",
+                     "2024-32-000042/2024-32-000042 - Devis - Action n° 1.pdf"}  # the infected devis stays out
+
+
+def test_the_template_zip_is_for_the_regions_ars_only(client, full, call, instructor, owner):
+    first, _ = full
+    template = zip_template(call, instructor)
+    url = reverse("reporting:template_export", args=[call.slug, template.pk, "zip"])
+    response = client.get(url)
+    assert response.status_code == 302 and "/comptes/" in response["Location"]
+    experts.ask(first, instructor, email="expert.zip@exemple.fr", question="Avis ?")
+    for user in (owner, InstructorFactory(region=region("44")), UserFactory(),
+                 UserFactory(email="expert.zip@exemple.fr")):
+        client.force_login(user)
+        response = client.get(url + "?onglet=tous")
+        assert response.status_code == 404, user.email
+        assert first.number.encode() not in response.content
+    # A spreadsheet template has no ZIP; another call's template is not reached through this call.
+    client.force_login(instructor)
+    from guichet.reporting.models import ExportTemplate
+
+    sheet_only = ExportTemplate.objects.create(call=call, name="Tableur", columns=template.columns)
+    elsewhere = zip_template(CallFactory(slug="autre-appel"), instructor)
+    assert client.get(reverse("reporting:template_export", args=[call.slug, sheet_only.pk, "zip"])).status_code == 404
+    assert client.get(reverse("reporting:template_export", args=[call.slug, elsewhere.pk, "zip"])).status_code == 404
+    assert not AuditRecord.objects.filter(action="export:zip_dossiers").exists()
+
+
+def test_the_selection_zip_with_a_template_in_the_posted_order(client, full, call, instructor):
+    first, second = full
+    template = zip_template(call, instructor, zip_include=["attachments", "messages"],
+                            zip_name_pattern="{numero} - {etablissement}")
+    client.force_login(instructor)
+    url = reverse("reporting:selection_zip", args=[call.slug])
+    response = client.post(url, {"dossier": [str(second.pk), str(first.pk)], "modele": str(template.pk), "zip": "1"})
+    assert "Pi%C3%A8ces%20pour%20la%20commission" in response["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(body(response))) as zf:
+        names = zf.namelist()
+        sheet = zf.read("Tableur - Pièces pour la commission.xlsx")
+    folders = list(dict.fromkeys(n.split("/")[0] for n in names if "/" in n))
+    assert folders == ["2024-32-000043 - CHU COTE DE NACRE - CAEN", "2024-32-000042 - CENTRE HOSPITALIER DE LISIEUX"]
+    assert "2024-32-000042 - CENTRE HOSPITALIER DE LISIEUX/Messagerie/devis action 2 signé.pdf" in names
+    assert not any(n.endswith("Dossier 2024-32-000042.pdf") or "Décision/" in n for n in names)
+    assert [row[0] for row in sheet_rows(sheet)[1:]] == ["2024-32-000043", "2024-32-000042"]  # the posted order
+    record = AuditRecord.objects.get(action="export:zip_dossiers")
+    assert (record.details["what"], record.details["template"]) == ("sélection", "Pièces pour la commission")
+
+
+def test_the_selection_zip_with_a_spreadsheet_template_keeps_every_file_and_adds_the_sheet(client, full, call,
+                                                                                           instructor):
+    from guichet.reporting.models import ExportTemplate
+
+    first, _ = full
+    template = ExportTemplate.objects.create(call=call, name="Suivi", format="csv",
+                                             columns=[{"key": "dossier.numero", "header": "N°"}])
+    client.force_login(instructor)
+    response = client.post(reverse("reporting:selection_zip", args=[call.slug]),
+                           {"dossier": [str(first.pk)], "modele": str(template.pk)})
+    with zipfile.ZipFile(io.BytesIO(body(response))) as zf:
+        names = set(zf.namelist())
+    a = "2024-32-000042 - CENTRE HOSPITALIER DE LISIEUX/"
+    assert {"Tableur - Suivi.xlsx", a + "Dossier 2024-32-000042.pdf", a + "Décision/convention.pdf",
+            a + "Messagerie/devis action 2 signé.pdf"} <= names
+
+
+def test_the_selection_zip_refuses_another_calls_template_in_french(client, full, call, instructor):
+    first, _ = full
+    elsewhere = zip_template(CallFactory(slug="autre-appel"), instructor)
+    client.force_login(instructor)
+    url = reverse("reporting:selection_zip", args=[call.slug])
+    for value in (str(elsewhere.pk), "abc", "99999999"):
+        response = client.post(url, {"dossier": [str(first.pk)], "modele": value}, follow=True)
+        assert response.redirect_chain[-1][0].startswith(reverse("instruction:workspace", args=[call.slug]))
+        assert "Le modèle d'export choisi n'existe pas ou plus pour cet appel" in unescape(response.content.decode())
+    assert not AuditRecord.objects.filter(action="export:zip_dossiers").exists()
+
+
+def test_the_extra_files_are_written_only_when_the_stream_reaches_them(full, instructor):
+    first, _ = full
+    read = []
+
+    def sheet():
+        read.append(True)
+        yield b"contenu"
+
+    stream = archives.build_zip([first.pk], instructor, include=["pdf"], extra_files=[("Dossier 2024?.xlsx", sheet())])
+    assert read == []
+    with zipfile.ZipFile(io.BytesIO(b"".join(stream))) as zf:
+        assert zf.read("Dossier 2024 .xlsx") == b"contenu"  # the name made safe like the others

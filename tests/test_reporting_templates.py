@@ -5,6 +5,7 @@ surviving a new form version, permissions and the audit trail."""
 import csv
 import datetime as dt
 import io
+import re
 from html import unescape
 
 import pytest
@@ -264,3 +265,88 @@ def test_the_date_of_a_template_download_is_paris_time(call, instructor, world):
     columns = [{"key": "dossier.premier_depot", "header": "Dépôt"}]
     export = exports.build(call, instructor, "tous", None, "depot", private=True, columns=columns)
     assert dt.datetime(2025, 3, 1, 10, 0) in [row[0] for row in export.main.rows]
+
+
+# --- « Télécharger la sélection » with a template, in the page's order ----------------------------------------
+
+def selection(client, call, extension, ids, **extra):
+    return client.post(reverse("reporting:selection_export", args=[call.slug, extension]),
+                       {"dossier": [str(pk) for pk in ids], "action": "", "next": "/"} | extra)
+
+
+def test_the_batch_form_offers_the_calls_templates(client, call, instructor, world):
+    workspace_url = reverse("instruction:workspace", args=[call.slug]) + "?onglet=tous"
+    client.force_login(instructor)
+    assert 'name="modele"' not in client.get(workspace_url).content.decode()  # no template yet: no choice
+    mine = make(call, instructor, name="Suivi budgétaire")
+    make(CallFactory(region=region("44"), slug="autre-2025"), instructor, name="Modèle d'un autre appel")
+    html = unescape(client.get(workspace_url).content.decode())
+    batch_form = html[html.index('id="batch-form"'):]
+    batch_form = batch_form[:batch_form.index("</form>")]
+    assert '<label class="fr-label" for="selection-template">Modèle d\'export' in batch_form
+    assert '<select class="fr-select" id="selection-template" name="modele">' in batch_form
+    assert '<option value="">Toutes les colonnes</option>' in batch_form
+    assert f'<option value="{mine.pk}">Suivi budgétaire (XLSX (Excel))</option>' in batch_form
+    assert "Modèle d'un autre appel" not in html
+
+
+@pytest.mark.parametrize("extension", ["csv", "xlsx", "ods"])
+def test_the_selection_with_a_template_has_its_columns_in_the_posted_order(client, call, instructor, world,
+                                                                            extension):
+    a, b, c = world
+    template = make(call, instructor, [{"key": "dossier.numero", "header": "N°"},
+                                       {"key": "dossier.etablissement", "header": "Porteur"}], name="Commission",
+                    format="zip", zip_include=["pdf"], zip_name_pattern="{numero}")
+    client.force_login(instructor)
+    response = selection(client, call, extension, [c.pk, a.pk], modele=str(template.pk))
+    assert response.status_code == 200 and "Commission" in response["Content-Disposition"]
+    data = b"".join(response.streaming_content)
+    if extension == "xlsx":
+        rows = [[cell.value for cell in r] for r in load_workbook(io.BytesIO(data)).worksheets[0].iter_rows(min_row=2)]
+    elif extension == "ods":
+        rows = [[cell[2] for cell in r] for r in ods_sheets(data)["Dossiers"][1:]]
+    else:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert rows == [["N°", "Porteur"], [c.number, "Clinique ancienne"], [a.number, "Centre hospitalier de Bourg"]]
+    record = AuditRecord.objects.get(action="export:workspace")
+    assert (record.details["tab"], record.details["template"], record.details["dossiers"]) == (
+        "selection", "Commission", 2)
+
+
+def test_the_selection_keeps_the_order_of_the_page_the_instructor_was_viewing(client, call, instructor, world):
+    client.force_login(instructor)
+    for sort in ("depot", "-depot"):
+        page = client.get(reverse("instruction:workspace", args=[call.slug]), {"onglet": "tous", "tri": sort})
+        ticked = re.findall(r'name="dossier" value="(\d+)" form="batch-form"', page.content.decode())
+        response = selection(client, call, "csv", ticked)
+        numbers = [line[0] for line in csv.reader(io.StringIO(b"".join(response.streaming_content)
+                                                              .decode("utf-8-sig")), delimiter=";")][1:]
+        expected = [d.number for d in world]
+        assert numbers == (expected if sort == "depot" else expected[::-1])
+
+
+def test_a_template_of_another_call_is_refused_in_french(client, call, instructor, world):
+    elsewhere = make(CallFactory(region=region("44"), slug="autre-2025"), instructor, name="Ailleurs")
+    deleted = make(call, instructor, name="Supprimé entre-temps")
+    deleted_pk = deleted.pk
+    deleted.delete()
+    client.force_login(instructor)
+    for value in (str(elsewhere.pk), str(deleted_pk), "abc", "١"):
+        response = selection(client, call, "xlsx", [world[0].pk], modele=value)
+        assert response.status_code == 400
+        assert ("Le modèle d'export choisi n'existe pas ou plus pour cet appel : rechargez la page et choisissez-en "
+                "un autre.") in unescape(response.content.decode())
+    assert not AuditRecord.objects.filter(action="export:workspace").exists()
+    # « Toutes les colonnes » (an empty choice) is the whole catalogue.
+    response = selection(client, call, "csv", [world[0].pk], modele="")
+    header = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()[0]
+    assert header.startswith("Numéro") and "Nom du projet" in header
+
+
+def test_nobody_but_the_region_staff_downloads_a_selection_with_a_template(client, call, instructor, world):
+    template = make(call, instructor)
+    for user in (world[0].created_by, UserFactory(), InstructorFactory(region=region("32"))):
+        client.force_login(user)
+        response = selection(client, call, "xlsx", [world[0].pk], modele=str(template.pk))
+        assert response.status_code == 404, user
+    assert not AuditRecord.objects.filter(action="export:workspace").exists()

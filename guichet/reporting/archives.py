@@ -10,6 +10,7 @@ at its end) and the README's list of left-out files.
 Layout::
 
     README.txt                                    what is in the archive, what was left out and why
+    Tableur - Suivi.xlsx                          files given by the caller (``extra_files``: a template's sheet)
     2024-32-000042 - CH de Lisieux/               one folder per dossier (``name_pattern``)
         Dossier 2024-32-000042.pdf                the dossier as filed (``pdf``)
         1 - Identification/Attestation/att.pdf    the answers' files, as in the one-dossier ZIP (``attachments``)
@@ -66,18 +67,33 @@ class PatternError(ValueError):
     """A naming pattern with an unknown placeholder or a syntax error (the message is French)."""
 
 
+def placeholders_text() -> str:
+    return ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+
+
 def validate_pattern(pattern: str) -> str:
-    """``pattern`` if its placeholders are known, else PatternError in French."""
+    """``pattern``, stripped, if it names files safely, else PatternError in French: only the known placeholders,
+    written plainly (no format spec or conversion), at least one of them (or every file would have the same name),
+    no folder separator. The one check of a naming pattern: the export templates' form uses it too."""
+    pattern = (pattern or "").strip()
+    if not pattern:
+        raise PatternError("Indiquez le nom des fichiers, par exemple « {numero} - {champ} ».")
+    if "/" in pattern or "\\" in pattern or ".." in pattern:
+        raise PatternError("Le nom des fichiers ne peut contenir ni « / », ni « \\ », ni « .. ».")
     try:
-        names = [name for _text, name, _spec, _conv in string.Formatter().parse(pattern) if name is not None]
+        parsed = list(string.Formatter().parse(pattern))
     except ValueError:
-        raise PatternError("Le modèle de nom est mal formé : une accolade « { » ou « } » est seule.") from None
-    unknown = [n for n in names if n not in PLACEHOLDERS]
+        raise PatternError(
+            "Accolade mal fermée dans le nom des fichiers : chaque variable s'écrit entre { et }, "
+            f"parmi {placeholders_text()}.") from None
+    unknown = sorted({name for _, name, spec, conv in parsed if name is not None and name not in PLACEHOLDERS}
+                     | {f"{name}:{spec}" for _, name, spec, conv in parsed if name in PLACEHOLDERS and (spec or conv)})
     if unknown:
-        raise PatternError(f"Le modèle de nom emploie « {{{unknown[0]}}} », inconnu : utilisez "
-                           + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS) + ".")
-    if not pattern.strip():
-        raise PatternError("Le modèle de nom est vide.")
+        raise PatternError(f"Variable inconnue : {', '.join('{' + u + '}' for u in unknown)}. "
+                           f"Variables possibles : {placeholders_text()}.")
+    if not any(name for _, name, _, _ in parsed):
+        raise PatternError(f"Le nom des fichiers doit contenir au moins une variable parmi {placeholders_text()}, "
+                           "sinon tous les fichiers porteraient le même nom.")
     return pattern
 
 
@@ -94,6 +110,7 @@ class Report:
     dossiers: int = 0
     files: int = 0
     left_out: list[LeftOut] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)  # the root's own files (``build_zip``'s ``extra_files``)
 
 
 def _values(dossier: Dossier, champ: str = "") -> dict:
@@ -246,7 +263,9 @@ def readme(report: Report, include: Iterable[str], user) -> str:
         f"Contenu : {', '.join(CODE_LABELS[c] for c in ALL_CODES if c in include)}.",
         "",
         f"{count(report.dossiers, 'dossier')}, {count(report.files, 'fichier')}.",
-        "Chaque dossier a son répertoire ; le fichier « Dossier <numéro>.pdf » y est le dossier tel que déposé.",
+        "Chaque dossier a son répertoire" + (" ; le fichier « Dossier <numéro>.pdf » y est le dossier tel que déposé."
+                                             if "pdf" in include else "."),
+        *([f"À la racine de l'archive : {', '.join(f'« {name} »' for name in report.extra)}."] if report.extra else []),
         "Un fichier qui n'a pas encore été analysé par l'antivirus, ou dans lequel un virus a été trouvé, n'est "
         "jamais inclus.",
         "",
@@ -261,28 +280,39 @@ def readme(report: Report, include: Iterable[str], user) -> str:
 
 
 def build_zip(dossiers, user, include: Iterable[str] = ALL_CODES, file_fields: Iterable[str] | None = None,
-              name_pattern: str = DEFAULT_PATTERN) -> Iterator[bytes]:
+              name_pattern: str = DEFAULT_PATTERN,
+              extra_files: Iterable[tuple[str, Iterable[bytes]]] = ()) -> Iterator[bytes]:
     """The archive of ``dossiers`` (a queryset or ids, in the order given) as ``user`` may see them, as an
     iterator of bytes; nothing is read before it is iterated. ``include``: codes of ``ALL_CODES``;
-    ``file_fields``: the answers' file fields to keep (keys; None for all)."""
+    ``file_fields``: the answers' file fields to keep (keys; None for all); ``extra_files``: (name, iterable of
+    bytes) written at the archive's root after the dossiers (an export template's spreadsheet), iterated only
+    when the stream reaches them; the README names them."""
     include = set(include)
     unknown = include - set(ALL_CODES)
     if unknown:
         raise ValueError(f"Unknown include codes: {sorted(unknown)}")
-    validate_pattern(name_pattern)
+    name_pattern = validate_pattern(name_pattern)
     file_fields = None if file_fields is None else list(file_fields)
+    extra_files = list(extra_files)
     ids = _ids(dossiers)
 
     def chunks():
         stream = zipstream.ZipStream(compress_type=zipstream.ZIP_STORED, sized=False)
         report = Report()
         writer = _Writer(stream, report)
+        # The root's own files take their names first: a dossier's folder never pushes them aside.
+        extras = [(writer.names.claim("", archive.safe_component(name, fallback="fichier")), data)
+                  for name, data in extra_files]
+        report.extra = [path for path, _ in extras]
         for batch in _batches(ids, user):
             related = _related([d.pk for d in batch], include)
             for dossier in batch:
                 _add_dossier(writer, dossier, user, include, file_fields, name_pattern, related)
                 # Written out dossier by dossier: the queue never holds more than one dossier's entries.
                 yield from stream.all_files()
+        for path, data in extras:
+            stream.add(data, path)
+            yield from stream.all_files()
         # Last (its place in the ZIP does not matter, its content does): what was left out, and why.
         stream.add(readme(report, include, user).encode("utf-8"), README_NAME)
         yield from stream.finalize()

@@ -4,15 +4,19 @@ for a ZIP, which files and how they are named. Shared by the instructors of the 
 
 Columns are stored as [{key, header}] with the catalogue's stable keys (``exports.catalogue``): a template survives
 a new form version, and a column whose field no longer exists is skipped (the pages say so). The ZIP itself is
-built elsewhere: ``zip_options`` is what that builder reads.
+built elsewhere (``archives.build_zip``, whose naming-pattern check is the one the form uses): ``zip_options`` is
+what that builder reads, ``spreadsheet`` the template's XLSX it puts at the archive's root. ``chosen`` reads the
+template picked for a selection's download (« Télécharger la sélection »).
 """
 
-import string
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
-from . import exports
+from guichet.core.ids import is_ascii_number
+
+from . import archives, exports, formats
 from .models import ExportTemplate
 
 ZIP_CONTENTS = [
@@ -23,53 +27,77 @@ ZIP_CONTENTS = [
     ("invoices", "Factures des justificatifs"),
     ("pdf", "Dossier en PDF"),
 ]
-PLACEHOLDERS = ("numero", "etablissement", "finess", "champ")
 DEFAULT_NAME_PATTERN = "{numero} - {champ}"
 MAX_HEADER = 200
 MAX_COLUMNS = 1000
-
-
-def placeholders_text() -> str:
-    return ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+CHUNK = 64 * 1024
+# The naming pattern's placeholders and its check are the ZIP builder's (one rule for both): see ``archives``.
+placeholders_text = archives.placeholders_text
 
 
 def check_name_pattern(pattern: str) -> str:
-    """The pattern, stripped, or ValidationError in French: only the known placeholders, no folder separator."""
-    pattern = (pattern or "").strip()
-    if not pattern:
-        raise ValidationError("Indiquez le nom des fichiers, par exemple « {numero} - {champ} ».")
-    if "/" in pattern or "\\" in pattern or ".." in pattern:
-        raise ValidationError("Le nom des fichiers ne peut contenir ni « / », ni « \\ », ni « .. ».")
+    """The pattern, stripped, or ValidationError in French (``archives.validate_pattern``'s message)."""
     try:
-        parsed = list(string.Formatter().parse(pattern))
-    except ValueError:
-        raise ValidationError(
-            "Accolade mal fermée dans le nom des fichiers : chaque variable s'écrit entre { et }, "
-            f"parmi {placeholders_text()}.") from None
-    unknown = sorted({name for _, name, spec, conv in parsed if name is not None and name not in PLACEHOLDERS}
-                     | {f"{name}:{spec}" for _, name, spec, conv in parsed if name in PLACEHOLDERS and (spec or conv)})
-    if unknown:
-        raise ValidationError(f"Variable inconnue : {', '.join('{' + u + '}' for u in unknown)}. "
-                              f"Variables possibles : {placeholders_text()}.")
-    if not any(name for _, name, _, _ in parsed):
-        raise ValidationError(f"Le nom des fichiers doit contenir au moins une variable parmi {placeholders_text()}, "
-                              "sinon tous les fichiers porteraient le même nom.")
-    return pattern
+        return archives.validate_pattern(pattern)
+    except archives.PatternError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def _holds_files(field) -> bool:
+    return field.type == "file" or (field.type == "repeat" and any(c.type == "file" for c in field.children))
 
 
 def file_fields(entries) -> list[exports.Entry]:
-    """The form's file fields (attachments a ZIP may hold), top level of the catalogue."""
-    return [e for e in entries if e.field is not None and e.source == "answers" and e.field.type == "file"]
+    """The form's file fields (attachments a ZIP may hold), top level of the catalogue; a repeatable block holding
+    a file field is one choice (its rows' files: ``archives`` matches an answer's file on the block's key too)."""
+    return [e for e in entries if e.field is not None and e.source == "answers" and _holds_files(e.field)]
+
+
+def file_field_label(entry: exports.Entry) -> str:
+    return f"{entry.header} (pièces jointes de chaque ligne)" if entry.repeat else entry.header
 
 
 def zip_options(template: ExportTemplate) -> dict:
     """What a ZIP built with ``template`` holds: {"include": set of ``ZIP_CONTENTS`` codes, "file_fields": [keys of
     the form's file fields], "name_pattern": str}."""
-    known = {code for code, _ in ZIP_CONTENTS}
+    known = set(archives.ALL_CODES)
     include = {c for c in template.zip_include or [] if c in known}
     return {"include": include,
             "file_fields": list(template.zip_file_fields or []) if "attachments" in include else [],
             "name_pattern": template.zip_name_pattern or DEFAULT_NAME_PATTERN}
+
+
+UNKNOWN_TEMPLATE = ("Le modèle d'export choisi n'existe pas ou plus pour cet appel : rechargez la page et "
+                    "choisissez-en un autre.")
+
+
+def chosen(call, raw: str | None) -> ExportTemplate | None:
+    """The template a selection's download names (the batch form's ``modele``: its id; empty: none, every column),
+    among ``call``'s own. Any other value (another call's template, one a colleague just deleted, garbage) is
+    ValidationError in French: the download does not silently fall back to another set of columns."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    found = None
+    if is_ascii_number(raw) and len(raw) < 19:
+        found = ExportTemplate.objects.filter(call=call, pk=int(raw)).select_related("call").first()
+    if found is None:
+        raise ValidationError(UNKNOWN_TEMPLATE)
+    return found
+
+
+def spreadsheet(template: ExportTemplate, user, ids: list[int]) -> tuple[str, Iterator[bytes]]:
+    """The template's spreadsheet for its ZIP (``archives.build_zip``'s ``extra_files``): its name and its bytes,
+    an XLSX of the template's columns for ``ids`` (already scoped to what ``user`` sees), written only when the
+    stream reaches it (openpyxl's write-only mode into a temporary file: bounded memory)."""
+
+    def chunks():
+        export = exports.build(template.call, user, None, None, None, private=user.is_ars_staff, ids=ids,
+                               columns=template.columns)
+        with formats.xlsx_file(export) as out:
+            yield from iter(lambda: out.read(CHUNK), b"")
+
+    return f"Tableur - {template.name}.xlsx", chunks()
 
 
 def missing_columns(template: ExportTemplate, entries) -> list[str]:

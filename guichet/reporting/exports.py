@@ -186,13 +186,13 @@ def dossier_ids(call, user, tab, filters, sort) -> list[int]:
 
 def selection_ids(call, raw_ids, limit: int) -> list[int]:
     """The ids of a selection (« Télécharger la sélection »), kept only if they are among the call's dossiers the
-    workspace lists (the call is one the user instructs); in the workspace's default order. At most ``limit``."""
-    wanted = {int(x) for x in raw_ids if is_ascii_number(x) and len(x) < 19}
+    workspace lists (the call is one the user instructs); in the order given (the checkboxes', which is the order of
+    the page the instructor was viewing). At most ``limit``."""
+    wanted = list(dict.fromkeys(int(x) for x in raw_ids if is_ascii_number(x) and len(x) < 19))
     if not wanted or len(wanted) > limit:
         return []
-    name, _descending = workspace.parse_sort(workspace.DEFAULT_SORT)
-    return list(workspace.base(call).filter(pk__in=wanted).order_by(workspace.SORTS[name], "pk")
-                .values_list("pk", flat=True))
+    found = set(workspace.base(call).filter(pk__in=wanted).values_list("pk", flat=True))
+    return [pk for pk in wanted if pk in found]
 
 
 def _batches(ids, related=True):

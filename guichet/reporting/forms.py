@@ -32,7 +32,8 @@ class TemplateForm(DsfrBaseForm):
     def __init__(self, *args, call, file_fields, instance=None, **kwargs):
         self.call, self.instance = call, instance
         super().__init__(*args, **kwargs)
-        self.fields["zip_file_fields"].choices = [(e.field.key, e.header) for e in file_fields]
+        self.fields["zip_file_fields"].choices = [(e.field.key, export_templates.file_field_label(e))
+                                                  for e in file_fields]
         if not file_fields:
             self.fields["zip_file_fields"].help_text = "Le formulaire de l'appel n'a pas de pièce jointe."
 

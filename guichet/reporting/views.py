@@ -10,7 +10,7 @@ downloads (``Call.objects.instructed_by``). Every download is in the audit trail
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,7 +26,7 @@ from guichet.instruction import workspace
 from guichet.instruction.batch import MAX_DOSSIERS
 from guichet.instruction.views_workspace import list_state
 
-from . import exports, formats, jobs
+from . import export_templates, exports, formats, jobs
 from . import grants as grant_exports
 from .models import ExportJob, ExportKind, ExportState
 
@@ -85,22 +85,31 @@ def workspace_export(request, slug, extension):
 @login_required
 def selection_export(request, slug, extension):
     """« Télécharger la sélection »: the dossiers checked in the workspace (the batch form's ``dossier`` ids), those
-    of the call only; an id outside it is ignored."""
+    of the call only (an id outside it is ignored), in the order posted (the page's); with the columns of the
+    export template chosen in the form (``modele``), if any."""
     if extension not in SPREADSHEETS:
         raise Http404
     call = instructed_call(request, slug)
     ids = exports.selection_ids(call, request.POST.getlist("dossier"), MAX_DOSSIERS)
+    error = ""
     if not ids:
         posted = len(request.POST.getlist("dossier"))
         error = (f"Sélectionnez {MAX_DOSSIERS} dossiers au plus." if posted > MAX_DOSSIERS
                  else "Sélectionnez au moins un dossier de la liste.")
+    try:
+        template = export_templates.chosen(call, request.POST.get("modele"))
+    except ValidationError as exc:
+        error = error or exc.messages[0]
+    if error:
         return render(request, "instruction/batch_result.html", {
             "back": reverse("instruction:workspace", args=[call.slug]), "nav": "instruction",
             "page_title": "Télécharger la sélection", "error": error}, status=400)
-    export = exports.build(call, request.user, None, None, None, private=request.user.is_ars_staff, ids=ids)
+    # A ZIP template's columns make a spreadsheet too (the sheet its ZIP holds).
+    export = exports.build(call, request.user, None, None, None, private=request.user.is_ars_staff, ids=ids,
+                           columns=template.columns if template else None)
     audit.record(request.user, "export:workspace", request=request, call=call.slug, format=extension,
-                 tab="selection", dossiers=len(ids))
-    return send(export, extension, file_name(call, extension))
+                 tab="selection", dossiers=len(ids), **({"template": template.name} if template else {}))
+    return send(export, extension, file_name(call, extension, template.name if template else "Dossiers"))
 
 
 @login_required

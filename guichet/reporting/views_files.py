@@ -1,11 +1,13 @@
 """Files of the follow-up: the files of the workspace's list or of a selection as one streamed ZIP (« Télécharger
-les fichiers »), and the dossier PDF as filed.
+les fichiers »; with an export template, its files, its naming and its spreadsheet — ``zip_response``, also used
+by the templates' own « Télécharger »), and the dossier PDF as filed.
 
 The ZIPs are for the ARS staff of the call's region (``views.instructed_call``); the PDF for whoever sees the
 dossier's summary. Each download is in the audit trail."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -13,19 +15,31 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views.decorators.http import require_POST
 
 from guichet.core import audit
+from guichet.core.ids import is_ascii_number
 from guichet.dossiers.models import Dossier
 from guichet.instruction.views_workspace import list_state
 
-from . import archives, dossier_pdf, exports
+from . import archives, dossier_pdf, export_templates, exports
+from .models import ExportFormat, ExportTemplate
 from .views import file_name, instructed_call
 
 
-def _zip_response(request, call, ids: list[int], what: str) -> StreamingHttpResponse:
-    name = file_name(call, "zip", "Fichiers des dossiers")
+def zip_response(request, call, ids: list[int], what: str, template: ExportTemplate | None = None
+                 ) -> StreamingHttpResponse:
+    """The streamed ZIP of ``ids`` (already scoped to the call and the user). With an export template: its
+    spreadsheet at the root and, for a ZIP template, its files and naming (``export_templates.zip_options``)."""
+    options, extra = {}, []
+    if template is not None:
+        if template.format == ExportFormat.ZIP:
+            options = export_templates.zip_options(template)
+        extra = [export_templates.spreadsheet(template, request.user, ids)]
+    name = file_name(call, "zip", template.name if template else "Fichiers des dossiers")
     # Personal data leaves the platform: who took the files of which dossiers is in the audit trail.
     audit.record(request.user, "export:zip_dossiers", request=request, call=call.slug, what=what,
-                 dossiers=len(ids), first_ids=ids[:50], query=request.GET.urlencode()[:500])
-    response = StreamingHttpResponse(archives.build_zip(ids, request.user), content_type="application/zip")
+                 dossiers=len(ids), first_ids=ids[:50], query=request.GET.urlencode()[:500],
+                 **({"template": template.name} if template else {}))
+    response = StreamingHttpResponse(archives.build_zip(ids, request.user, extra_files=extra, **options),
+                                     content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(True, name)
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
@@ -38,7 +52,7 @@ def workspace_zip(request, slug):
     call = instructed_call(request, slug)
     tab, sort, _form, filters, _labels = list_state(request.GET, call)
     ids = exports.dossier_ids(call, request.user, tab, filters, sort)
-    return _zip_response(request, call, ids, what=f"liste:{tab}")
+    return zip_response(request, call, ids, what=f"liste:{tab}")
 
 
 @require_POST
@@ -53,9 +67,15 @@ def selection_zip(request, slug):
     if not raw:
         messages.error(request, "Sélectionnez au moins un dossier pour télécharger ses fichiers.")
         return redirect(back)
-    if not all(value.isdigit() for value in raw):
+    if not all(is_ascii_number(value) and len(value) < 19 for value in raw):
         messages.error(request, "La sélection de dossiers est invalide : rechargez la page et recommencez.")
         return redirect(back)
+    try:
+        template = export_templates.chosen(call, request.POST.get("modele"))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect(back)
+    # The posted order is the page's (the checkboxes in the list's order): the archive keeps it.
     wanted = [int(value) for value in dict.fromkeys(raw)]
     found = set(Dossier.objects.visible_to(request.user).filter(call=call, pk__in=wanted)
                 .values_list("pk", flat=True))
@@ -63,7 +83,7 @@ def selection_zip(request, slug):
     if not ids:
         messages.error(request, "Aucun des dossiers sélectionnés n'est dans cet appel à projets.")
         return redirect(back)
-    return _zip_response(request, call, ids, what="sélection")
+    return zip_response(request, call, ids, what="sélection", template=template)
 
 
 # --- The dossier PDF ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 renamed — the moves work without JavaScript), delete, and « Télécharger avec ce modèle ».
 
 Only the ARS staff of the call's region reach them (``views.instructed_call``); every download is in the audit
-trail (``export:workspace``, with the template's name)."""
+trail (``export:workspace``, or ``export:zip_dossiers`` for a ZIP template's archive, with the template's name)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,7 +15,7 @@ from django.urls import reverse
 from guichet.core import audit
 from guichet.instruction.views_workspace import list_query, list_state
 
-from . import export_templates, exports
+from . import export_templates, exports, views_files
 from .forms import TemplateForm
 from .models import ExportFormat, ExportTemplate
 from .views import SPREADSHEETS, file_name, instructed_call, send
@@ -119,12 +119,18 @@ def template_delete(request, slug, pk):
 
 @login_required
 def template_export(request, slug, pk, extension):
-    """« Télécharger avec ce modèle »: the workspace's list of this querystring, with the template's columns."""
-    if extension not in SPREADSHEETS:
+    """« Télécharger avec ce modèle »: the workspace's list of this querystring, with the template's columns; for a
+    ZIP template (``extension`` « zip »), the dossiers' files as it chose them, its spreadsheet at the root."""
+    if extension not in SPREADSHEETS and extension != "zip":
         raise Http404
     call = instructed_call(request, slug)
     template = get_object_or_404(ExportTemplate, pk=pk, call=call)
     tab, sort, _form, filters, _labels = list_state(request.GET, call)
+    if extension == "zip":
+        if template.format != ExportFormat.ZIP:
+            raise Http404
+        ids = exports.dossier_ids(call, request.user, tab, filters, sort)
+        return views_files.zip_response(request, call, ids, what=f"liste:{tab}", template=template)
     export = exports.build(call, request.user, tab, filters, sort, private=request.user.is_ars_staff,
                            columns=template.columns)
     audit.record(request.user, "export:workspace", request=request, call=call.slug, format=extension, tab=tab,

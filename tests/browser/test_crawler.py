@@ -31,7 +31,7 @@ from django.apps import apps
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -371,8 +371,14 @@ def _export_template_states(crawl, page, role):
     template = ExportTemplate.objects.create(call=call, created_by=instructor, name="Tableau de bord de la commission",
                                              columns=[{"key": "dossier.numero", "header": "N°"},
                                                       {"key": "dossier.montant_demande", "header": "Demandé"}])
+    ExportTemplate.objects.create(call=call, created_by=instructor, name="Pièces pour la commission", format="zip",
+                                  columns=template.columns, zip_include=["attachments", "pdf"],
+                                  zip_name_pattern="{numero} - {champ}")
     base = f"/suivi/appels/{call.slug}/modeles-export/"
     crawl.state(page, role, "liste des modèles", lambda width: page.goto(base + "?onglet=tous").status)
+    # The workspace's « Télécharger la sélection » offers the call's templates once it has some.
+    crawl.state(page, role, "liste avec des modèles d'export",
+                lambda width: page.goto(reverse("instruction:workspace", args=[call.slug]) + "?onglet=tous").status)
     crawl.state(page, role, "modèle", lambda width: page.goto(f"{base}{template.pk}/").status)
 
     def moved(width):
