@@ -540,3 +540,72 @@ def test_the_extra_files_are_written_only_when_the_stream_reaches_them(full, ins
     assert read == []
     with zipfile.ZipFile(io.BytesIO(b"".join(stream))) as zf:
         assert zf.read("Dossier 2024 .xlsx") == b"contenu"  # the name made safe like the others
+
+
+# --- A long list's ZIP as a background job --------------------------------------------------------------------
+
+def zip_job(client, user, target, capture):
+    """The request that turns a ZIP into a job, its task run after commit (immediate backend); the job and the
+    archive it wrote, read back by its author."""
+    from guichet.reporting.models import ExportJob
+
+    client.force_login(user)
+    with capture(execute=True):
+        response = client.get(target)
+    assert response.status_code == 302, response
+    job = ExportJob.objects.get()
+    assert response["Location"] == reverse("reporting:job", args=[job.pk])
+    job.refresh_from_db()
+    download = client.get(reverse("reporting:job_file", args=[job.pk]))
+    assert download.status_code == 200
+    return job, b"".join(download.streaming_content)
+
+
+def test_a_long_lists_zip_is_written_in_the_background_with_its_progress(
+        client, settings, full, call, instructor, django_capture_on_commit_callbacks):
+    client.force_login(instructor)
+    target = reverse("reporting:workspace_zip", args=[call.slug]) + "?onglet=tous"
+    settings.GUICHET_ZIP_STREAM_MAX = 2  # 2 dossiers: at most the threshold, streamed at once
+    assert isinstance(client.get(target), StreamingHttpResponse)
+    settings.GUICHET_ZIP_STREAM_MAX = 1
+    job, data = zip_job(client, instructor, target, django_capture_on_commit_callbacks)
+    assert (job.state, job.format, job.done, job.total, job.parameters) == ("pret", "zip", 2, 2, {"onglet": ["tous"]})
+    assert job.original_name.startswith("Fichiers des dossiers - CLACT-QVCT 2024") and job.size == len(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.testzip() is None
+        names = set(zf.namelist())
+    assert {"README.txt", "2024-32-000042 - CENTRE HOSPITALIER DE LISIEUX/Dossier 2024-32-000042.pdf",
+            "2024-32-000043 - CHU COTE DE NACRE - CAEN/Dossier 2024-32-000043.pdf"} <= names
+    page = client.get(reverse("reporting:job", args=[job.pk])).content.decode()
+    assert "Le fichier est prêt" in page
+    assert AuditRecord.objects.filter(action="export:job", details__format="zip").count() == 1
+    assert AuditRecord.objects.filter(action="export:download").count() == 1
+
+
+def test_a_zip_template_on_a_long_list_goes_to_a_job_with_its_options(
+        client, settings, full, call, instructor, django_capture_on_commit_callbacks):
+    settings.GUICHET_ZIP_STREAM_MAX = 1
+    template = zip_template(call, instructor)
+    target = reverse("reporting:template_export", args=[call.slug, template.pk, "zip"]) + "?onglet=tous&tri=-depot"
+    job, data = zip_job(client, instructor, target, django_capture_on_commit_callbacks)
+    assert job.parameters["modele"] == [str(template.pk)]
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert set(zf.namelist()) == {
+            "README.txt", "Tableur - Pièces pour la commission.xlsx",
+            "140000027 - 2024-32-000042/140000027 - 2024-32-000042 - Attestation URSSAF.pdf",
+            "140000209 - 2024-32-000043/140000209 - 2024-32-000043 - Attestation URSSAF.pdf",
+        }
+        assert sheet_rows(zf.read("Tableur - Pièces pour la commission.xlsx"))[1][0] == "2024-32-000043"
+
+
+def test_a_zip_job_whose_template_was_deleted_fails_in_french(settings, full, call, instructor):
+    from guichet.reporting import jobs
+    from guichet.reporting.models import ExportJob
+
+    template = zip_template(call, instructor)
+    job = ExportJob.objects.create(author=instructor, kind="workspace", call=call, format="zip",
+                                   parameters={"onglet": ["tous"], "modele": [str(template.pk)]})
+    template.delete()
+    assert jobs.run(job.pk) == "echoue"
+    job.refresh_from_db()
+    assert "modèle d'export demandé a été supprimé" in job.error and not job.file.name

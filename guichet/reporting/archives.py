@@ -32,7 +32,7 @@ staff. Names follow ``dossiers.archive`` (accents kept, forbidden characters rem
 import posixpath
 import string
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import zipstream
@@ -281,12 +281,14 @@ def readme(report: Report, include: Iterable[str], user) -> str:
 
 def build_zip(dossiers, user, include: Iterable[str] = ALL_CODES, file_fields: Iterable[str] | None = None,
               name_pattern: str = DEFAULT_PATTERN,
-              extra_files: Iterable[tuple[str, Iterable[bytes]]] = ()) -> Iterator[bytes]:
+              extra_files: Iterable[tuple[str, Iterable[bytes]]] = (),
+              progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
     """The archive of ``dossiers`` (a queryset or ids, in the order given) as ``user`` may see them, as an
     iterator of bytes; nothing is read before it is iterated. ``include``: codes of ``ALL_CODES``;
     ``file_fields``: the answers' file fields to keep (keys; None for all); ``extra_files``: (name, iterable of
     bytes) written at the archive's root after the dossiers (an export template's spreadsheet), iterated only
-    when the stream reaches them; the README names them."""
+    when the stream reaches them; the README names them. ``progress``: called with the number of dossiers written
+    so far after each one (a background job's progress bar)."""
     include = set(include)
     unknown = include - set(ALL_CODES)
     if unknown:
@@ -304,12 +306,16 @@ def build_zip(dossiers, user, include: Iterable[str] = ALL_CODES, file_fields: I
         extras = [(writer.names.claim("", archive.safe_component(name, fallback="fichier")), data)
                   for name, data in extra_files]
         report.extra = [path for path, _ in extras]
+        done = 0
         for batch in _batches(ids, user):
             related = _related([d.pk for d in batch], include)
             for dossier in batch:
                 _add_dossier(writer, dossier, user, include, file_fields, name_pattern, related)
                 # Written out dossier by dossier: the queue never holds more than one dossier's entries.
                 yield from stream.all_files()
+                done += 1
+                if progress is not None:
+                    progress(done)
         for path, data in extras:
             stream.add(data, path)
             yield from stream.all_files()

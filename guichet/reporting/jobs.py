@@ -6,6 +6,10 @@ The task builds the same ``exports.build`` / ``grants.build`` table as a direct 
 temporary file (on disk beyond a few megabytes: memory stays bounded), stores it in private storage under
 ``exports/`` and e-mails its author. The progress (rows written out of the total) is saved every ``BATCH``
 rows by a single UPDATE. The file is its author's only, for ``GUICHET_EXPORT_RETENTION_DAYS`` days.
+
+A ZIP of the dossiers' files (``archives.build_zip``, with an export template's options and spreadsheet when the
+job names one) goes the same way past ``GUICHET_ZIP_STREAM_MAX`` dossiers: writing each dossier's PDF makes it
+far slower than a spreadsheet. Its progress counts dossiers, saved every ``ZIP_BATCH`` of them.
 """
 
 import datetime as dt
@@ -23,7 +27,7 @@ from django.utils import timezone
 
 from guichet.core.spreadsheets import XLSX, file_name_part
 
-from . import exports, formats
+from . import archives, exports, formats
 from . import grants as grant_exports
 from .models import ExportFormat, ExportJob, ExportKind, ExportState
 
@@ -31,11 +35,13 @@ logger = logging.getLogger(__name__)
 
 FOLDER = "exports/"
 BATCH = 500
+ZIP_BATCH = 20
 CONTENT_TYPES = {ExportFormat.CSV: "text/csv; charset=utf-8", ExportFormat.XLSX: XLSX,
-                 ExportFormat.ODS: formats.ODS}
+                 ExportFormat.ODS: formats.ODS, ExportFormat.ZIP: "application/zip"}
 FAILED = ("L'export n'a pas pu être produit. Relancez-le depuis la page d'où vous l'avez demandé ; si l'erreur "
           "persiste, signalez-la à l'administrateur de la plateforme.")
 NO_LONGER_ALLOWED = "Votre compte ne donne plus accès à ces données : l'export n'a pas été produit."
+TEMPLATE_GONE = "Le modèle d'export demandé a été supprimé entre-temps : l'export n'a pas été produit."
 
 
 MAX_ACTIVE = 3  # jobs of one author waiting or running at once (the workers are shared)
@@ -59,6 +65,11 @@ def stream_max() -> int:
 def goes_to_job(rows: int) -> bool:
     """A list longer than the setting is written in the background."""
     return rows > stream_max()
+
+
+def zip_goes_to_job(dossiers: int) -> bool:
+    """A ZIP of more dossiers than the setting is written in the background."""
+    return dossiers > settings.GUICHET_ZIP_STREAM_MAX
 
 
 def workspace_parameters(query: QueryDict) -> dict:
@@ -100,7 +111,8 @@ def file_name(job: ExportJob) -> str:
     if job.kind == ExportKind.GRANTS:
         return f"Subventions et paiements - {day}.{job.format}"
     title = file_name_part(job.call.title, 120) or job.call.slug
-    return f"Dossiers - {title} - {day}.{job.format}"
+    what = "Fichiers des dossiers" if job.format == ExportFormat.ZIP else "Dossiers"
+    return f"{what} - {title} - {day}.{job.format}"
 
 
 def _export_of(job: ExportJob):
@@ -116,8 +128,33 @@ def _export_of(job: ExportJob):
     if not Call.objects.instructed_by(user).filter(pk=job.call_id).exists():
         raise NotAllowed(NO_LONGER_ALLOWED)
     tab, filters, sort = workspace_list(job.call, user, job.parameters)
+    if job.format == ExportFormat.ZIP:
+        return _zip_of(job, exports.dossier_ids(job.call, user, tab, filters, sort))
     total = workspace.queryset(job.call, user, tab, filters, sort).count()
     return exports.build(job.call, user, tab, filters, sort, private=user.is_ars_staff), total
+
+
+def _zip_of(job: ExportJob, ids: list[int]):
+    """(the ZIP's chunks, its number of dossiers): with the export template the job names (``modele``), its
+    files, naming and spreadsheet, as a direct download would."""
+    from .export_templates import spreadsheet, zip_options
+    from .models import ExportTemplate
+
+    options, extra = {}, []
+    template_pk = (job.parameters.get("modele") or [None])[0]
+    if template_pk is not None:
+        template = ExportTemplate.objects.filter(pk=template_pk, call=job.call).first()
+        if template is None:
+            raise NotAllowed(TEMPLATE_GONE)
+        if template.format == ExportFormat.ZIP:
+            options = zip_options(template)
+        extra = [spreadsheet(template, job.author, ids)]
+
+    def progress(done):
+        if done % ZIP_BATCH == 0 or done == len(ids):
+            ExportJob.objects.filter(pk=job.pk).update(done=done)
+
+    return archives.build_zip(ids, job.author, extra_files=extra, progress=progress, **options), len(ids)
 
 
 def _counted(rows, job_pk: int):
@@ -132,7 +169,10 @@ def _counted(rows, job_pk: int):
 
 
 def _write(export, fmt: str, out) -> None:
-    if fmt == ExportFormat.CSV:
+    if fmt == ExportFormat.ZIP:  # the archive's chunks
+        for chunk in export:
+            out.write(chunk)
+    elif fmt == ExportFormat.CSV:
         for line in formats.csv_lines(export):
             out.write(line.encode("utf-8"))
     elif fmt == ExportFormat.ODS:
@@ -159,7 +199,8 @@ def run(job_pk: int) -> str:
 
             total = GrantAction.objects.filter(grant__in=grant_exports.grants(job.author)).count()
         ExportJob.objects.filter(pk=job.pk).update(state=ExportState.RUNNING, total=total, done=0)
-        export.main.rows = _counted(export.main.rows, job.pk)
+        if job.format != ExportFormat.ZIP:
+            export.main.rows = _counted(export.main.rows, job.pk)
         with tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as out:
             _write(export, job.format, out)
             size = out.tell()

@@ -19,8 +19,8 @@ from guichet.core.ids import is_ascii_number
 from guichet.dossiers.models import Dossier
 from guichet.instruction.views_workspace import list_state
 
-from . import archives, dossier_pdf, export_templates, exports
-from .models import ExportFormat, ExportTemplate
+from . import archives, dossier_pdf, export_templates, exports, jobs
+from .models import ExportFormat, ExportKind, ExportTemplate
 from .views import file_name, instructed_call
 
 
@@ -46,13 +46,30 @@ def zip_response(request, call, ids: list[int], what: str, template: ExportTempl
     return response
 
 
+def list_zip(request, call, ids: list[int], tab: str, template: ExportTemplate | None = None):
+    """The ZIP of a workspace list: streamed at once, or past ``GUICHET_ZIP_STREAM_MAX`` dossiers written by a
+    background job (the list is read again by the job from the querystring, as the author may see it then)."""
+    if not jobs.zip_goes_to_job(len(ids)):
+        return zip_response(request, call, ids, what=f"liste:{tab}", template=template)
+    parameters = jobs.workspace_parameters(request.GET)
+    if template is not None:
+        parameters["modele"] = [str(template.pk)]
+    try:
+        job = jobs.create(request.user, ExportKind.WORKSPACE, ExportFormat.ZIP, call=call, parameters=parameters)
+    except jobs.TooMany as exc:
+        messages.warning(request, str(exc))
+        return redirect("reporting:mine")
+    audit.record(request.user, "export:job", request=request, obj=job, call=call.slug, format="zip", tab=tab,
+                 query=request.GET.urlencode()[:500], **({"template": template.name} if template else {}))
+    return redirect("reporting:job", job.pk)
+
+
 @login_required
 def workspace_zip(request, slug):
     """The files of every dossier of the list the workspace shows for this querystring, one folder each."""
     call = instructed_call(request, slug)
     tab, sort, _form, filters, _labels = list_state(request.GET, call)
-    ids = exports.dossier_ids(call, request.user, tab, filters, sort)
-    return zip_response(request, call, ids, what=f"liste:{tab}")
+    return list_zip(request, call, exports.dossier_ids(call, request.user, tab, filters, sort), tab)
 
 
 @require_POST

@@ -130,7 +130,7 @@ def template_export(request, slug, pk, extension):
         if template.format != ExportFormat.ZIP:
             raise Http404
         ids = exports.dossier_ids(call, request.user, tab, filters, sort)
-        return views_files.zip_response(request, call, ids, what=f"liste:{tab}", template=template)
+        return views_files.list_zip(request, call, ids, tab, template=template)
     export = exports.build(call, request.user, tab, filters, sort, private=request.user.is_ars_staff,
                            columns=template.columns)
     audit.record(request.user, "export:workspace", request=request, call=call.slug, format=extension, tab=tab,
