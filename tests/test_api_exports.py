@@ -60,6 +60,9 @@ def test_grants_export_and_its_errors(client, call, token, world, django_capture
     response = post(client, token, {"kind": "workspace", "format": "csv"})
     assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["body", "payload", "call"]
     assert "appel à projets" in response.json()["errors"][0]["msg"]
+    response = post(client, token, {"kind": "grants", "format": "zip"})
+    assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["body", "payload", "format"]
+    assert "fichiers des dossiers" in response.json()["errors"][0]["msg"]
     response = post(client, token, {"kind": "workspace", "format": "pdf", "call": call.slug})
     assert response.status_code == 422 and response.json()["detail"] == "Paramètres de la requête invalides."
     response = post(client, token, {"kind": "workspace", "format": "csv", "call": "appel-inconnu"})
@@ -93,3 +96,19 @@ def test_a_fourth_waiting_job_is_409(client, call, token, world):
         assert post(client, token, {"kind": "grants", "format": "csv"}).status_code == 201
     response = post(client, token, {"kind": "grants", "format": "csv"})
     assert response.status_code == 409 and "3 exports en cours de préparation" in response.json()["detail"]
+
+
+def test_the_files_of_a_list_as_a_zip_job(client, call, token, instructor, world, django_capture_on_commit_callbacks):
+    import zipfile
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, token, {"kind": "workspace", "format": "zip", "call": call.slug,
+                                        "filters": {"onglet": ["tous"], "departement": ["67"]}})
+    assert response.status_code == 201, response.content
+    polled = get(client, token, f"/exports/{response.json()['id']}").json()
+    assert (polled["state"], polled["format"], polled["done"], polled["total"]) == ("pret", "zip", 1, 1)
+    response = get(client, token, f"/exports/{polled['id']}/file")
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as zf:
+        names = zf.namelist()
+    assert "README.txt" in names and any(name.startswith(world[1].number) for name in names)

@@ -28,13 +28,16 @@ NOT_READY = "Le fichier de cet export n'est pas prêt : interrogez son état jus
 EXPIRED = "Le fichier de cet export n'est plus disponible (export expiré ou échoué)."
 CALL_REQUIRED = "Indiquez l'appel à projets (son identifiant d'adresse) dont exporter les dossiers."
 NO_CALL = "Un export des subventions porte sur toute la région : n'indiquez pas d'appel à projets."
+NO_GRANTS_ZIP = "Les subventions s'exportent en csv, xlsx ou ods : le format zip rassemble les fichiers des dossiers."
 MAX_FILTERS = 50
 
 
 class ExportIn(InputSchema):
     kind: ExportKind = Field(description="workspace : les dossiers d'un appel, comme la liste de l'espace "
                                          "instructeur ; grants : les subventions de la région, une ligne par action.")
-    format: ExportFormat = Field(description="csv, xlsx ou ods.")
+    format: ExportFormat = Field(description="csv, xlsx ou ods ; zip (workspace seulement) : les fichiers et le PDF "
+                                             "de chaque dossier, ou ceux qu'un modèle d'export ZIP choisit "
+                                             "(filtre « modele » : son identifiant).")
     call: str | None = Field(None, pattern=SLUG_PATTERN, max_length=100,
                              description="Identifiant d'adresse (slug) de l'appel, pour workspace.")
     filters: dict[str, list[str]] = Field(
@@ -51,8 +54,8 @@ class ExportJobOut(Schema):
     call: str | None = Field(description="Identifiant d'adresse de l'appel (workspace) ; null pour grants.")
     state: ExportState = Field(description="en_attente, en_cours, pret, echoue ou expire.")
     state_label: str
-    done: int = Field(description="Lignes écrites.")
-    total: int = Field(description="Lignes à écrire (connu une fois l'export commencé).")
+    done: int = Field(description="Lignes écrites (dossiers pour un zip).")
+    total: int = Field(description="Lignes à écrire, dossiers pour un zip (connu une fois l'export commencé).")
     percent: int = Field(description="Avancement, de 0 à 100.")
     size: int | None = Field(description="Taille du fichier en octets, une fois prêt.")
     error: str = Field(description="Pourquoi l'export a échoué ; vide sinon.")
@@ -93,6 +96,9 @@ def create_export(request, payload: ExportIn):
     else:
         if payload.call:
             raise ValidationError([{"loc": ["body", "payload", "call"], "msg": NO_CALL, "type": "value_error"}])
+        if payload.format == ExportFormat.ZIP:
+            raise ValidationError([{"loc": ["body", "payload", "format"], "msg": NO_GRANTS_ZIP,
+                                    "type": "value_error"}])
         parameters = {}
     try:
         job = jobs.create(request.auth, payload.kind, payload.format, call=call, parameters=parameters)
