@@ -22,8 +22,8 @@ Then it measures:
 
 - (a) the export of the 2025 call's list (« Tous ») as XLSX and as CSV, as the download builds it
   (``reporting.exports.build`` + ``formats.xlsx_file`` / ``csv_lines``), each in its own process: wall time of
-  the export and peak memory of the process (``ru_maxrss`` by ``os.wait4``), next to a process that only sets
-  Django up; (a') the same through the background job (``reporting.jobs.run``: progress saved, file stored);
+  the export and peak memory of the process (its ``VmHWM``), next to a process that only sets Django up;
+  (a') the same through the background job (``reporting.jobs.run``: progress saved, file stored);
 - (b) the statistics page of the region (Grand Est) and (c) the national page, through the real views (Django
   test client, ``force_login``): median / p95 / min of ``--repeat`` requests and the SQL queries of one.
 
@@ -361,22 +361,27 @@ def child(what: str, fmt: str, out_path: str) -> int:
             result.update(rows=job.done, size=job.size, state=state)
         result["seconds"] = time.perf_counter() - start
     result["queries"] = queries
+    # The peak resident memory of this process since its exec (``ru_maxrss`` would count the parent's memory
+    # inherited by the fork before the exec).
+    status = open("/proc/self/status").read()
+    result["peak_mb"] = int(status.split("VmHWM:")[1].split()[0]) / 1024
+    print(f"child {what} {fmt}: VmHWM {result['peak_mb']:.0f} MB", file=sys.stderr, flush=True)
     print(json.dumps(result), flush=True)
     return 0
 
 
 def run_child(what: str, fmt: str, out_path: str) -> dict:
-    """The child in its own process; its peak resident memory read by ``os.wait4`` (ru_maxrss, KiB on Linux)."""
+    """The child in its own process; its figures (its peak resident memory: ``VmHWM``) from its last line."""
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, __file__, "--child", what, fmt, out_path], stdout=subprocess.PIPE,
                             text=True, cwd=ROOT)
     output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, _usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise RuntimeError(f"export child {what} {fmt} failed ({proc.returncode}):\n{output[-2000:]}")
     found = json.loads(output.strip().splitlines()[-1])
-    found.update(peak_mb=usage.ru_maxrss / 1024, process_seconds=time.perf_counter() - started,
+    found.update(process_seconds=time.perf_counter() - started,
                  load=" / ".join(open("/proc/loadavg").read().split()[:3]))
     return found
 
@@ -487,7 +492,7 @@ def write_doc(result: dict) -> None:
               "`.venv/bin/python benchmarks/reporting.py [--dossiers N] [--database sqlite|postgres|both]`). "
               "Exports: the workspace's « Tous » list of the measured call, with the ARS' columns, each export in "
               "its own Python process (wall time of the export, Django set up excluded; peak RSS of the whole "
-              "process by `wait4`). Pages: through the real views, Django test client, `force_login` as an "
+              "process: its `VmHWM`). Pages: through the real views, Django test client, `force_login` as an "
               "instructor of the region and as the national reader; *SQL queries*: those of one request. "
               f"Targets (issue 13): export under {EXPORT_TARGET_S} s and {MEMORY_TARGET_MB} MB, each page under "
               f"{PAGE_TARGET_MS} ms.")
