@@ -533,7 +533,8 @@ def write_doc(result: dict) -> None:
               "`.venv/bin/python benchmarks/reporting.py [--dossiers N] [--database sqlite|postgres|both]`). "
               "Exports: the workspace's « Tous » list of the measured call, with the ARS' columns, each export in "
               "its own Python process (wall time of the export, Django set up excluded; peak RSS of the whole "
-              "process: its `VmHWM`). Pages: through the real views, Django test client, `force_login` as an "
+              "process: its `VmHWM`; CPU time of the whole process from `wait4`, ≈ 1 s of Django set up "
+              "included). Pages: through the real views, Django test client, `force_login` as an "
               "instructor of the region and as the national reader; *SQL queries*: those of one request. "
               f"Targets (issue 13): export under {EXPORT_TARGET_S} s and {MEMORY_TARGET_MB} MB, each page under "
               f"{PAGE_TARGET_MS} ms.")
