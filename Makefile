@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgres://root@127.0.0.1:5432/guichet
 
 
-.PHONY: install system-packages system-packages-demo demo serve test test-sqlite test-postgres test-oidc-provider lint bench clean mutation
+.PHONY: install system-packages system-packages-demo demo serve test test-sqlite test-postgres test-oidc-provider lint bench bench-reporting clean mutation
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,13 @@ bench: install
 	$(PY) benchmarks/payments.py --database sqlite
 	$(PY) benchmarks/hashing.py
 	$(PY) benchmarks/rush.py
+
+# Exports of 100 000 dossiers and the statistics pages (issue 13): slow (data generation and two exports of
+# 100 000 rows per database). Size and databases: make bench-reporting REPORTING_ARGS="--dossiers 20000 --database both"
+REPORTING_ARGS ?= --database sqlite
+
+bench-reporting: install
+	$(PY) benchmarks/reporting.py $(REPORTING_ARGS)
 
 clean:
 	rm -rf $(VENV) var

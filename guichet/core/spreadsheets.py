@@ -63,6 +63,22 @@ def write_only_cell(ws, value, number_format=None, font=None, alignment=None):
     return style(WriteOnlyCell(ws, value=value), value, number_format, font, alignment)
 
 
+def write_only_value(ws, value, number_format=None):
+    """What ``write_only_cell`` writes, as the bare value where no cell object is needed — nothing for an empty
+    value, a number or a text (that openpyxl would not read as a formula) without a format —, else the cell:
+    appending bare values spares a cell object per value in a large export."""
+    if value is None:
+        return None
+    if number_format is None:
+        if isinstance(value, str):
+            value = clean(value)
+            if not value.startswith("="):
+                return value
+        elif isinstance(value, int | float | Decimal):
+            return value
+    return write_only_cell(ws, value, number_format)
+
+
 def file_name_part(text: str, limit: int) -> str:
     """``text`` as part of a file name: characters a file name cannot hold replaced by « - »."""
     cleaned = "".join("-" if ch in FORBIDDEN_IN_FILENAMES else ch for ch in text if ch.isprintable())

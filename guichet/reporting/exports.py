@@ -15,20 +15,24 @@ each format writes them safely is ``guichet.core.spreadsheets``'s business.
 """
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from guichet.calls.models import FormKind, FormVersion
 from guichet.commission import scoring
 from guichet.commission.models import ActionLine
 from guichet.core.ids import is_ascii_number
+from guichet.core.money import normalize
 from guichet.core.spreadsheets import DATE, DATE_TIME, EUROS, TEXT
 from guichet.dossiers.models import Dossier, State
-from guichet.establishments.models import LegalStatus, Sector
+from guichet.establishments.models import Establishment, LegalStatus, Sector
+from guichet.formschema import qvct
 from guichet.formschema.values import format_for_display, parse_decimal
 from guichet.funding import balances
 from guichet.instruction import workspace
@@ -113,10 +117,10 @@ def _dossier_entries() -> list[Entry]:
          lambda d, c: statuses.get(est(d).legal_status, est(d).legal_status), ""),
         ("ght", "GHT", None, lambda d, c: est(d).ght, ""),
         ("parties_prenantes", "Parties prenantes", None,
-         lambda d, c: ", ".join(f"{p.name} ({p.finess})" for p in d.partners.all()), ""),
+         lambda d, c: ", ".join(f"{p.name} ({p.finess})" for p in _partners(d)), ""),
         ("groupe", "Groupe instructeur", None, lambda d, c: _group(d), ""),
-        ("etiquettes", "Étiquettes", None, lambda d, c: ", ".join(label.name for label in d.labels.all()), ""),
-        ("suivi_par", "Suivi par", None, lambda d, c: ", ".join(_person(u) for u in d.followers.all()), ""),
+        ("etiquettes", "Étiquettes", None, lambda d, c: ", ".join(label.name for label in _related(d, "labels")), ""),
+        ("suivi_par", "Suivi par", None, lambda d, c: ", ".join(_person(u) for u in _related(d, "followers")), ""),
         ("note", SCORE_HEADER, NUMBER, lambda d, c: _score(c, d), "score"),
         # The requested amount as the workspace's index reads it from the answers.
         ("montant_demande", "Montant demandé", EUROS,
@@ -157,13 +161,36 @@ def _format(f) -> str | None:
             "finess": IDENTIFIER, "siret": IDENTIFIER}.get(kind)
 
 
+# A number as the form stores it (« 1200.50 »): read without ``parse_decimal``'s checks, to the same Decimal.
+PLAIN_NUMBER = re.compile(r"-?\d{1,15}(\.\d+)?")
+# Types whose text answer is displayed as stored (``format_for_display`` ends with ``str(value)`` for them).
+AS_STORED = frozenset({"text", "textarea", "email", "phone", "choice", "establishment"})
+_qvct_labels: tuple = (None, {})
+
+
+def _qvct_label(code) -> str:
+    """``qvct.label``, its table built once per set of themes (an export reads it for every action)."""
+    global _qvct_labels
+    themes = qvct.themes()
+    if _qvct_labels[0] is not themes:
+        _qvct_labels = (themes, dict(qvct.choices()))
+    return _qvct_labels[1].get(code, code)
+
+
 def typed(f, value):
     """An answer as a typed cell value: Decimal for numbers, date for dates, text otherwise (as displayed)."""
     if value is None or value == "" or value == []:
         return None
+    if f.type in AS_STORED and isinstance(value, str):
+        return value
+    if f.type == "qvct_theme" and isinstance(value, list | str):
+        return ", ".join(_qvct_label(code) for code in (value if isinstance(value, list) else [value]))
     if f.type in ("integer", "decimal", "percentage", "amount", "computed"):
         try:
-            number = parse_decimal(value)
+            if isinstance(value, str) and PLAIN_NUMBER.fullmatch(value):
+                number = normalize(Decimal(value))
+            else:
+                number = parse_decimal(value)
         except Exception:  # noqa: BLE001 - an answer stored before a type change: shown as typed
             return str(value)
         if number is not None and (f.type == "amount" or f.opt("format") == "amount"):
@@ -201,13 +228,30 @@ def _batches(ids, related=True):
         chunk = ids[start:start + BATCH]
         found = Dossier.objects.filter(pk__in=chunk)
         if related:
+            # Lists (``to_attr``), not querysets: no queryset built per dossier. The partners unordered in SQL (with
+            # the establishments' default ORDER BY name, SQLite scans the whole directory along its name index).
             found = (found.select_related("establishment", "establishment__legal_entity", "index", "grant",
                                           "instructor_group_link__group")
-                     .prefetch_related("partners", "labels", "followers"))
+                     .prefetch_related(
+                         Prefetch("partners", queryset=Establishment.objects.order_by(), to_attr="export_partners"),
+                         Prefetch("labels", to_attr="export_labels"),
+                         Prefetch("followers", to_attr="export_followers")))
         else:
             found = found.only("pk", "number", "answers", "annotations")
         by_id = {d.pk: d for d in found}
         yield [by_id[pk] for pk in chunk if pk in by_id]
+
+
+def _related(d, name):
+    """A many-to-many relation of the dossier: the batch's prefetched list, else the query."""
+    found = getattr(d, f"export_{name}", None)
+    return found if found is not None else getattr(d, name).all()
+
+
+def _partners(d):
+    """The partner establishments by name (the establishments' default order)."""
+    found = getattr(d, "export_partners", None)
+    return sorted(found, key=lambda e: (e.name, e.pk)) if found is not None else d.partners.all()
 
 
 def _person(user) -> str:

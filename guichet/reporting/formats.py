@@ -16,7 +16,16 @@ from decimal import Decimal
 from openpyxl import Workbook
 from stream_write_ods import stream_write_ods
 
-from guichet.core.spreadsheets import BOLD, EUROS, TEXT, clean, csv_field, csv_identifier, write_only_cell
+from guichet.core.spreadsheets import (
+    BOLD,
+    EUROS,
+    TEXT,
+    clean,
+    csv_field,
+    csv_identifier,
+    write_only_cell,
+    write_only_value,
+)
 
 from .exports import IDENTIFIER, Export, Table
 
@@ -71,7 +80,7 @@ def _write_table(wb: Workbook, table: Table, taken: set):
     ws.append([write_only_cell(ws, c.header, font=BOLD) for c in table.columns])
     formats = [TEXT if c.number_format == IDENTIFIER else c.number_format for c in table.columns]
     for row in table.rows:
-        ws.append([write_only_cell(ws, v, f) for v, f in zip(row, formats, strict=True)])
+        ws.append([write_only_value(ws, v, f) for v, f in zip(row, formats, strict=True)])
 
 
 def xlsx_file(export: Export):
