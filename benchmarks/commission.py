@@ -205,7 +205,8 @@ def _table_request(client, session, lines: int):
     def run():
         response = client.get(url)
         assert response.status_code == 200, response.status_code
-        assert response.content.count(b'<tr id="ligne-') == lines, "every action is a row of the table"
+        # A large agenda shows one line per dossier, its actions opened on demand; a small one, every action.
+        assert response.content.count(b'<tr id="ligne-') in (0, lines), "no action row, or every one"
         return response
     return run
 
@@ -292,7 +293,8 @@ def apply_and_generate(session, user) -> dict:
     documents.enqueue_decision_documents = lambda s: enqueued.append(s.pk)
     notifications.transition = mails = _TimedTask(real_transition)
     try:
-        applied, apply_ms, apply_queries = counted(arbitration.apply_decisions, session, user)
+        applied, apply_ms, apply_queries = counted(arbitration.apply_decisions, session, user,
+                                                        early_reason="Mesure de performance.")
     finally:
         documents.enqueue_decision_documents, notifications.transition = real_generate, real_transition
     assert enqueued == [session.pk] and len(applied) == session.items.count()
@@ -382,6 +384,11 @@ def bench(args) -> dict:
     small_lines = ActionLine.objects.filter(item__session=small["session"]).count()
     client = Client()
     client.force_login(instructor)
+    from guichet.accounts.mfa import mark_session_verified
+
+    login = client.session  # an instructor's pages need the second factor: mark it passed, as the tests do
+    mark_session_verified(login, instructor)
+    login.save()
     measures, small_queries = {}, {}
 
     def run(key, fn, fn_small, repeat):
@@ -403,6 +410,9 @@ def bench(args) -> dict:
         _table_request(client, small["session"], small_lines), args.repeat)
     if args.profile:
         profile("the arbitration table page, decisions taken", _table_request(client, big["session"], lines))
+    for key, m in measures.items():
+        print(f"  {key}: median {m['median_ms']:.1f} ms, p95 {m['p95_ms']:.1f} ms, {m['queries']} queries, "
+              f"{m['bytes'] / 1024:.0f} KiB", flush=True)
     print(f"Applying the decisions, then generating {args.dossiers} letters and conventions and the minutes…",
           flush=True)
     generated = apply_and_generate(big["session"], instructor)

@@ -111,6 +111,54 @@ def test_the_session_page_shows_the_table_and_what_holds_decisions_back(client, 
     assert f'for="granted-{item.lines.first().pk}"' in page
 
 
+def test_a_large_agenda_shows_one_line_per_dossier_and_opens_one_on_demand(client, table, monkeypatch):
+    from guichet.commission import views_sessions
+
+    monkeypatch.setattr(views_sessions, "OPEN_ALL_UP_TO", 0)  # as if the agenda were a year's: collapsed
+    call, instructor, session, item = table
+    line = item.lines.get(position=1)
+    arbitration.set_amounts(line, instructor, granted="4000")
+    url = reverse("commission:session", args=[session.pk])
+    client.force_login(instructor)
+    page = text(client.get(url))
+    assert 'name="granted"' not in page and 'name="decision"' not in page
+    assert f'href="{url}?ouvrir={item.pk}#dossier-{item.pk}"' in page and "Voir les actions" in page
+    assert "accordé : <strong><span" in page and "4\u202f000,00\u00a0€" in page  # the dossier's total, summed
+    assert 'data-testid="reste">6\u202f000,00\u00a0€' in page  # the envelope's totals, always there
+    # Without JavaScript: the same page, this dossier opened; a wrong or foreign number opens nothing.
+    page = text(client.get(url, {"ouvrir": item.pk}))
+    assert f'for="granted-{line.pk}"' in page and f'for="decision-{item.pk}"' in page and "Masquer les actions" in page
+    for wrong in ("abc", "-1", "99999999999999", str(item.pk + 1000)):
+        response = client.get(url, {"ouvrir": wrong})
+        assert response.status_code == 200 and 'name="granted"' not in text(response)
+    # With htmx: the dossier's rows, focus on the link that closes them.
+    actions = reverse("commission:item_actions", args=[item.pk])
+    fragment = text(client.get(actions, **HTMX))
+    assert fragment.startswith(f'<tbody id="dossier-{item.pk}">') and f'for="granted-{line.pk}"' in fragment
+    assert "autofocus" in fragment and "Ergonomie" in fragment and "4\u202f000,00\u00a0€" in fragment
+    assert client.get(actions).url == f"{url}?ouvrir={item.pk}#dossier-{item.pk}"
+    # Typing without JavaScript goes back to the dossier opened.
+    response = client.post(reverse("commission:line_amounts", args=[line.pk]), {"granted": "5000"})
+    assert response.url == f"{url}?ouvrir={item.pk}#ligne-{line.pk}"
+
+
+def test_who_opens_a_dossiers_actions(client, table):
+    call, instructor, session, item = table
+    member = UserFactory()
+    arbitration.add_member(session, instructor, member, "membre")
+    actions = reverse("commission:item_actions", args=[item.pk])
+    for outsider in (InstructorFactory(region=region("11")), UserFactory()):
+        client.force_login(outsider)
+        assert client.get(actions, **HTMX).status_code == 404
+    client.force_login(member)  # read-only: the amounts, no input, no decision form
+    fragment = text(client.get(actions, **HTMX))
+    assert "Formation des managers" in fragment and 'name="granted"' not in fragment
+    assert 'name="decision"' not in fragment
+    client.logout()
+    assert client.get(actions, **HTMX).status_code == 302
+    assert client.get(reverse("commission:item_actions", args=[999999]), **HTMX).status_code in (302, 404)
+
+
 def test_decisions_recorded_and_applied_from_the_page(client, table, django_capture_on_commit_callbacks, monkeypatch):
 
     from guichet.commission import documents

@@ -121,6 +121,8 @@ NOT_COVERED = {
     "dossiers:accept_invitation": "an invitation's token, not the dossier (tests/test_dossier_filling.py)",
     "dossiers:delete": "a draft's deletion; this dossier is filed (tests/test_drafts.py)",
     "commission:envelope": "the call's envelope, no dossier (tests/test_arbitration.py)",
+    "commission:item_actions": "an htmx fragment of commission:session (without JavaScript, a redirect to it with "
+                               "?ouvrir=); its guards in tests/test_commission_sessions.py",
     "commission:minutes": "a generated PDF of a session, after the minutes task (tests/test_commission_sessions.py)",
     "commission:document": "a generated decision PDF, after the commission applies (tests/test_decision_documents.py)",
     "commission:grant": "a grant's signed convention, after the decision (tests/test_decision_documents.py)",

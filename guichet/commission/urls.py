@@ -20,6 +20,7 @@ urlpatterns = [
     path("seances/<int:pk>/proces-verbal.pdf", sessions.minutes, name="minutes"),
     path("seances/<int:pk>/proces-verbal/projet/", sessions.minutes_draft, name="minutes_draft"),
     path("ordre-du-jour/<int:item_pk>/retirer/", sessions.agenda_remove, name="agenda_remove"),
+    path("ordre-du-jour/<int:item_pk>/actions/", sessions.item_actions, name="item_actions"),
     path("ordre-du-jour/<int:item_pk>/decision/", sessions.item_decision, name="decision"),
     path("actions/<int:pk>/montants/", sessions.line_amounts, name="line_amounts"),
     path("documents/<int:pk>/", sessions.document_download, name="document"),

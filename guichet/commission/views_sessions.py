@@ -13,7 +13,8 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
+from django.db.models import Count, DecimalField, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -96,23 +97,44 @@ def line_url_pattern() -> str:
     return reverse("commission:line_amounts", args=[999999999]).replace("999999999", "{}")
 
 
-def _table(session: Session):
-    """The arbitration table's rows: items with lines, scores and ceilings, in agenda order."""
+OPEN_ALL_UP_TO = 10  # a session this small shows every action; a larger one, one line per dossier
+
+
+def _opened(request) -> int | None:
+    """The agenda item whose actions ``?ouvrir=`` asks to show (without JavaScript); anything else, none."""
+    raw = request.GET.get("ouvrir", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+def _table(session: Session, opened: int | None = None):
+    """The arbitration table's rows, in agenda order: each dossier with its totals (summed by the database)
+    and score; the action lines (with ceilings) only of the opened dossier, or of every one on a small
+    agenda — a year's session has thousands of lines, the page shows one dossier's at a time."""
     call = session.call
-    items = list(session.items.select_related("dossier__establishment").prefetch_related(
-        Prefetch("lines", queryset=ActionLine.objects.order_by("position"))))
+    zero = Value(Decimal(0), output_field=DecimalField(max_digits=14, decimal_places=2))
+    items = list(session.items.select_related("dossier__establishment").annotate(
+        total_requested=Coalesce(Sum("lines__requested"), zero), total_proposed=Coalesce(Sum("lines__proposed"), zero),
+        total_granted=Coalesce(Sum("lines__granted"), zero), line_count=Count("lines")))
     scores = scores_of([i.dossier_id for i in items], list(call.criteria.all()))
-    pattern = line_url_pattern()
+    shown = {i.pk for i in items} if len(items) <= OPEN_ALL_UP_TO else {opened} & {i.pk for i in items}
+    _attach_lines([i for i in items if i.pk in shown], call)
     for item in items:
         item.score = scores[item.dossier_id].mean
-        item.line_list = list(item.lines.all())
-        for line in item.line_list:
-            line.ceiling = arbitration.line_ceiling(line, call.cofinancing_rate)
-            line.url = pattern.format(line.pk)
-        item.total_requested = sum((li.requested for li in item.line_list), Decimal(0))
-        item.total_proposed = sum((li.proposed or 0 for li in item.line_list), Decimal(0))
-        item.total_granted = sum((li.granted or 0 for li in item.line_list), Decimal(0))
+        item.opened = item.pk in shown
+        item.on_demand = item.opened and len(items) > OPEN_ALL_UP_TO
     return items
+
+
+def _attach_lines(items, call) -> None:
+    """Give ``items`` their action lines (``line_list``), each with its ceiling and amounts URL."""
+    pattern = line_url_pattern()
+    by_item = {item.pk: item for item in items}
+    for item in items:
+        item.line_list = []
+    for line in ActionLine.objects.filter(item_id__in=by_item).order_by("item_id", "position"):
+        line.ceiling = arbitration.line_ceiling(line, call.cofinancing_rate)
+        line.url = pattern.format(line.pk)
+        by_item[line.item_id].line_list.append(line)
 
 
 @login_required
@@ -123,7 +145,7 @@ def session_detail(request, pk):
 def _render_session(request, session, *, early_reason="", early_error="", status=200):
     call = session.call
     manage = arbitration.can_manage(request.user, call)
-    items = _table(session)
+    items = _table(session, _opened(request))
     return render(request, "commission/session.html", {
         "session": session, "call": call, "items": items, "manage": manage and session.is_open,
         "can_manage": manage, "totals": arbitration.totals(call),
@@ -235,7 +257,7 @@ def line_amounts(request, pk):
     if not request.htmx:
         for message in errors.values():
             messages.error(request, f"{line.title} : {message}")
-        return redirect(f"{session_url(session)}#ligne-{line.pk}")
+        return redirect(f"{session_url(session)}?ouvrir={line.item_id}#ligne-{line.pk}")
     item = line.item
     lines = list(item.lines.all())
     return render(request, "commission/_line.html", {
@@ -251,6 +273,28 @@ def session_url(session) -> str:
 
 
 @login_required
+def item_actions(request, item_pk):
+    """One dossier's rows of the arbitration table, its actions opened (« Voir les actions »): the htmx
+    fragment; without JavaScript, the session page with this dossier opened."""
+    item = get_object_or_404(AgendaItem.objects.select_related("dossier__establishment"), pk=item_pk)
+    session = _session(request, item.session_id)
+    if not request.htmx:
+        return redirect(f"{session_url(session)}?ouvrir={item.pk}#dossier-{item.pk}")
+    call = session.call
+    manage = arbitration.can_manage(request.user, call)
+    item.score = scores_of([item.dossier_id], list(call.criteria.all()))[item.dossier_id].mean
+    _attach_lines([item], call)
+    item.opened = item.on_demand = True
+    item.line_count = len(item.line_list)
+    item.total_requested = sum((li.requested for li in item.line_list), Decimal(0))
+    item.total_proposed = sum((li.proposed or 0 for li in item.line_list), Decimal(0))
+    item.total_granted = sum((li.granted or 0 for li in item.line_list), Decimal(0))
+    return render(request, "commission/_item.html", {
+        "session": session, "item": item, "manage": manage and session.is_open, "can_manage": manage,
+        "decisions": Decision.choices, "convention_kinds": ConventionKind.choices, "focus": True})
+
+
+@login_required
 @require_POST
 def item_decision(request, item_pk):
     item = get_object_or_404(AgendaItem.objects.select_related("session__call__region", "dossier"), pk=item_pk)
@@ -263,7 +307,7 @@ def item_decision(request, item_pk):
     else:
         messages.success(request, f"Décision enregistrée pour le dossier {item.dossier} : "
                                   f"{item.outcome.lower()}.")
-    return redirect(f"{session_url(item.session)}#dossier-{item.pk}")
+    return redirect(f"{session_url(item.session)}?ouvrir={item.pk}#dossier-{item.pk}")
 
 
 @login_required
