@@ -4,17 +4,29 @@
   ``format_for_display``: same values, same types;
 - ``spreadsheets.write_only_value`` appends a bare value where no cell object is needed: text that looks like a
   formula, or a value with a number format, still gets its typed cell;
+- ``spreadsheets.write_streamed_row`` (XlsxWriter, row by row) types cells as ``write_only_cell`` does;
 - the partners of a dossier come in the establishments' order (by name) from the batch's prefetched list.
 """
 
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell
 
-from guichet.core.spreadsheets import EUROS, write_only_cell, write_only_value
+from guichet.core.spreadsheets import (
+    DATE,
+    DATE_TIME,
+    EUROS,
+    TEXT,
+    StreamedFormats,
+    streamed_workbook,
+    write_only_cell,
+    write_only_value,
+    write_streamed_row,
+)
 from guichet.formschema.schema import parse_schema
 from guichet.formschema.values import format_for_display, parse_decimal
 from guichet.reporting import exports
@@ -80,6 +92,29 @@ def test_write_only_value_keeps_text_text_and_formats_on_cells():
     assert (cell.value, cell.number_format, cell.data_type) == (reference_cell.value, EUROS, "n")
     when = dt.date(2025, 3, 4)
     assert isinstance(write_only_value(ws, when), Cell)  # a date gets its default date format
+
+
+def test_streamed_rows_keep_text_text_and_type_numbers_and_dates():
+    out = io.BytesIO()
+    wb = streamed_workbook(out)
+    styles = StreamedFormats(wb)
+    ws = wb.add_worksheet("Feuille")
+    values = ["=1+1", "+33 1 23", "@SOMME(A1)", "Projet\x07 QVCT", "010000016", Decimal("1200.50"), 3,
+              dt.date(2025, 3, 4), dt.datetime(2025, 3, 4, 10, 30), True, None]
+    formats = [None, None, None, None, styles(TEXT), styles(EUROS), None, None, None, None, styles(EUROS)]
+    write_streamed_row(ws, 0, values, formats, styles)
+    wb.close()
+    row = next(load_workbook(io.BytesIO(out.getvalue()))["Feuille"].iter_rows())
+    found = [(c.value, c.data_type) for c in row]
+    assert found[:5] == [("=1+1", "s"), ("+33 1 23", "s"), ("@SOMME(A1)", "s"), ("Projet QVCT", "s"),
+                         ("010000016", "s")]
+    assert row[4].number_format == TEXT
+    assert (row[5].value, row[5].data_type, row[5].number_format) == (1200.5, "n", EUROS)
+    assert (row[6].value, row[6].data_type) == (3, "n")
+    assert row[7].value == dt.datetime(2025, 3, 4) and row[7].number_format == DATE
+    assert row[8].value == dt.datetime(2025, 3, 4, 10, 30) and row[8].number_format == DATE_TIME
+    assert row[9].value is True
+    assert len(row) == 10  # nothing written for an empty value
 
 
 @pytest.mark.django_db

@@ -79,6 +79,61 @@ def write_only_value(ws, value, number_format=None):
     return write_only_cell(ws, value, number_format)
 
 
+# XlsxWriter's options for the large exports: a row is written to disk as soon as it is complete (bounded
+# memory); text is only ever written with ``write_string``, and these keep even ``write`` from reading a text as a
+# formula, a number or a link.
+XLSXWRITER_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+                      "strings_to_urls": False, "default_date_format": DATE}
+
+
+def streamed_workbook(out):
+    """An XlsxWriter workbook writing into the file object ``out``, row by row (``write_streamed_row``): for
+    exports of many thousands of rows, where openpyxl's per-cell objects take most of the time."""
+    import xlsxwriter  # only the large exports need it
+
+    return xlsxwriter.Workbook(out, XLSXWRITER_OPTIONS)
+
+
+class StreamedFormats:
+    """The XlsxWriter format objects of a workbook, one per number format (created once, shared by cells)."""
+
+    def __init__(self, workbook):
+        self.workbook, self.cache = workbook, {}
+        self.bold = workbook.add_format({"bold": True})
+
+    def __call__(self, number_format):
+        if number_format is None:
+            return None
+        if number_format not in self.cache:
+            self.cache[number_format] = self.workbook.add_format({"num_format": number_format})
+        return self.cache[number_format]
+
+
+def write_streamed_row(ws, row_number, values, formats, defaults):
+    """Write ``values`` into row ``row_number`` (from 0) of an XlsxWriter worksheet, typed as ``write_only_cell``
+    types them: a text is always a text cell (never a formula), a Decimal a number, a date a date (with its column's
+    format, else ``defaults``' date format); nothing is written for an empty value. ``formats`` holds each
+    column's format object (or None); ``defaults`` is the ``StreamedFormats`` of the workbook."""
+    for column, (value, number_format) in enumerate(zip(values, formats, strict=True)):
+        if value is None:
+            continue
+        kind = type(value)
+        if kind is str:
+            ws.write_string(row_number, column, clean(value), number_format)
+        elif kind is Decimal or kind is int or kind is float:
+            ws.write_number(row_number, column, value, number_format)
+        elif kind is bool:
+            ws.write_boolean(row_number, column, value, number_format)
+        elif kind is dt.datetime:
+            ws.write_datetime(row_number, column, value, number_format or defaults(DATE_TIME))
+        elif kind is dt.date:
+            ws.write_datetime(row_number, column, value, number_format or defaults(DATE))
+        elif isinstance(value, int | float | Decimal):  # subclasses (an IntEnum…)
+            ws.write_number(row_number, column, value, number_format)
+        else:
+            ws.write_string(row_number, column, clean(str(value)), number_format)
+
+
 def file_name_part(text: str, limit: int) -> str:
     """``text`` as part of a file name: characters a file name cannot hold replaced by « - »."""
     cleaned = "".join("-" if ch in FORBIDDEN_IN_FILENAMES else ch for ch in text if ch.isprintable())

@@ -1,4 +1,4 @@
-"""Writing an ``exports.Export`` as CSV (streamed, French Excel's dialect), XLSX (openpyxl's write-only mode) or
+"""Writing an ``exports.Export`` as CSV (streamed, French Excel's dialect), XLSX (XlsxWriter, row by row) or
 ODS (streamed by stream-write-ods: the file is zipped as it is sent, never held whole).
 
 CSV: UTF-8 with a BOM (so that Excel reads the accents), « ; » between fields, decimal comma, dd/mm/yyyy dates,
@@ -13,18 +13,17 @@ import datetime as dt
 import tempfile
 from decimal import Decimal
 
-from openpyxl import Workbook
 from stream_write_ods import stream_write_ods
 
 from guichet.core.spreadsheets import (
-    BOLD,
     EUROS,
     TEXT,
+    StreamedFormats,
     clean,
     csv_field,
     csv_identifier,
-    write_only_cell,
-    write_only_value,
+    streamed_workbook,
+    write_streamed_row,
 )
 
 from .exports import IDENTIFIER, Export, Table
@@ -69,29 +68,33 @@ def _sheet_title(title: str, taken: set) -> str:
     return name
 
 
-def _write_table(wb: Workbook, table: Table, taken: set):
-    ws = wb.create_sheet(_sheet_title(table.title, taken))
-    ws.freeze_panes = "B3"  # the dossier's number and the two header rows stay in view
-    parts, previous = [], None
-    for column in table.columns:
-        parts.append(column.part if column.part and column.part != previous else None)
+def _write_table(wb, styles: StreamedFormats, table: Table, taken: set):
+    ws = wb.add_worksheet(_sheet_title(table.title, taken))
+    ws.freeze_panes(2, 1)  # the dossier's number and the two header rows stay in view
+    # In constant memory, a row is written out once a later row is begun: each row is written whole, in order.
+    previous = None
+    for index, column in enumerate(table.columns):
+        if column.part and column.part != previous:
+            ws.write_string(0, index, clean(column.part), styles.bold)
         previous = column.part
-    ws.append([write_only_cell(ws, p, font=BOLD) for p in parts])
-    ws.append([write_only_cell(ws, c.header, font=BOLD) for c in table.columns])
-    formats = [TEXT if c.number_format == IDENTIFIER else c.number_format for c in table.columns]
-    for row in table.rows:
-        ws.append([write_only_value(ws, v, f) for v, f in zip(row, formats, strict=True)])
+    for index, column in enumerate(table.columns):
+        ws.write_string(1, index, clean(column.header), styles.bold)
+    formats = [styles(TEXT if c.number_format == IDENTIFIER else c.number_format) for c in table.columns]
+    for number, row in enumerate(table.rows, start=2):
+        write_streamed_row(ws, number, row, formats, styles)
 
 
 def xlsx_file(export: Export):
-    """The XLSX workbook in a temporary file (in memory while small, on disk beyond), positioned at its start."""
-    wb = Workbook(write_only=True)
-    taken = set()
-    _write_table(wb, export.main, taken)
-    for table in export.repeats:
-        _write_table(wb, table, taken)
+    """The XLSX workbook in a temporary file (in memory while small, on disk beyond), positioned at its start.
+    XlsxWriter writes each sheet's rows to a temporary file as they come (bounded memory), then zips them."""
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    wb.save(out)
+    wb = streamed_workbook(out)
+    styles = StreamedFormats(wb)
+    taken = set()
+    _write_table(wb, styles, export.main, taken)
+    for table in export.repeats:
+        _write_table(wb, styles, table, taken)
+    wb.close()
     out.seek(0)
     return out
 
