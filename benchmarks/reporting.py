@@ -465,9 +465,12 @@ def bench(args) -> dict:
             return response
 
         print(f"Measuring the {key} statistics page…", flush=True)
-        kib = len(get().content) / 1024  # the warm-up request
+        started = time.perf_counter()
+        kib = len(get().content) / 1024  # the warm-up request: computes and keeps the figures (no snapshot yet)
+        first_ms = (time.perf_counter() - started) * 1000
+        print(f"  first request (computes the snapshot): {first_ms:.0f} ms", flush=True)
         found = measure(get, args.repeat, warmup=0)
-        found.update(load=" / ".join(open("/proc/loadavg").read().split()[:3]), kib=kib)
+        found.update(load=" / ".join(open("/proc/loadavg").read().split()[:3]), kib=kib, first_ms=first_ms)
         print(f"  median {found['median_ms']:.0f} ms, p95 {found['p95_ms']:.0f} ms, {found['queries']} queries, "
               f"load {found['load']}", flush=True)
         pages[key] = found

@@ -25,7 +25,7 @@ from guichet.api.errors import responses
 from guichet.api.inputs import SLUG_PATTERN, slug_param
 from guichet.calls.models import Call
 from guichet.establishments.models import Region
-from guichet.reporting import statistics
+from guichet.reporting import snapshots, statistics
 
 router = Router(tags=["statistiques"])
 
@@ -94,7 +94,7 @@ def _out(stats: statistics.Statistics) -> dict:
             summary="Statistiques d'un appel à projets de la région du jeton")
 def call_statistics(request, slug: str = slug_param()):
     call = get_object_or_404(Call.objects.instructed_by(request.auth), slug=slug)
-    return _out(statistics.compute(statistics.for_call(call)))
+    return _out(snapshots.get(statistics.for_call(call)).stats)
 
 
 @router.get("/regions/{region}/statistics", response={200: StatisticsOut, **responses(401, 404, 422)},
@@ -104,7 +104,7 @@ def region_statistics(request, region: str = Path(..., pattern=SLUG_PATTERN, exa
     found = get_object_or_404(Region, slug=region)
     if not is_ars_of(request.auth, found):
         raise Http404  # like a page of another region
-    return _out(statistics.compute(statistics.for_region(found)))
+    return _out(snapshots.get(statistics.for_region(found)).stats)
 
 
 @router.get("/statistics/national", response={200: StatisticsOut, **responses(401, 403)},
@@ -112,4 +112,4 @@ def region_statistics(request, region: str = Path(..., pattern=SLUG_PATTERN, exa
 def national_statistics(request):
     if not request.auth.is_superuser:
         raise HttpError(403, NATIONAL_ONLY)
-    return _out(statistics.compute(statistics.for_country()))
+    return _out(snapshots.get(statistics.for_country()).stats)

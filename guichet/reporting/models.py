@@ -99,3 +99,22 @@ class ExportTemplate(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class StatisticsSnapshot(models.Model):
+    """The figures of one statistics scope as last computed (``snapshots``): the pages, the bilan and the API read
+    them instead of recomputing every figure on each request. ``stale``: data feeding the figures changed since
+    ``computed_at``; ``refresh_pending``: a refresh task is queued (at most one per scope)."""
+
+    key = models.CharField("périmètre", max_length=40, unique=True)  # "call:<pk>", "region:<pk>", "national"
+    computed_at = models.DateTimeField("calculé le")
+    payload = models.JSONField("chiffres")
+    stale = models.BooleanField("à recalculer", default=False)
+    refresh_pending = models.BooleanField("recalcul demandé", default=False)
+
+    class Meta:
+        verbose_name = "chiffres calculés"
+        verbose_name_plural = "chiffres calculés"
+
+    def __str__(self):
+        return self.key

@@ -25,3 +25,11 @@ def export_ready(job_pk: int) -> None:
                "mine_url": settings.SITE_URL + reverse("reporting:mine")}
     send_mail(f"Votre export est prêt — {job.get_kind_display()}",
               render_to_string("reporting/emails/export_ready.txt", context), None, [job.author.email])
+
+
+@task(queue_name="default")
+def refresh_statistics(key: str) -> None:
+    """Recompute one statistics scope's snapshot (``snapshots.refresh``)."""
+    from . import snapshots
+
+    snapshots.refresh(key)

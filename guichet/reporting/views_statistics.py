@@ -9,6 +9,9 @@ audit trail; opening or closing a call's public page (``call_public_toggle``) do
 
 « Bilan de l'appel » (``call_bilan``): the call's narrative and figures as a PDF (``bilan``), same audience as
 the call's page. The public page of a call (``public_call_statistics``, no login): see ``public``.
+
+Every page, download, the bilan and the public page read the precomputed figures (``snapshots``), and say
+when they were computed (« mise à jour en cours » while a refresh is queued).
 """
 
 from django.contrib import messages
@@ -29,7 +32,7 @@ from guichet.core.spreadsheets import EUROS as EUROS_FORMAT
 from guichet.core.spreadsheets import XLSX, file_name_part
 from guichet.establishments.models import Region
 
-from . import bilan, charts, formats, public, statistics
+from . import bilan, charts, formats, public, snapshots, statistics
 from .exports import Column, Export, Table
 
 FORMATS = ("csv", "xlsx", "svg")
@@ -54,7 +57,8 @@ def _national(request):
 
 
 def _page(request, scope, download_url, context):
-    stats = statistics.compute(scope)
+    snapshot = snapshots.get(scope)
+    stats = snapshot.stats
     figures = []
     for f in stats.figures:
         chart = charts.svg(f)
@@ -64,7 +68,7 @@ def _page(request, scope, download_url, context):
             "downloads": [(ext.upper(), download_url(f.key, ext)) for ext in FORMATS if ext != "svg" or chart]})
     time = stats.time
     return render(request, "reporting/statistics.html", {
-        **context, "stats": stats, "figures": figures, "scope": scope,
+        **context, "stats": stats, "figures": figures, "scope": scope, "snapshot": snapshot,
         "median": charts.number(time.median_days, statistics.DAYS),
         "usual": charts.number(time.usual_days, statistics.DAYS),
         "granted": charts.number(stats.figure("montants").rows[2].values[0], statistics.EUROS),
@@ -75,10 +79,9 @@ def _page(request, scope, download_url, context):
 def _download(scope, key, extension, base_name):
     if extension not in FORMATS:
         raise Http404
-    try:
-        figure = statistics.figure(scope, key)
-    except KeyError:
-        raise Http404 from None
+    if key not in statistics.figure_keys(scope):
+        raise Http404
+    figure = snapshots.get(scope).stats.figure(key)
     day = timezone.localdate().strftime("%Y-%m-%d")
     name = f"{file_name_part(base_name, 80)} - {file_name_part(figure.title, 80)} - {day}.{extension}"
     if extension == "svg":
@@ -113,8 +116,9 @@ def call_bilan(request, slug):
     from guichet.documents.render import html_to_pdf  # loads WeasyPrint: only this view needs it
 
     call = _call(request, slug)
-    stats = statistics.compute(statistics.for_call(call))
-    html = render_to_string("reporting/bilan.html", bilan.context(call, stats, timezone.localdate()))
+    snapshot = snapshots.get(statistics.for_call(call))
+    html = render_to_string("reporting/bilan.html", {**bilan.context(call, snapshot.stats, timezone.localdate()),
+                                                     "snapshot": snapshot})
     name = f"Bilan de l'appel - {file_name_part(call.title, 80)} - {timezone.localdate():%Y-%m-%d}.pdf"
     response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(True, name)
@@ -142,13 +146,10 @@ def public_call_statistics(request, slug):
     call = get_object_or_404(Call.objects.calls().filter(published=True, public_statistics=True,
                                                          kind=CallKind.APPLICATION).select_related("region"),
                              slug=slug)
-    scope = statistics.for_call(call)
-    # Only the figures the page reads: an anonymous page computes no more than it shows.
-    stats = statistics.Statistics(scope, statistics.processing_time(scope),
-                                  [statistics.figure(scope, key) for key in public.FIGURES])
+    snapshot = snapshots.get(statistics.for_call(call))
     return render(request, "reporting/public.html", {
-        "call": call, "figures": public.figures(stats), "page_title": f"Les chiffres — {call.title}",
-        "nav": "calls"})
+        "call": call, "figures": public.figures(snapshot.stats), "snapshot": snapshot,
+        "page_title": f"Les chiffres — {call.title}", "nav": "calls"})
 
 
 @login_required
