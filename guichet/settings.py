@@ -306,6 +306,7 @@ GUICHET_KNOWN_BROWSER_DAYS = int(os.environ.get("GUICHET_KNOWN_BROWSER_DAYS", "7
 # Exports: a list of at most this many dossiers (or grants) is sent at once; a longer one is written by a
 # background task and kept this many days in « Mes exports » (``manage.py purge_exports`` deletes it then).
 GUICHET_EXPORT_STREAM_MAX = int(os.environ.get("GUICHET_EXPORT_STREAM_MAX", "2000"))
+GUICHET_STATISTICS_MAX_AGE = int(os.environ.get("GUICHET_STATISTICS_MAX_AGE", "600"))
 GUICHET_ZIP_STREAM_MAX = int(os.environ.get("GUICHET_ZIP_STREAM_MAX", "200"))
 GUICHET_EXPORT_RETENTION_DAYS = int(os.environ.get("GUICHET_EXPORT_RETENTION_DAYS", "7"))
 

@@ -26,9 +26,7 @@ from tests.test_dossier_filling import SCHEMA, fill_completely
 pytestmark = pytest.mark.real_mfa
 
 AUTOSAVE = {"sqlite": 10, "postgresql": 11}
-# Filing: 2 of them after the commit, marking the statistics of the call, its region and the country stale
-# (``reporting.snapshots.mark_stale``: which snapshots have no refresh queued, then one UPDATE).
-FILING = {"sqlite": 17, "postgresql": 19}
+FILING = {"sqlite": 15, "postgresql": 17}
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "emails"]}}
 
 

@@ -175,3 +175,29 @@ def test_the_command_refreshes_every_scope(data):
     assert not national.stale and not national.refresh_pending
     assert snapshots.get(statistics.for_country()).stats.figures == statistics.compute(
         statistics.for_country()).figures
+
+
+def test_a_filing_marks_nothing_and_an_aged_snapshot_refreshes_itself_when_read(data, settings,
+                                                                                django_capture_on_commit_callbacks):
+    """A deadline rush must not pay for the figures: filings reach them when a snapshot older than
+    GUICHET_STATISTICS_MAX_AGE is read, which queues its refresh (once)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from guichet.dossiers.workflow import filed
+
+    settings.TASKS = DATABASE_TASKS
+    settings.GUICHET_STATISTICS_MAX_AGE = 600
+    for scope in scopes(data):
+        snapshots.store(scope)
+    d = Dossier.objects.filter(call=data["call_a"]).first()
+    with django_capture_on_commit_callbacks(execute=True):
+        filed.send(sender=Dossier, dossier=d, at=timezone.now())
+    assert not StatisticsSnapshot.objects.filter(stale=True).exists() and not DBTaskResult.objects.exists()
+    region = statistics.for_region(data["hdf"])
+    assert not snapshots.get(region).stale  # fresh: read as it is
+    StatisticsSnapshot.objects.update(computed_at=timezone.now() - dt.timedelta(seconds=601))
+    assert snapshots.get(region).stale  # aged: shown, and its refresh queued
+    assert snapshots.get(region).stale
+    assert [r.args_kwargs["args"][0] for r in DBTaskResult.objects.all()] == [f"region:{data['hdf'].pk}"]

@@ -1,18 +1,21 @@
-"""What makes precomputed statistics stale (``snapshots.mark_stale``): a dossier filed or changing state, a grant,
-a payment, a commission's action line or a call (its envelope) saved or deleted."""
+"""What makes precomputed statistics stale (``snapshots.mark_stale``): a dossier changing state at the ARS' hand,
+a grant, a payment, a commission's action line or a call (its envelope) saved or deleted.
+
+A filing does not: at a deadline hundreds of applicants file within minutes, and a filing must not pay for the
+figures (its query count is asserted, ``tests/test_query_counts.py``). Filings reach the figures when a snapshot
+older than ``GUICHET_STATISTICS_MAX_AGE`` is read (``snapshots.get`` then queues its refresh)."""
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from guichet.calls.models import Call
 from guichet.commission.models import ActionLine
-from guichet.dossiers.workflow import filed, transitioned
+from guichet.dossiers.workflow import transitioned
 from guichet.funding.models import Grant, Payment
 
 from . import snapshots
 
 
-@receiver(filed, dispatch_uid="reporting.statistics_stale_on_filing")
 @receiver(transitioned, dispatch_uid="reporting.statistics_stale_on_transition")
 def dossier_transitioned(sender, dossier, **kwargs):
     snapshots.mark_stale(snapshots.keys_for(dossier.call_id, dossier.call.region_id))

@@ -8,6 +8,8 @@ dossiers (computing a region of 100 000 dossiers takes seconds).
   commission or a call is saved; ``signals``), ``mark_stale`` flags the call's, its region's and the national
   snapshots in one UPDATE and, after the commit, queues one ``refresh_statistics`` task per scope that has no
   refresh queued yet (the debounce). A stale snapshot is still shown, with its date and « mise à jour en cours ».
+- A filing marks nothing (it must stay cheap at a deadline rush): a snapshot read when older than
+  ``GUICHET_STATISTICS_MAX_AGE`` seconds queues its own refresh, so new filings show within that time.
 - ``refresh_all`` (``manage.py refresh_statistics``) recomputes every scope, e.g. nightly.
 
 The payload is the same computation as ``statistics.compute`` (the national one names no one), stored as JSON:
@@ -20,6 +22,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -103,6 +106,10 @@ def get(scope: statistics.Scope) -> Snapshot:
     found = StatisticsSnapshot.objects.filter(key=key_of(scope)).first()
     if found is None:
         return store(scope)
+    aged = found.computed_at < timezone.now() - dt.timedelta(seconds=settings.GUICHET_STATISTICS_MAX_AGE)
+    if aged and not found.refresh_pending:
+        _flush([found.key])
+        found.stale = True
     return Snapshot(load(scope, found.payload), found.computed_at, found.stale)
 
 
