@@ -39,10 +39,21 @@ def file_name(call, extension: str, what: str = "Dossiers") -> str:
 
 
 def instructed_call(request, slug):
-    """The call, if the user is ARS staff instructing it (else 404: another region's call does not exist for them)."""
-    if not (request.user.is_superuser or request.user.is_ars_staff):
-        raise Http404
+    """The call, if the user is ARS staff instructing it (else 404: another region's call does not exist for them;
+    ``instructed_by`` is empty for anyone else)."""
     return get_object_or_404(Call.objects.instructed_by(request.user).select_related("region"), slug=slug)
+
+
+def start_job(request, kind: str, fmt: str, call=None, parameters=None, details=None):
+    """A background export for the user, then its page; « Mes exports » with the reason when too many wait.
+    The job's creation is in the audit trail with ``details``."""
+    try:
+        job = jobs.create(request.user, kind, fmt, call=call, parameters=parameters)
+    except jobs.TooMany as exc:
+        messages.warning(request, str(exc))
+        return redirect("reporting:mine")
+    audit.record(request.user, "export:job", request=request, obj=job, format=fmt, **(details or {}))
+    return redirect("reporting:job", job.pk)
 
 
 def send(export, extension: str, filename: str):
@@ -65,15 +76,9 @@ def workspace_export(request, slug, extension):
     call = instructed_call(request, slug)
     tab, sort, _form, filters, _labels = list_state(request.GET, call)
     if jobs.goes_to_job(workspace.queryset(call, request.user, tab, filters, sort).count()):
-        try:
-            job = jobs.create(request.user, ExportKind.WORKSPACE, extension, call=call,
-                              parameters=jobs.workspace_parameters(request.GET))
-        except jobs.TooMany as exc:
-            messages.warning(request, str(exc))
-            return redirect("reporting:mine")
-        audit.record(request.user, "export:job", request=request, obj=job, call=call.slug, format=extension,
-                     tab=tab, query=request.GET.urlencode()[:500])
-        return redirect("reporting:job", job.pk)
+        return start_job(request, ExportKind.WORKSPACE, extension, call=call,
+                         parameters=jobs.workspace_parameters(request.GET),
+                         details={"call": call.slug, "tab": tab, "query": request.GET.urlencode()[:500]})
     export = exports.build(call, request.user, tab, filters, sort, private=request.user.is_ars_staff)
     # Personal data leaves the platform: who took which list, in which format, is in the audit trail.
     audit.record(request.user, "export:workspace", request=request, call=call.slug, format=extension, tab=tab,
@@ -120,13 +125,7 @@ def grants_export(request, extension):
     if not is_ars_staff(request.user):
         raise PermissionDenied("Cet export est réservé aux agents de l'ARS.")
     if jobs.goes_to_job(grant_exports.grants(request.user).count()):
-        try:
-            job = jobs.create(request.user, ExportKind.GRANTS, extension)
-        except jobs.TooMany as exc:
-            messages.warning(request, str(exc))
-            return redirect("reporting:mine")
-        audit.record(request.user, "export:job", request=request, obj=job, format=extension, kind="grants")
-        return redirect("reporting:job", job.pk)
+        return start_job(request, ExportKind.GRANTS, extension, details={"kind": "grants"})
     audit.record(request.user, "export:grants", request=request, format=extension)
     day = timezone.localdate().strftime("%Y-%m-%d")
     return send(grant_exports.build(request.user), extension, f"Subventions et paiements - {day}.{extension}")

@@ -21,7 +21,7 @@ from guichet.instruction.views_workspace import list_state
 
 from . import archives, dossier_pdf, export_templates, exports, jobs
 from .models import ExportFormat, ExportKind, ExportTemplate
-from .views import file_name, instructed_call
+from .views import file_name, instructed_call, start_job
 
 
 def zip_response(request, call, ids: list[int], what: str, template: ExportTemplate | None = None
@@ -54,14 +54,9 @@ def list_zip(request, call, ids: list[int], tab: str, template: ExportTemplate |
     parameters = jobs.workspace_parameters(request.GET)
     if template is not None:
         parameters["modele"] = [str(template.pk)]
-    try:
-        job = jobs.create(request.user, ExportKind.WORKSPACE, ExportFormat.ZIP, call=call, parameters=parameters)
-    except jobs.TooMany as exc:
-        messages.warning(request, str(exc))
-        return redirect("reporting:mine")
-    audit.record(request.user, "export:job", request=request, obj=job, call=call.slug, format="zip", tab=tab,
-                 query=request.GET.urlencode()[:500], **({"template": template.name} if template else {}))
-    return redirect("reporting:job", job.pk)
+    return start_job(request, ExportKind.WORKSPACE, ExportFormat.ZIP, call=call, parameters=parameters,
+                     details={"call": call.slug, "tab": tab, "query": request.GET.urlencode()[:500],
+                              **({"template": template.name} if template else {})})
 
 
 @login_required
@@ -93,10 +88,7 @@ def selection_zip(request, slug):
         messages.error(request, exc.messages[0])
         return redirect(back)
     # The posted order is the page's (the checkboxes in the list's order): the archive keeps it.
-    wanted = [int(value) for value in dict.fromkeys(raw)]
-    found = set(Dossier.objects.visible_to(request.user).filter(call=call, pk__in=wanted)
-                .values_list("pk", flat=True))
-    ids = [pk for pk in wanted if pk in found]
+    ids = exports.selection_ids(call, raw, limit=len(raw))
     if not ids:
         messages.error(request, "Aucun des dossiers sélectionnés n'est dans cet appel à projets.")
         return redirect(back)

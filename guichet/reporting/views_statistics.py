@@ -34,14 +34,11 @@ from guichet.establishments.models import Region
 
 from . import bilan, charts, formats, public, snapshots, statistics
 from .exports import Column, Export, Table
+from .views import instructed_call
 
 FORMATS = ("csv", "xlsx", "svg")
 NUMBER_FORMATS = {statistics.EUROS: EUROS_FORMAT, statistics.COUNT: "0", statistics.DAYS: "0.0",
                   statistics.PERCENT: '0.0" %"'}
-
-
-def _call(request, slug) -> Call:
-    return get_object_or_404(Call.objects.instructed_by(request.user), slug=slug)
 
 
 def _region(request, slug) -> Region:
@@ -103,7 +100,7 @@ def _download(scope, key, extension, base_name):
 
 @login_required
 def call_statistics(request, slug):
-    call = _call(request, slug)
+    call = instructed_call(request, slug)
     return _page(request, statistics.for_call(call),
                  lambda key, ext: reverse("reporting:call_statistics_download", args=[call.slug, key, ext]),
                  {"call": call, "page_title": f"Statistiques — {call.title}", "nav": "instruction",
@@ -115,7 +112,7 @@ def call_bilan(request, slug):
     """« Bilan de l'appel »: the call's narrative and figures as a PDF (``bilan``), for its region's ARS staff."""
     from guichet.documents.render import html_to_pdf  # loads WeasyPrint: only this view needs it
 
-    call = _call(request, slug)
+    call = instructed_call(request, slug)
     snapshot = snapshots.get(statistics.for_call(call))
     html = render_to_string("reporting/bilan.html", {**bilan.context(call, snapshot.stats, timezone.localdate()),
                                                      "snapshot": snapshot})
@@ -129,7 +126,7 @@ def call_bilan(request, slug):
 @require_POST
 def call_public_toggle(request, slug):
     """The region's ARS staff open or close the call's public page (audited: figures leave the platform)."""
-    call = _call(request, slug)
+    call = instructed_call(request, slug)
     public_now = request.POST.get("public") == "1"
     if call.public_statistics != public_now:
         call.public_statistics = public_now
@@ -154,7 +151,7 @@ def public_call_statistics(request, slug):
 
 @login_required
 def call_statistics_download(request, slug, key, extension):
-    call = _call(request, slug)
+    call = instructed_call(request, slug)
     return _download(statistics.for_call(call), key, extension, call.title)
 
 
