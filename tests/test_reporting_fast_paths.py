@@ -2,8 +2,6 @@
 
 - ``exports.typed`` reads plain stored numbers, text answers and QVCT codes without ``parse_decimal`` /
   ``format_for_display``: same values, same types;
-- ``spreadsheets.write_only_value`` appends a bare value where no cell object is needed: text that looks like a
-  formula, or a value with a number format, still gets its typed cell;
 - ``spreadsheets.write_streamed_row`` (XlsxWriter, row by row) types cells as ``write_only_cell`` does;
 - the partners of a dossier come in the establishments' order (by name) from the batch's prefetched list.
 """
@@ -13,8 +11,7 @@ import io
 from decimal import Decimal
 
 import pytest
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import Cell
+from openpyxl import load_workbook
 
 from guichet.core.spreadsheets import (
     DATE,
@@ -23,8 +20,6 @@ from guichet.core.spreadsheets import (
     TEXT,
     StreamedFormats,
     streamed_workbook,
-    write_only_cell,
-    write_only_value,
     write_streamed_row,
 )
 from guichet.formschema.schema import parse_schema
@@ -75,23 +70,6 @@ def test_typed_gives_what_the_general_path_gives(key, value):
     assert type(found) is type(expected)
     if isinstance(found, Decimal):  # same digits, not only the same number (« 1200.50 » is not « 1200.5 »)
         assert str(found) == str(expected)
-
-
-def test_write_only_value_keeps_text_text_and_formats_on_cells():
-    ws = Workbook(write_only=True).create_sheet()
-    assert write_only_value(ws, None) is None
-    assert write_only_value(ws, None, EUROS) is None  # an empty cell: nothing written
-    assert write_only_value(ws, "Projet\x07 QVCT") == "Projet QVCT"  # control characters an XLSX cannot hold
-    assert write_only_value(ws, Decimal("12.50")) == Decimal("12.50")
-    assert write_only_value(ws, 3) == 3
-    for value in ("=1+1", "=HYPERLINK(\"http://x\")"):
-        cell = write_only_value(ws, value)
-        assert isinstance(cell, Cell) and cell.data_type == "s" and cell.value == value
-    cell = write_only_value(ws, Decimal("12.50"), EUROS)
-    reference_cell = write_only_cell(ws, Decimal("12.50"), EUROS)
-    assert (cell.value, cell.number_format, cell.data_type) == (reference_cell.value, EUROS, "n")
-    when = dt.date(2025, 3, 4)
-    assert isinstance(write_only_value(ws, when), Cell)  # a date gets its default date format
 
 
 def test_streamed_rows_keep_text_text_and_type_numbers_and_dates():

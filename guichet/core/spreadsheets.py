@@ -63,22 +63,6 @@ def write_only_cell(ws, value, number_format=None, font=None, alignment=None):
     return style(WriteOnlyCell(ws, value=value), value, number_format, font, alignment)
 
 
-def write_only_value(ws, value, number_format=None):
-    """What ``write_only_cell`` writes, as the bare value where no cell object is needed — nothing for an empty
-    value, a number or a text (that openpyxl would not read as a formula) without a format —, else the cell:
-    appending bare values spares a cell object per value in a large export."""
-    if value is None:
-        return None
-    if number_format is None:
-        if isinstance(value, str):
-            value = clean(value)
-            if not value.startswith("="):
-                return value
-        elif isinstance(value, int | float | Decimal):
-            return value
-    return write_only_cell(ws, value, number_format)
-
-
 # XlsxWriter's options for the large exports: a row is written to disk as soon as it is complete (bounded
 # memory); text is only ever written with ``write_string``, and these keep even ``write`` from reading a text as a
 # formula, a number or a link.
