@@ -17,7 +17,7 @@ when they were computed (« mise à jour en cours » while a refresh is queued).
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -29,12 +29,12 @@ from guichet.accounts.permissions import can_see_national_statistics, is_ars_of
 from guichet.calls.models import Call, CallKind
 from guichet.core import audit
 from guichet.core.spreadsheets import EUROS as EUROS_FORMAT
-from guichet.core.spreadsheets import XLSX, file_name_part
+from guichet.core.spreadsheets import file_name_part
 from guichet.establishments.models import Region
 
-from . import bilan, charts, formats, public, snapshots, statistics
+from . import bilan, charts, public, snapshots, statistics
 from .exports import Column, Export, Table
-from .views import instructed_call
+from .views import instructed_call, send
 
 FORMATS = ("csv", "xlsx", "svg")
 NUMBER_FORMATS = {statistics.EUROS: EUROS_FORMAT, statistics.COUNT: "0", statistics.DAYS: "0.0",
@@ -91,11 +91,7 @@ def _download(scope, key, extension, base_name):
     columns = [Column(figure.label_header, part=figure.title)] + [
         Column(name_, NUMBER_FORMATS[unit]) for name_, unit in zip(figure.series, figure.units, strict=True)]
     export = Export(Table(columns, iter([[r.label, *r.values] for r in figure.rows]), title=figure.title))
-    if extension == "csv":
-        response = StreamingHttpResponse(formats.csv_lines(export), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = content_disposition_header(True, name)
-        return response
-    return FileResponse(formats.xlsx_file(export), as_attachment=True, filename=name, content_type=XLSX)
+    return send(export, extension, name)
 
 
 @login_required
